@@ -1,0 +1,35 @@
+/** Event contract: beacons from the widget and API clients. The event id makes every write idempotent. */
+import { z } from 'zod';
+import { EVENT_TYPES } from '../catalog/types.ts';
+
+const id = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
+
+export const EventSchema = z
+  .object({
+    /** Client-generated (e.g. crypto.randomUUID()); a repeated id is stored once. */
+    eventId: id,
+    type: z.enum(EVENT_TYPES),
+    itemId: id,
+    userId: id.optional(),
+    sessionId: id,
+    /** Epoch milliseconds; defaults to the time the server received it. */
+    ts: z.number().int().positive().optional(),
+    surface: z.string().min(1).max(64).regex(/^[\w-]+$/).optional(),
+    position: z.number().int().min(0).max(1000).optional(),
+    slateVersion: z.string().max(64).nullable().optional(),
+    modelVersion: z.string().max(64).optional(),
+    variant: z.string().max(64).nullable().optional(),
+  })
+  .strict();
+export type RecoEvent = z.infer<typeof EventSchema>;
+
+export const MAX_EVENTS_PER_BATCH = 500;
+export const EventBatchSchema = z.object({ events: z.array(EventSchema).min(1).max(MAX_EVENTS_PER_BATCH) }).strict();
+export type EventBatch = z.infer<typeof EventBatchSchema>;
+
+export const EventBatchResultSchema = z.object({
+  accepted: z.number().int(),
+  /** Already stored earlier (same event id): not an error, nothing written twice. */
+  duplicates: z.number().int(),
+});
+export type EventBatchResult = z.infer<typeof EventBatchResultSchema>;

@@ -1,0 +1,50 @@
+/**
+ * Model manifest: one per model version, written by the trainer next to the artifacts and read by origin,
+ * nightly and edge. The ONNX input/output names below are part of the contract.
+ */
+import { z } from 'zod';
+
+export const MODEL_IO = {
+  userTower: { inputs: ['segment', 'history'], outputs: ['user_embedding'] },
+  dlrm: { inputs: ['sparse', 'dense'], outputs: ['score'] },
+  sessionReranker: {
+    inputs: ['cand_category', 'cand_brand', 'cand_price', 'cand_score', 'sess_category', 'sess_brand', 'sess_price'],
+    outputs: ['scores'],
+  },
+} as const;
+
+export const ModelManifestSchema = z.object({
+  version: z.string().min(1).max(64).regex(/^[\w.-]+$/),
+  createdAt: z.string(),
+  featureSpecVersion: z.number().int(),
+  dataset: z.string(),
+  embeddingDim: z.number().int().positive(),
+  /** Number of items; item embedding row r belongs to item index r + 1. */
+  itemCount: z.number().int().nonnegative(),
+  vocab: z.object({
+    items: z.number().int(),
+    categories: z.number().int(),
+    brands: z.number().int(),
+    segments: z.number().int(),
+    priceBuckets: z.number().int(),
+  }),
+  /** Paths relative to the manifest's folder. */
+  files: z.object({
+    userTower: z.string(),
+    dlrm: z.string(),
+    sessionReranker: z.string(),
+    itemEmbeddings: z.string(),
+    featureSpace: z.string(),
+  }),
+  itemEmbeddingsDtype: z.enum(['float32', 'float16', 'int8']).default('float32'),
+  /** For int8 embeddings: value = int8 * scale. */
+  itemEmbeddingsScale: z.number().optional(),
+  /** Offline metrics of this version (name → value), e.g. "twotower.recall@100". */
+  metrics: z.record(z.string(), z.number()).default({}),
+  training: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+
+/** The pointer file naming the version to serve (models/artifacts/current.json). */
+export const ModelPointerSchema = z.object({ version: z.string().min(1) });
+export type ModelPointer = z.infer<typeof ModelPointerSchema>;

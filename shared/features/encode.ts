@@ -1,0 +1,158 @@
+/**
+ * Turns what the system knows about a visitor and a set of items into model inputs. The trainer's data
+ * preparation calls exactly these functions, so serving and training cannot disagree (see the parity test).
+ * Pure: no I/O, runs in Node, workerd and the browser.
+ */
+import type { FeatureSpace } from './feature-space.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from './spec.ts';
+
+const DAY_MS = 86_400_000;
+
+/** What is known about the visitor when a recommendation is asked for. */
+export interface UserContext {
+  segment?: string | undefined;
+  /** Item ids the visitor interacted with positively, oldest → newest (any length; the tail is used). */
+  history: readonly string[];
+}
+
+export interface UserTowerInput {
+  segment: number;
+  /** HISTORY_LENGTH item indices, right-aligned, 0-padded on the left. */
+  history: Int32Array;
+}
+
+/** Right-aligns the newest `length` known indices into a 0-padded array. */
+export function rightAlign(indices: readonly number[], length: number): Int32Array {
+  const known = indices.filter((index) => index > 0).slice(-length);
+  const out = new Int32Array(length);
+  out.set(known, length - known.length);
+  return out;
+}
+
+export function encodeUserTower(space: FeatureSpace, user: UserContext): UserTowerInput {
+  return {
+    segment: space.segmentIndex(user.segment),
+    history: rightAlign(user.history.map((id) => space.itemIndex(id)), HISTORY_LENGTH),
+  };
+}
+
+export interface RankCandidate {
+  /** 1-based item index in the feature space. */
+  index: number;
+  /** Similarity from retrieval (two-tower dot product), 0 when unknown. */
+  retrievalScore: number;
+}
+
+export interface DlrmInput {
+  rows: number;
+  /** rows × DLRM_SPARSE_FEATURES.length, row-major. */
+  sparse: Int32Array;
+  /** rows × DLRM_DENSE_FEATURES.length, row-major. */
+  dense: Float32Array;
+}
+
+/** Summary of a history that the DLRM dense features need; computed once per request. */
+export interface HistoryProfile {
+  length: number;
+  categoryShare: Map<number, number>;
+  brandShare: Map<number, number>;
+  lastCategory: number;
+}
+
+export function profileHistory(space: FeatureSpace, history: readonly string[]): HistoryProfile {
+  const indices = rightAlign(history.map((id) => space.itemIndex(id)), HISTORY_LENGTH).filter((index) => index > 0);
+  const categoryShare = new Map<number, number>();
+  const brandShare = new Map<number, number>();
+  for (const index of indices) {
+    const c = space.category(index);
+    const b = space.brand(index);
+    categoryShare.set(c, (categoryShare.get(c) ?? 0) + 1 / indices.length);
+    brandShare.set(b, (brandShare.get(b) ?? 0) + 1 / indices.length);
+  }
+  const last = indices[indices.length - 1];
+  return { length: indices.length, categoryShare, brandShare, lastCategory: last === undefined ? 0 : space.category(last) };
+}
+
+export function encodeDlrm(
+  space: FeatureSpace,
+  user: UserContext,
+  candidates: readonly RankCandidate[],
+  now: number,
+  profile: HistoryProfile = profileHistory(space, user.history),
+): DlrmInput {
+  const sparseWidth = DLRM_SPARSE_FEATURES.length;
+  const denseWidth = DLRM_DENSE_FEATURES.length;
+  const sparse = new Int32Array(candidates.length * sparseWidth);
+  const dense = new Float32Array(candidates.length * denseWidth);
+  const segment = space.segmentIndex(user.segment);
+  candidates.forEach((candidate, row) => {
+    const i = candidate.index;
+    const category = space.category(i);
+    const brand = space.brand(i);
+    sparse.set([segment, i, category, brand, space.priceBucket(i), profile.lastCategory], row * sparseWidth);
+    const ageDays = Math.max(0, (now - space.createdAt(i)) / DAY_MS);
+    dense.set(
+      [
+        Math.log1p(space.popularity(i)) / 8,
+        profile.categoryShare.get(category) ?? 0,
+        profile.brandShare.get(brand) ?? 0,
+        Math.log1p(profile.length) / 3,
+        Math.log1p(ageDays) / 6,
+        candidate.retrievalScore,
+      ],
+      row * denseWidth,
+    );
+  });
+  return { rows: candidates.length, sparse, dense };
+}
+
+/** Static features of an item that travel with slates to the edge (no feature space there). */
+export interface ItemFeatures {
+  category: number;
+  brand: number;
+  priceBucket: number;
+}
+
+export function itemFeaturesOf(space: FeatureSpace, index: number): ItemFeatures {
+  return { category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index) };
+}
+
+export interface SessionRerankInput {
+  candidates: number;
+  /** Per candidate: category, brand, price bucket (C each) and the slate's score. */
+  candCategory: Int32Array;
+  candBrand: Int32Array;
+  candPrice: Int32Array;
+  candScore: Float32Array;
+  /** SESSION_LENGTH session items, right-aligned, 0-padded. */
+  sessCategory: Int32Array;
+  sessBrand: Int32Array;
+  sessPrice: Int32Array;
+}
+
+/** Inputs of the edge's session reranker: a slate's candidates and the session's latest viewed items. */
+export function encodeSessionRerank(
+  candidates: readonly (ItemFeatures & { score: number })[],
+  session: readonly ItemFeatures[],
+): SessionRerankInput {
+  const recent = session.slice(-SESSION_LENGTH);
+  const pad = SESSION_LENGTH - recent.length;
+  const sessCategory = new Int32Array(SESSION_LENGTH);
+  const sessBrand = new Int32Array(SESSION_LENGTH);
+  const sessPrice = new Int32Array(SESSION_LENGTH);
+  recent.forEach((item, k) => {
+    sessCategory[pad + k] = item.category;
+    sessBrand[pad + k] = item.brand;
+    sessPrice[pad + k] = item.priceBucket;
+  });
+  return {
+    candidates: candidates.length,
+    candCategory: Int32Array.from(candidates, (c) => c.category),
+    candBrand: Int32Array.from(candidates, (c) => c.brand),
+    candPrice: Int32Array.from(candidates, (c) => c.priceBucket),
+    candScore: Float32Array.from(candidates, (c) => c.score),
+    sessCategory,
+    sessBrand,
+    sessPrice,
+  };
+}

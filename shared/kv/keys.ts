@@ -1,0 +1,38 @@
+/**
+ * KV key scheme. Every slate and item card lives under a slate version prefix; the nightly job writes a
+ * whole version, then flips SLATE_POINTER_KEY, so readers never see a mix of versions.
+ */
+export const SLATE_POINTER_KEY = 'slates:current';
+
+export type SlateSubject = { kind: 'user'; id: string } | { kind: 'segment'; name: string } | { kind: 'popular' };
+
+export function slateKey(version: string, subject: SlateSubject): string {
+  switch (subject.kind) {
+    case 'user':
+      return `slate:${version}:user:${subject.id}`;
+    case 'segment':
+      return `slate:${version}:seg:${subject.name}`;
+    case 'popular':
+      return `slate:${version}:popular`;
+  }
+}
+
+/** Display card and edge features of one item, versioned with the slates that reference it. */
+export function itemCardKey(version: string, itemId: string): string {
+  return `item:${version}:${itemId}`;
+}
+
+/** Summary of a finished version, written just before the pointer flips. */
+export function versionMetaKey(version: string): string {
+  return `slates:meta:${version}`;
+}
+
+/** Prefix that lists every key of a version (for clean-up of old versions). */
+export function versionPrefixes(version: string): string[] {
+  return [`slate:${version}:`, `item:${version}:`, versionMetaKey(version)];
+}
+
+/** A new slate version id from the time it was computed: sortable, KV-safe. */
+export function newSlateVersion(at: Date): string {
+  return `v${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+}
