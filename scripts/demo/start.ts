@@ -1,0 +1,106 @@
+/**
+ * `npm start`: the whole demo on embedded defaults, one command.
+ *   1. origin (Node, Hono) on ORIGIN_PORT — PGlite when no DATABASE_URL, in-process feature store when no REDIS_URL;
+ *      it seeds the built-in catalogue and shopper histories on first start;
+ *   2. the nightly job once — slates for every user/segment into the local KV persistence, then the pointer flip;
+ *   3. the edge worker in local workerd (`wrangler dev`, same KV persistence), pointed at the origin;
+ *   4. prints the demo page URL. Ctrl-C stops everything.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const originPort = Number(process.env.ORIGIN_PORT ?? 3000);
+const edgePort = Number(process.env.EDGE_PORT ?? 8787);
+const persistTo = process.env.KV_PERSIST_DIR ?? join(root, '.wrangler', 'state');
+const nodeBin = process.execPath;
+const children: ChildProcess[] = [];
+
+function log(message: string): void {
+  console.log(`[demo] ${message}`);
+}
+
+function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk: Buffer): string => chunk.toString().replace(/^(?=.)/gm, `[${name}] `);
+  child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(prefix(chunk)));
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(prefix(chunk)));
+  children.push(child);
+  return child;
+}
+
+async function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const child = start(name, command, args, env);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`${name} exited with code ${code}`);
+}
+
+async function waitFor(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+}
+
+function stopAll(): void {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(root, 'models', 'artifacts', 'current.json'))) {
+    throw new Error('models/artifacts/current.json is missing: run `npm run train` (needs python3-torch) or restore the committed demo models');
+  }
+  process.on('SIGINT', () => {
+    stopAll();
+    process.exit(0);
+  });
+  process.on('SIGTERM', () => {
+    stopAll();
+    process.exit(0);
+  });
+
+  const originUrl = `http://127.0.0.1:${originPort}`;
+  log(`starting origin on ${originUrl} (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'in-process feature store'})`);
+  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort) });
+  await waitFor(`${originUrl}/readyz`, 120_000, origin);
+
+  log('running the nightly job once (slates → local KV, then the version pointer flips)');
+  await run('nightly', nodeBin, [join(root, 'scripts', 'nightly', 'run.ts'), '--kv', 'local', '--persist-to', persistTo]);
+
+  log(`starting the edge worker in local workerd on http://127.0.0.1:${edgePort}`);
+  const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  const edge = start(
+    'edge',
+    nodeBin,
+    [wrangler, 'dev', '--config', join(root, 'edge', 'wrangler.jsonc'), '--port', String(edgePort), '--ip', '127.0.0.1',
+      '--persist-to', persistTo, '--var', `ORIGIN_URL:${originUrl}`],
+    { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  );
+  await waitFor(`http://127.0.0.1:${edgePort}/healthz`, 120_000, edge);
+
+  log('');
+  log(`demo page:        http://127.0.0.1:${edgePort}/demo`);
+  log(`edge API:         http://127.0.0.1:${edgePort}/v1/recommendations?user=u1&k=8`);
+  log(`origin API:       ${originUrl}/openapi.json`);
+  log('Ctrl-C stops everything.');
+  await new Promise<void>((resolve) => {
+    for (const child of [origin, edge]) child.on('exit', () => resolve());
+  });
+  stopAll();
+  throw new Error('a demo process exited; see its log above');
+}
+
+main().catch((error: unknown) => {
+  console.error(`[demo] ${error instanceof Error ? error.message : String(error)}`);
+  stopAll();
+  process.exit(1);
+});
