@@ -1,0 +1,214 @@
+/**
+ * Training data preparation. Loads a dataset through the one data interface (built-in generator or
+ * MovieLens-1M), splits it without leakage, builds the feature space from the training window and encodes
+ * every example with shared/features — the same functions the origin, nightly and edge call at serving time.
+ * Output: raw arrays + index.json for the Python trainer, and feature_space.json for the artifacts.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Dataset, Interaction } from '../../shared/catalog/types.ts';
+import { buildFeatureSpace, FeatureSpace } from '../../shared/features/feature-space.ts';
+import { encodeDlrm, encodeUserTower, rightAlign } from '../../shared/features/encode.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from '../../shared/features/spec.ts';
+import { createRng, cumulativeOf } from '../../shared/util/rng.ts';
+import { shouldAppend } from '../../shared/features/history.ts';
+import { writeArrays } from './arrays.ts';
+import { isPositive, splitByTime, type TimeSplit } from './split.ts';
+
+export interface PrepareOptions {
+  /** 'time': last testFraction of time evaluates; 'leave-one-out': each user's last positive evaluates. */
+  protocol: 'time' | 'leave-one-out';
+  testFraction: number;
+  dlrmPositives: number;
+  dlrmNegatives: number;
+  seed: number;
+}
+
+function leaveOneOut(interactions: readonly Interaction[]): TimeSplit {
+  const lastByUser = new Map<string, Interaction>();
+  for (const e of interactions) if (isPositive(e)) lastByUser.set(e.userId, e);
+  const held = new Set([...lastByUser.values()].map((e) => e.eventId));
+  return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
+}
+
+/** Positive item ids per user in time order, with immediate repeats collapsed. */
+function positivesByUser(events: readonly Interaction[]): Map<string, Interaction[]> {
+  const out = new Map<string, Interaction[]>();
+  for (const e of events) {
+    const list = out.get(e.userId) ?? [];
+    if (shouldAppend(e.type, e.itemId, list.at(-1)?.itemId)) list.push(e);
+    out.set(e.userId, list);
+  }
+  return out;
+}
+
+/** One evaluation user: what the system knows before the test window and what the user took up in it. */
+export interface EvalUser {
+  segment: string | undefined;
+  history: string[];
+  session: string[];
+  truth: number[];
+  seen: Set<number>;
+}
+
+export interface Prepared {
+  space: FeatureSpace;
+  split: TimeSplit;
+  evalUsers: EvalUser[];
+}
+
+export async function prepare(dataset: Dataset, workDir: string, options: PrepareOptions): Promise<Prepared> {
+  const split = options.protocol === 'time' ? splitByTime(dataset.interactions, options.testFraction) : leaveOneOut(dataset.interactions);
+  const referenceTime = split.train.at(-1)?.ts ?? 0;
+  const spaceData = buildFeatureSpace(dataset.items, dataset.segments, split.train, referenceTime);
+  const space = new FeatureSpace(spaceData);
+  const segmentOf = new Map(dataset.users.map((u) => [u.id, u.segment]));
+  const rng = createRng(options.seed);
+  const trainPositives = positivesByUser(split.train);
+
+  // Two-tower: (user context before the event) → the item of the event.
+  const tt = { segment: [] as number[], history: [] as Int32Array[], item: [] as number[] };
+  for (const [userId, events] of trainPositives) {
+    const segment = segmentOf.get(userId);
+    events.forEach((event, j) => {
+      const input = encodeUserTower(space, { segment, history: events.slice(Math.max(0, j - HISTORY_LENGTH), j).map((e) => e.itemId) });
+      tt.segment.push(input.segment);
+      tt.history.push(input.history);
+      tt.item.push(space.itemIndex(event.itemId));
+    });
+  }
+
+  // DLRM: sampled positives with popularity-sampled negatives; retrieval_score (last dense column) is filled
+  // by the trainer from the trained two-tower, exactly as the origin computes it (user tower · item embedding).
+  const popularity = cumulativeOf(Array.from({ length: space.itemCount }, (_, i) => space.popularity(i + 1) + 1));
+  const byCategory = new Map<number, { items: number[]; weights: Float64Array }>();
+  for (let i = 1; i <= space.itemCount; i++) {
+    const entry = byCategory.get(space.category(i)) ?? { items: [], weights: new Float64Array() };
+    entry.items.push(i);
+    byCategory.set(space.category(i), entry);
+  }
+  for (const entry of byCategory.values()) entry.weights = cumulativeOf(entry.items.map((i) => space.popularity(i) + 1));
+  const dl = { sparse: [] as Int32Array[], dense: [] as Float32Array[], label: [] as number[], segment: [] as number[], history: [] as Int32Array[] };
+  const examples = tt.item.length;
+  const rows = Math.min(options.dlrmPositives, examples);
+  const flatEvents = [...trainPositives.entries()].flatMap(([userId, events]) => events.map((event, j) => ({ userId, events, j, event })));
+  for (let n = 0; n < rows; n++) {
+    const pick = flatEvents[rng.int(flatEvents.length)];
+    if (!pick) break;
+    const history = pick.events.slice(Math.max(0, pick.j - HISTORY_LENGTH), pick.j).map((e) => e.itemId);
+    const user = { segment: segmentOf.get(pick.userId), history };
+    const candidates = [{ index: space.itemIndex(pick.event.itemId), retrievalScore: 0 }];
+    // One easy negative from global popularity, the rest hard: popular items of the positive's own category,
+    // which is what the ranker sees among retrieval candidates at serving time.
+    const sameCategory = byCategory.get(space.category(space.itemIndex(pick.event.itemId)));
+    for (let k = 0; k < options.dlrmNegatives; k++) {
+      const hard = k > 0 && sameCategory !== undefined;
+      const index = hard ? (sameCategory.items[rng.pickCumulative(sameCategory.weights)] ?? 1) : rng.pickCumulative(popularity) + 1;
+      candidates.push({ index, retrievalScore: 0 });
+    }
+    const encoded = encodeDlrm(space, user, candidates, pick.event.ts);
+    const tower = encodeUserTower(space, user);
+    candidates.forEach((_, r) => {
+      dl.sparse.push(encoded.sparse.slice(r * DLRM_SPARSE_FEATURES.length, (r + 1) * DLRM_SPARSE_FEATURES.length));
+      dl.dense.push(encoded.dense.slice(r * DLRM_DENSE_FEATURES.length, (r + 1) * DLRM_DENSE_FEATURES.length));
+      dl.label.push(r === 0 ? 1 : 0);
+      dl.segment.push(tower.segment);
+      dl.history.push(tower.history);
+    });
+  }
+
+  // Session reranker: within a training session, the items seen so far → the next item.
+  const rr = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], target: [] as number[] };
+  for (const [userId, events] of trainPositives) {
+    const sessions = new Map<string, number[]>();
+    events.forEach((e, j) => sessions.set(e.sessionId, [...(sessions.get(e.sessionId) ?? []), j]));
+    for (const positions of sessions.values()) {
+      const first = positions[0] ?? 0;
+      const tower = encodeUserTower(space, { segment: segmentOf.get(userId), history: events.slice(Math.max(0, first - HISTORY_LENGTH), first).map((e) => e.itemId) });
+      for (let t = 1; t < Math.min(positions.length, 4); t++) {
+        const seen = positions.slice(0, t).map((p) => space.itemIndex(events[p]?.itemId ?? ''));
+        rr.segment.push(tower.segment);
+        rr.history.push(tower.history);
+        rr.session.push(rightAlign(seen, SESSION_LENGTH));
+        rr.target.push(space.itemIndex(events[positions[t] ?? 0]?.itemId ?? ''));
+      }
+    }
+  }
+
+  // Evaluation users: their training history, their latest session, and the items they took up afterwards.
+  const testPositives = positivesByUser(split.test);
+  const evalUsers: EvalUser[] = [];
+  const ev = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], truthOffsets: [0], truth: [] as number[], seenOffsets: [0], seen: [] as number[] };
+  for (const [userId, events] of testPositives) {
+    const past = trainPositives.get(userId) ?? [];
+    const seen = new Set(past.map((e) => space.itemIndex(e.itemId)));
+    const truth = [...new Set(events.map((e) => space.itemIndex(e.itemId)))].filter((i) => i > 0 && (options.protocol === 'leave-one-out' || !seen.has(i)));
+    if (truth.length === 0 || past.length === 0) continue;
+    const tower = encodeUserTower(space, { segment: segmentOf.get(userId), history: past.map((e) => e.itemId) });
+    const lastSession = past.at(-1)?.sessionId;
+    evalUsers.push({
+      segment: segmentOf.get(userId),
+      history: past.map((e) => e.itemId),
+      session: past.filter((e) => e.sessionId === lastSession).map((e) => e.itemId),
+      truth,
+      seen,
+    });
+    ev.segment.push(tower.segment);
+    ev.history.push(tower.history);
+    ev.session.push(rightAlign(past.filter((e) => e.sessionId === lastSession).map((e) => space.itemIndex(e.itemId)), SESSION_LENGTH));
+    ev.truth.push(...truth);
+    ev.truthOffsets.push(ev.truth.length);
+    ev.seen.push(...seen);
+    ev.seenOffsets.push(ev.seen.length);
+  }
+
+  const n = space.itemCount + 1;
+  const itemColumn = (f: (index: number) => number): Int32Array => Int32Array.from({ length: n }, (_, i) => (i === 0 ? 0 : f(i)));
+  const stack = (list: Int32Array[] | Float32Array[], width: number, type: 'i' | 'f'): Int32Array | Float32Array => {
+    const out = type === 'i' ? new Int32Array(list.length * width) : new Float32Array(list.length * width);
+    list.forEach((row, r) => out.set(row, r * width));
+    return out;
+  };
+  await writeArrays(
+    workDir,
+    {
+      item_category: { data: itemColumn((i) => space.category(i)), shape: [n] },
+      item_brand: { data: itemColumn((i) => space.brand(i)), shape: [n] },
+      item_price: { data: itemColumn((i) => space.priceBucket(i)), shape: [n] },
+      item_popularity: { data: itemColumn((i) => space.popularity(i)), shape: [n] },
+      tt_segment: { data: Int32Array.from(tt.segment), shape: [tt.segment.length] },
+      tt_history: { data: stack(tt.history, HISTORY_LENGTH, 'i'), shape: [tt.history.length, HISTORY_LENGTH] },
+      tt_item: { data: Int32Array.from(tt.item), shape: [tt.item.length] },
+      dl_sparse: { data: stack(dl.sparse, DLRM_SPARSE_FEATURES.length, 'i'), shape: [dl.label.length, DLRM_SPARSE_FEATURES.length] },
+      dl_dense: { data: stack(dl.dense, DLRM_DENSE_FEATURES.length, 'f'), shape: [dl.label.length, DLRM_DENSE_FEATURES.length] },
+      dl_label: { data: Float32Array.from(dl.label), shape: [dl.label.length] },
+      dl_segment: { data: Int32Array.from(dl.segment), shape: [dl.segment.length] },
+      dl_history: { data: stack(dl.history, HISTORY_LENGTH, 'i'), shape: [dl.history.length, HISTORY_LENGTH] },
+      rr_segment: { data: Int32Array.from(rr.segment), shape: [rr.segment.length] },
+      rr_history: { data: stack(rr.history, HISTORY_LENGTH, 'i'), shape: [rr.history.length, HISTORY_LENGTH] },
+      rr_session: { data: stack(rr.session, SESSION_LENGTH, 'i'), shape: [rr.session.length, SESSION_LENGTH] },
+      rr_target: { data: Int32Array.from(rr.target), shape: [rr.target.length] },
+      ev_segment: { data: Int32Array.from(ev.segment), shape: [ev.segment.length] },
+      ev_history: { data: stack(ev.history, HISTORY_LENGTH, 'i'), shape: [ev.history.length, HISTORY_LENGTH] },
+      ev_session: { data: stack(ev.session, SESSION_LENGTH, 'i'), shape: [ev.session.length, SESSION_LENGTH] },
+      ev_truth_offsets: { data: Int32Array.from(ev.truthOffsets), shape: [ev.truthOffsets.length] },
+      ev_truth: { data: Int32Array.from(ev.truth), shape: [ev.truth.length] },
+      ev_seen_offsets: { data: Int32Array.from(ev.seenOffsets), shape: [ev.seenOffsets.length] },
+      ev_seen: { data: Int32Array.from(ev.seen), shape: [ev.seen.length] },
+    },
+    {
+      dataset: dataset.name,
+      protocol: options.protocol,
+      cutoff: split.cutoff,
+      referenceTime,
+      items: space.itemCount,
+      categories: spaceData.categories.length,
+      brands: spaceData.brands.length,
+      segments: spaceData.segments.length,
+      trainEvents: split.train.length,
+      testEvents: split.test.length,
+    },
+  );
+  await writeFile(join(workDir, 'feature_space.json'), JSON.stringify(spaceData));
+  return { space, split, evalUsers };
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run train`: prepare data (TypeScript, shared/features) → train and export the three models
+ * (PyTorch, models/train/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
+ * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
+ *
+ * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E
+ *        --protocol time|leave-one-out  --out DIR (artifacts root)  --no-publish  --skip-eval
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateDataset } from '../shared/catalog/generator.ts';
+import { loadMovieLens1M } from '../shared/catalog/movielens.ts';
+import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
+import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
+import { prepare } from './prepare/prepare.ts';
+import { evaluate } from './evaluate/evaluate.ts';
+
+const root = join(import.meta.dirname, '..');
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+const { values: args } = parseArgs({
+  options: {
+    dataset: { type: 'string', default: 'generated' },
+    'movielens-path': { type: 'string' },
+    items: { type: 'string', default: '10000' },
+    users: { type: 'string', default: '5000' },
+    dim: { type: 'string', default: '64' },
+    epochs: { type: 'string', default: '4' },
+    protocol: { type: 'string' },
+    out: { type: 'string', default: join(root, 'models', 'artifacts') },
+    version: { type: 'string' },
+    'no-publish': { type: 'boolean', default: false },
+    'skip-eval': { type: 'boolean', default: false },
+    /** Re-evaluate an existing version (folder) instead of training; updates its manifest's metrics. */
+    evaluate: { type: 'string' },
+  },
+});
+
+function requireTorch(): void {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, sys; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(`PyTorch is required for training (${PYTHON} could not import torch).\n` +
+      `On Debian: apt-get install -y python3-torch libopenblas0  (the demo models are committed, so npm start does not need it)`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!args.evaluate) requireTorch();
+  const started = Date.now();
+  const dataset = args.dataset === 'movielens'
+    ? await loadMovieLens1M(args['movielens-path'] ?? join(root, '..', 'shared', 'data', 'ml-1m'))
+    : generateDataset({ items: Number(args.items), users: Number(args.users) });
+  const protocol = (args.protocol ?? (args.dataset === 'movielens' ? 'leave-one-out' : 'time')) as 'time' | 'leave-one-out';
+  const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const workDir = join(root, 'models', '.work', version);
+  const outDir = join(args.out, version);
+  console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
+
+  const { split, evalUsers } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 3, seed: 1 });
+  console.log(`[train] prepared (${protocol} split: ${split.train.length} train / ${split.test.length} test events)`);
+
+  if (args.evaluate) {
+    const manifestPath = join(args.evaluate, 'manifest.json');
+    const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
+    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, join(root, 'models', 'reports'), protocol);
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+    await rm(workDir, { recursive: true, force: true });
+    return;
+  }
+  const python = spawnSync(PYTHON, [join(root, 'models', 'train', 'train.py'), workDir, outDir, args.dim, args.epochs], { stdio: 'inherit' });
+  if (python.status !== 0) throw new Error(`training failed (exit ${python.status})`);
+  await copyFile(join(workDir, 'feature_space.json'), join(outDir, 'feature_space.json'));
+  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number> };
+
+  const manifest: ModelManifest = ModelManifestSchema.parse({
+    version,
+    createdAt: new Date().toISOString(),
+    featureSpecVersion: FEATURE_SPEC_VERSION,
+    dataset: dataset.name,
+    embeddingDim: Number(args.dim),
+    itemCount: dataset.items.length,
+    vocab: { items: dataset.items.length, categories: training.vocab.categories ?? 0, brands: training.vocab.brands ?? 0, segments: training.vocab.segments ?? 0, priceBuckets: PRICE_BUCKETS },
+    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: 'item_embeddings.f32', featureSpace: 'feature_space.json' },
+    itemEmbeddingsDtype: 'float32',
+    metrics: {},
+    training: { protocol, epochs: Number(args.epochs), seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
+  });
+  await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+
+  if (!args['skip-eval']) {
+    const metrics = await evaluate(dataset, split, evalUsers, outDir, join(root, 'models', 'reports'), protocol);
+    manifest.metrics = metrics;
+    await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  }
+  await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  if (!args['no-publish']) {
+    // Atomic publish: readers see either the old pointer or the new one, never a partial file.
+    await mkdir(args.out, { recursive: true });
+    const tmp = join(args.out, `.current.${process.pid}.json`);
+    await writeFile(tmp, JSON.stringify({ version }));
+    await rename(tmp, join(args.out, 'current.json'));
+  }
+  console.log(`[train] ${version} ready in ${Math.round((Date.now() - started) / 1000)} s (${outDir})`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`[train] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+"""Reads the arrays written by models/prepare (raw little-endian + index.json)."""
+import json
+import os
+
+import numpy as np
+
+
+def load_arrays(work_dir):
+    with open(os.path.join(work_dir, "index.json")) as f:
+        index = json.load(f)
+    arrays = {}
+    for name, spec in index["arrays"].items():
+        dtype = np.int32 if spec["dtype"] == "int32" else np.float32
+        data = np.fromfile(os.path.join(work_dir, spec["file"]), dtype=dtype)
+        arrays[name] = data.reshape(spec["shape"]) if len(spec["shape"]) > 1 else data
+    return arrays, index["meta"]
+
+
+def progress(iterable, total, label):
+    """A dependency-free progress bar on stderr (tqdm may be absent)."""
+    import sys
+    import time
+
+    start = time.time()
+    for n, item in enumerate(iterable, 1):
+        if n == 1 or n == total or n % max(1, total // 40) == 0:
+            filled = int(30 * n / total)
+            sys.stderr.write(f"\r  {label:<22} [{'#' * filled}{'.' * (30 - filled)}] {n}/{total} {time.time() - start:5.1f}s")
+            sys.stderr.flush()
+        yield item
+    sys.stderr.write("\n")
