@@ -36,3 +36,10 @@ export function versionPrefixes(version: string): string[] {
 export function newSlateVersion(at: Date): string {
   return `v${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
+
+/** Marker written before the first slate of a version, so clean-up also finds versions whose run never finished. */
+export const VERSION_RUN_PREFIX = 'slates:run:';
+export function versionRunKey(version: string): string {
+  return `${VERSION_RUN_PREFIX}${version}`;
+}
+export const VERSION_META_PREFIX = 'slates:meta:';

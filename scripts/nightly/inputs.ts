@@ -1,0 +1,68 @@
+/**
+ * What the nightly job reads before computing anything: the model version's feature space (from
+ * models/artifacts/current.json → manifest → feature_space.json), the catalogue and the active users with
+ * their histories. Users come from the built-in generator (the same data the origin seeds), in the shape
+ * the feature store would hand the pipeline: positive items oldest → newest, purchases to exclude.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { generateDataset, type GeneratorOptions } from '../../shared/catalog/generator.ts';
+import type { Dataset, Item } from '../../shared/catalog/types.ts';
+import { ModelManifestSchema, ModelPointerSchema } from '../../shared/contracts/manifest.ts';
+import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
+import { POSITIVE_EVENT_WEIGHTS } from '../../shared/features/spec.ts';
+
+/** Same cap as the feature store's user history list (origin/store/feature-store.ts USER_HISTORY_CAP). */
+const HISTORY_CAP = 200;
+
+export interface NightlyUser {
+  id: string;
+  segment: string;
+  history: string[];
+  purchased: string[];
+}
+
+export interface ModelArtifacts {
+  version: string;
+  dir: string;
+  space: FeatureSpace;
+}
+
+export async function loadModelArtifacts(artifactsRoot: string): Promise<ModelArtifacts> {
+  const pointer = ModelPointerSchema.parse(JSON.parse(await readFile(join(artifactsRoot, 'current.json'), 'utf8')));
+  const manifestPath = join(artifactsRoot, pointer.version, 'manifest.json');
+  const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
+  const dir = dirname(manifestPath);
+  const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(dir, manifest.files.featureSpace), 'utf8'))));
+  return { version: manifest.version, dir, space };
+}
+
+/** Users with at least one positive interaction, each with history and purchases in time order. */
+export function activeUsersOf(dataset: Dataset): NightlyUser[] {
+  const byId = new Map<string, NightlyUser>();
+  const segmentOf = new Map(dataset.users.map((user) => [user.id, user.segment]));
+  for (const event of dataset.interactions) {
+    if (POSITIVE_EVENT_WEIGHTS[event.type] === undefined) continue;
+    let user = byId.get(event.userId);
+    if (!user) {
+      user = { id: event.userId, segment: segmentOf.get(event.userId) ?? '', history: [], purchased: [] };
+      byId.set(event.userId, user);
+    }
+    user.history.push(event.itemId);
+    if (event.type === 'purchase') user.purchased.push(event.itemId);
+  }
+  for (const user of byId.values()) if (user.history.length > HISTORY_CAP) user.history = user.history.slice(-HISTORY_CAP);
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export interface DemoInputs {
+  dataset: Dataset;
+  items: Item[];
+  users: NightlyUser[];
+}
+
+export function demoInputs(options: Partial<GeneratorOptions> = {}, maxUsers?: number): DemoInputs {
+  const dataset = generateDataset(options);
+  const users = activeUsersOf(dataset);
+  return { dataset, items: dataset.items, users: maxUsers === undefined ? users : users.slice(0, maxUsers) };
+}

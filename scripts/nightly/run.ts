@@ -1,0 +1,92 @@
+/**
+ * `npm run nightly -- [flags]`: precomputes every slate of a new version into KV, flips the pointer, cleans up.
+ *   --kv local|cloudflare   adapter (default local; cloudflare reads CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN)
+ *   --persist-to DIR        local KV persistence (same as `wrangler dev --persist-to`, default .wrangler/state)
+ *   --namespace-id ID       KV namespace (default: SLATES binding id from edge/wrangler.jsonc)
+ *   --resume                continue the newest unfinished version (finished shards are not recomputed)
+ *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
+ *   --version V --at MS     force the version id/time (reproducible runs)
+ *   --baseline              use the popularity baseline instead of the model pipeline
+ * Prints a progress bar on stderr and one JSON summary line on stdout.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { demoInputs, loadModelArtifacts } from './inputs.ts';
+import { runNightly } from './job.ts';
+import { kvSettingsFrom, openKv } from './kv/open.ts';
+import { createNightlyPipeline } from './pipeline.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    kv: { type: 'string' },
+    'persist-to': { type: 'string' },
+    'namespace-id': { type: 'string' },
+    resume: { type: 'boolean', default: false },
+    shards: { type: 'string', default: '16' },
+    batch: { type: 'string', default: '256' },
+    'slate-size': { type: 'string', default: '100' },
+    'max-users': { type: 'string' },
+    'grace-hours': { type: 'string', default: '48' },
+    'state-dir': { type: 'string', default: join(root, 'var', 'nightly') },
+    artifacts: { type: 'string', default: join(root, 'models', 'artifacts') },
+    version: { type: 'string' },
+    at: { type: 'string' },
+    baseline: { type: 'boolean', default: false },
+    'no-progress': { type: 'boolean', default: false },
+  },
+});
+
+const positiveInt = (name: string, text: string | undefined): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return n;
+};
+
+const artifacts = await loadModelArtifacts(values.artifacts);
+const pipeline = await createNightlyPipeline(root, artifacts, values.baseline);
+const inputs = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
+const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
+
+const bar = new cliProgress.SingleBar(
+  { format: 'nightly [{bar}] {percentage}% | {value}/{total} users | {speed} users/s | eta {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: false },
+  cliProgress.Presets.shades_classic,
+);
+const showProgress = !values['no-progress'];
+const barStarted = performance.now();
+let barOn = false;
+try {
+  const summary = await runNightly({
+    kv,
+    pipeline,
+    space: artifacts.space,
+    items: inputs.items,
+    users: inputs.users,
+    segments: inputs.dataset.segments,
+    stateDir: values['state-dir'],
+    shards: positiveInt('shards', values.shards),
+    batchSize: positiveInt('batch', values.batch),
+    slateSize: positiveInt('slate-size', values['slate-size']),
+    resume: values.resume,
+    version: values.version,
+    at: values.at === undefined ? undefined : Number(values.at),
+    graceMs: Number(values['grace-hours']) * 3_600_000,
+    onProgress: ({ usersDone, usersTotal }) => {
+      if (!showProgress) return;
+      const speed = Math.round(usersDone / Math.max(0.001, (performance.now() - barStarted) / 1000));
+      if (!barOn) {
+        bar.start(usersTotal, usersDone, { speed });
+        barOn = true;
+      } else bar.update(usersDone, { speed });
+    },
+  });
+  if (barOn) bar.stop();
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+} catch (error) {
+  if (barOn) bar.stop();
+  process.stderr.write(`[nightly] failed, the previous slate version stays live: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await kv.close();
+}
