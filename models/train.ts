@@ -31,8 +31,11 @@ const { values: args } = parseArgs({
     protocol: { type: 'string' },
     out: { type: 'string', default: join(root, 'models', 'artifacts') },
     version: { type: 'string' },
+    work: { type: 'string' },
     'no-publish': { type: 'boolean', default: false },
     'skip-eval': { type: 'boolean', default: false },
+    /** Keep the prepared arrays and torch weights (models/.work/<version>) for the round-trip and parity tests. */
+    'keep-work': { type: 'boolean', default: false },
     /** Re-evaluate an existing version (folder) instead of training; updates its manifest's metrics. */
     evaluate: { type: 'string' },
   },
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     : generateDataset({ items: Number(args.items), users: Number(args.users) });
   const protocol = (args.protocol ?? (args.dataset === 'movielens' ? 'leave-one-out' : 'time')) as 'time' | 'leave-one-out';
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
-  const workDir = join(root, 'models', '.work', version);
+  const workDir = args.work ?? join(root, 'models', '.work', version);
   const outDir = join(args.out, version);
   console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
 
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
     manifest.metrics = metrics;
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   }
-  await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  if (!args['keep-work']) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
   if (!args['no-publish']) {
     // Atomic publish: readers see either the old pointer or the new one, never a partial file.
     await mkdir(args.out, { recursive: true });

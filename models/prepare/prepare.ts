@@ -64,10 +64,16 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
   const space = new FeatureSpace(spaceData);
   const segmentOf = new Map(dataset.users.map((u) => [u.id, u.segment]));
   const rng = createRng(options.seed);
+  // Stacking window: the ranker and reranker learn from the last 20% of training time, with retrieval
+  // features from a two-tower trained only before it, so they see retrieval scores for interactions the
+  // retriever never trained on — as at serving time (otherwise the ranker learns memorised scores).
+  const stackCutoff = split.train[Math.floor(split.train.length * 0.8)]?.ts ?? Infinity;
   const trainPositives = positivesByUser(split.train);
 
   // Two-tower: (user context before the event) → the item of the event.
-  const tt = { segment: [] as number[], history: [] as Int32Array[], item: [] as number[] };
+  // Row → position of its event in dataset.interactions, so the parity test can rebuild each row from raw events.
+  const eventPosition = new Map(dataset.interactions.map((e, i) => [e.eventId, i]));
+  const tt = { segment: [] as number[], history: [] as Int32Array[], item: [] as number[], event: [] as number[], late: [] as number[] };
   for (const [userId, events] of trainPositives) {
     const segment = segmentOf.get(userId);
     events.forEach((event, j) => {
@@ -75,6 +81,8 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       tt.segment.push(input.segment);
       tt.history.push(input.history);
       tt.item.push(space.itemIndex(event.itemId));
+      tt.event.push(eventPosition.get(event.eventId) ?? -1);
+      tt.late.push(event.ts >= stackCutoff ? 1 : 0);
     });
   }
 
@@ -88,10 +96,10 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
     byCategory.set(space.category(i), entry);
   }
   for (const entry of byCategory.values()) entry.weights = cumulativeOf(entry.items.map((i) => space.popularity(i) + 1));
-  const dl = { sparse: [] as Int32Array[], dense: [] as Float32Array[], label: [] as number[], segment: [] as number[], history: [] as Int32Array[] };
+  const dl = { sparse: [] as Int32Array[], dense: [] as Float32Array[], label: [] as number[], segment: [] as number[], history: [] as Int32Array[], event: [] as number[] };
   const examples = tt.item.length;
   const rows = Math.min(options.dlrmPositives, examples);
-  const flatEvents = [...trainPositives.entries()].flatMap(([userId, events]) => events.map((event, j) => ({ userId, events, j, event })));
+  const flatEvents = [...trainPositives.entries()].flatMap(([userId, events]) => events.map((event, j) => ({ userId, events, j, event }))).filter((x) => x.event.ts >= stackCutoff);
   for (let n = 0; n < rows; n++) {
     const pick = flatEvents[rng.int(flatEvents.length)];
     if (!pick) break;
@@ -114,16 +122,19 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       dl.label.push(r === 0 ? 1 : 0);
       dl.segment.push(tower.segment);
       dl.history.push(tower.history);
+      dl.event.push(eventPosition.get(pick.event.eventId) ?? -1);
     });
   }
 
   // Session reranker: within a training session, the items seen so far → the next item.
   const rr = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], target: [] as number[] };
+  // Only sessions in the stacking window (see stackCutoff).
   for (const [userId, events] of trainPositives) {
     const sessions = new Map<string, number[]>();
     events.forEach((e, j) => sessions.set(e.sessionId, [...(sessions.get(e.sessionId) ?? []), j]));
     for (const positions of sessions.values()) {
       const first = positions[0] ?? 0;
+      if ((events[first]?.ts ?? 0) < stackCutoff) continue;
       const tower = encodeUserTower(space, { segment: segmentOf.get(userId), history: events.slice(Math.max(0, first - HISTORY_LENGTH), first).map((e) => e.itemId) });
       for (let t = 1; t < Math.min(positions.length, 4); t++) {
         const seen = positions.slice(0, t).map((p) => space.itemIndex(events[p]?.itemId ?? ''));
@@ -179,6 +190,9 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       tt_segment: { data: Int32Array.from(tt.segment), shape: [tt.segment.length] },
       tt_history: { data: stack(tt.history, HISTORY_LENGTH, 'i'), shape: [tt.history.length, HISTORY_LENGTH] },
       tt_item: { data: Int32Array.from(tt.item), shape: [tt.item.length] },
+      tt_event: { data: Int32Array.from(tt.event), shape: [tt.event.length] },
+      tt_late: { data: Int32Array.from(tt.late), shape: [tt.late.length] },
+      dl_event: { data: Int32Array.from(dl.event), shape: [dl.event.length] },
       dl_sparse: { data: stack(dl.sparse, DLRM_SPARSE_FEATURES.length, 'i'), shape: [dl.label.length, DLRM_SPARSE_FEATURES.length] },
       dl_dense: { data: stack(dl.dense, DLRM_DENSE_FEATURES.length, 'f'), shape: [dl.label.length, DLRM_DENSE_FEATURES.length] },
       dl_label: { data: Float32Array.from(dl.label), shape: [dl.label.length] },

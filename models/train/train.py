@@ -37,19 +37,23 @@ def main():
     export(user, (torch.from_numpy(a["tt_segment"][:2].astype(np.int64)), torch.from_numpy(h)), ["segment", "history"], ["user_embedding"],
            {"segment": {0: "batch"}, "history": {0: "batch"}, "user_embedding": {0: "batch"}}, os.path.join(out_dir, "user_tower.onnx"))
 
-    # The DLRM's retrieval_score column is the two-tower similarity, computed the way the origin does.
+    # Stacking: a two-tower trained only before the stacking window provides the ranker's retrieval_score
+    # (and the reranker's candidates), so both learn from scores on interactions the retriever never saw.
+    t = time.time()
+    early_user, early_item_emb, _ = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(a["tt_late"] == 0)[0], label="two-tower (stacking)")
+    timings["two_tower_stacking_s"] = time.time() - t
     t = time.time()
     dense = a["dl_dense"].copy()
-    u = embed_users(user, a["dl_segment"], a["dl_history"])
-    dense[:, -1] = np.einsum("ij,ij->i", u, item_emb[a["dl_sparse"][:, 1] - 1])
+    u = embed_users(early_user, a["dl_segment"], a["dl_history"])
+    dense[:, -1] = np.einsum("ij,ij->i", u, early_item_emb[a["dl_sparse"][:, 1] - 1])
     dlrm, dl_losses = train_dlrm(a["dl_sparse"], dense, a["dl_label"], vocab, epochs)
     timings["dlrm_s"] = time.time() - t
     export(dlrm, (torch.from_numpy(a["dl_sparse"][:2].astype(np.int64)), torch.from_numpy(dense[:2])), ["sparse", "dense"], ["score"],
            {"sparse": {0: "batch"}, "dense": {0: "batch"}, "score": {0: "batch"}}, os.path.join(out_dir, "dlrm.onnx"))
 
     t = time.time()
-    ru = embed_users(user, a["rr_segment"], a["rr_history"])
-    reranker, rr_losses = train_reranker(a, vocab, ru, item_emb, epochs)
+    ru = embed_users(early_user, a["rr_segment"], a["rr_history"])
+    reranker, rr_losses = train_reranker(a, vocab, ru, early_item_emb, epochs)
     timings["reranker_s"] = time.time() - t
     c = torch.ones((1, 3), dtype=torch.int64)
     s = torch.ones((1, 5), dtype=torch.int64)

@@ -40,7 +40,7 @@ class ItemTower(nn.Module):
         return F.normalize(self.mlp(x), dim=1)
 
 
-def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, seed=7):
+def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, seed=7, rows=None, label="two-tower"):
     torch.manual_seed(seed)
     n_items = vocab["items"] + 1
     user = UserTower(n_items, vocab["segments"] + 1, dim)
@@ -52,16 +52,17 @@ def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, se
     # logQ correction: in-batch negatives are sampled proportionally to popularity in the training targets.
     counts = np.bincount(a["tt_item"], minlength=n_items).astype(np.float64) + 1.0
     log_q = torch.from_numpy(np.log(counts / counts.sum()).astype(np.float32))
-    seg = torch.from_numpy(a["tt_segment"].astype(np.int64))
-    hist = torch.from_numpy(a["tt_history"].astype(np.int64))
-    target = torch.from_numpy(a["tt_item"].astype(np.int64))
+    rows = np.arange(len(a["tt_item"])) if rows is None else rows
+    seg = torch.from_numpy(a["tt_segment"][rows].astype(np.int64))
+    hist = torch.from_numpy(a["tt_history"][rows].astype(np.int64))
+    target = torch.from_numpy(a["tt_item"][rows].astype(np.int64))
     n = len(target)
     losses = []
     for epoch in range(epochs):
         perm = torch.randperm(n)
         total = 0.0
         batches = range(0, n, batch_size)
-        for start in progress(batches, len(batches), f"two-tower epoch {epoch + 1}/{epochs}"):
+        for start in progress(batches, len(batches), f"{label} epoch {epoch + 1}/{epochs}"):
             idx = perm[start:start + batch_size]
             ids = target[idx]
             u = user(seg[idx], hist[idx])

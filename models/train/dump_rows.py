@@ -1,0 +1,23 @@
+"""Prints the rows the trainer reads (through its own loader) for the feature-parity test.
+Usage: /usr/bin/python3 models/train/dump_rows.py <work_dir> <n>"""
+import json
+import sys
+
+from data import load_arrays
+
+
+def main():
+    a, _ = load_arrays(sys.argv[1])
+    n = int(sys.argv[2])
+    pick = lambda name, rows: a[name][rows].tolist()
+    tt_rows = list(range(0, len(a["tt_item"]), max(1, len(a["tt_item"]) // n)))[:n]
+    positives = [r for r in range(len(a["dl_label"])) if a["dl_label"][r] == 1]
+    dl_rows = positives[:: max(1, len(positives) // n)][:n]
+    json.dump({
+        "tt": {"event": pick("tt_event", tt_rows), "segment": pick("tt_segment", tt_rows), "history": pick("tt_history", tt_rows), "item": pick("tt_item", tt_rows)},
+        "dl": {"event": pick("dl_event", dl_rows), "sparse": pick("dl_sparse", dl_rows), "dense": pick("dl_dense", dl_rows)},
+    }, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
