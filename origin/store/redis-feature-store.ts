@@ -1,0 +1,111 @@
+/**
+ * Redis feature store (ioredis). Layout under an optional key prefix:
+ *   sess:<id>   list of item ids, newest last, LTRIM-capped, TTL refreshed on write
+ *   hist:<uid>  list of item ids, newest last, capped
+ *   buy:<uid>   set of purchased item ids
+ *   user:<uid>  hash of user features
+ *   istat:<id>  hash {impressions, clicks}
+ * The "immediate repeat collapses" rule is applied atomically by a small Lua script (same rule as
+ * shared/features/history.ts), so concurrent ingestion cannot double-append.
+ * Commands fail fast when Redis is down (no offline queue), so callers can degrade instead of hanging.
+ */
+import { Redis } from 'ioredis';
+import { entersHistory } from '../../shared/features/history.ts';
+import { SESSION_ITEMS_CAP, SESSION_TTL_SECONDS, USER_HISTORY_CAP, type FeatureStore, type ItemStats, type RecordedInteraction } from './feature-store.ts';
+
+const APPEND_UNLESS_LAST = `
+local last = redis.call('LINDEX', KEYS[1], -1)
+if last ~= ARGV[1] then
+  redis.call('RPUSH', KEYS[1], ARGV[1])
+  redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+end
+if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return 1`;
+
+type AppendCommand = (key: string, itemId: string, cap: number, ttl: number) => Promise<number>;
+
+export class RedisFeatureStore implements FeatureStore {
+  private readonly redis: Redis;
+  private readonly append: AppendCommand;
+
+  constructor(url: string, options: { keyPrefix?: string; commandTimeoutMs?: number } = {}) {
+    this.redis = new Redis(url, {
+      keyPrefix: options.keyPrefix ?? '',
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs ?? 200,
+      connectTimeout: 1000,
+      retryStrategy: (attempt) => Math.min(1000, 50 * attempt),
+      lazyConnect: false,
+    });
+    this.redis.on('error', () => undefined); // surfaced per command; reconnects in the background
+    this.redis.defineCommand('appendUnlessLast', { numberOfKeys: 1, lua: APPEND_UNLESS_LAST });
+    const client = this.redis as unknown as { appendUnlessLast: (k: string, i: string, c: number, t: number) => Promise<number> };
+    this.append = (key, itemId, cap, ttl) => client.appendUnlessLast(key, itemId, cap, ttl);
+  }
+
+  async record(event: RecordedInteraction): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    if (event.type === 'impression') work.push(this.redis.hincrby(`istat:${event.itemId}`, 'impressions', 1));
+    if (event.type === 'click') work.push(this.redis.hincrby(`istat:${event.itemId}`, 'clicks', 1));
+    if (entersHistory(event.type)) {
+      work.push(this.append(`sess:${event.sessionId}`, event.itemId, SESSION_ITEMS_CAP, SESSION_TTL_SECONDS));
+      if (event.userId !== undefined) work.push(this.append(`hist:${event.userId}`, event.itemId, USER_HISTORY_CAP, 0));
+    }
+    if (event.type === 'purchase' && event.userId !== undefined) work.push(this.redis.sadd(`buy:${event.userId}`, event.itemId));
+    await Promise.all(work);
+  }
+
+  async recordMany(events: readonly RecordedInteraction[]): Promise<void> {
+    // Order matters per list (the repeat rule), so apply sequentially per key but pipeline across events.
+    for (const event of events) await this.record(event);
+  }
+
+  async sessionItems(sessionId: string): Promise<string[]> {
+    return this.redis.lrange(`sess:${sessionId}`, 0, -1);
+  }
+
+  async userHistory(userId: string): Promise<string[]> {
+    return this.redis.lrange(`hist:${userId}`, 0, -1);
+  }
+
+  async purchased(userId: string): Promise<string[]> {
+    return this.redis.smembers(`buy:${userId}`);
+  }
+
+  async userFeatures(userId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(`user:${userId}`);
+  }
+
+  async setUserFeatures(userId: string, fields: Record<string, string>): Promise<void> {
+    if (Object.keys(fields).length > 0) await this.redis.hset(`user:${userId}`, fields);
+  }
+
+  async itemStats(itemIds: readonly string[]): Promise<Map<string, ItemStats>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of itemIds) pipeline.hmget(`istat:${id}`, 'impressions', 'clicks');
+    const results = (await pipeline.exec()) ?? [];
+    return new Map(itemIds.map((id, i) => {
+      const [error, value] = results[i] ?? [null, [null, null]];
+      if (error) throw error;
+      const [impressions, clicks] = (value as (string | null)[]) ?? [];
+      return [id, { impressions: Number(impressions ?? 0), clicks: Number(clicks ?? 0) }];
+    }));
+  }
+
+  async eraseUser(userId: string): Promise<void> {
+    await this.redis.del(`hist:${userId}`, `buy:${userId}`, `user:${userId}`);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
