@@ -27,6 +27,8 @@ type AppendCommand = (key: string, itemId: string, cap: number, ttl: number) => 
 export class RedisFeatureStore implements FeatureStore {
   private readonly redis: Redis;
   private readonly append: AppendCommand;
+  /** Settles once the first connection attempt is over (ready or given up), so early commands don't fail spuriously. */
+  private readonly firstConnect: Promise<void>;
 
   constructor(url: string, options: { keyPrefix?: string; commandTimeoutMs?: number } = {}) {
     this.redis = new Redis(url, {
@@ -39,12 +41,20 @@ export class RedisFeatureStore implements FeatureStore {
       lazyConnect: false,
     });
     this.redis.on('error', () => undefined); // surfaced per command; reconnects in the background
+    this.firstConnect = new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1500);
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.redis.defineCommand('appendUnlessLast', { numberOfKeys: 1, lua: APPEND_UNLESS_LAST });
     const client = this.redis as unknown as { appendUnlessLast: (k: string, i: string, c: number, t: number) => Promise<number> };
     this.append = (key, itemId, cap, ttl) => client.appendUnlessLast(key, itemId, cap, ttl);
   }
 
   async record(event: RecordedInteraction): Promise<void> {
+    await this.firstConnect;
     const work: Promise<unknown>[] = [];
     if (event.type === 'impression') work.push(this.redis.hincrby(`istat:${event.itemId}`, 'impressions', 1));
     if (event.type === 'click') work.push(this.redis.hincrby(`istat:${event.itemId}`, 'clicks', 1));
@@ -62,26 +72,32 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async sessionItems(sessionId: string): Promise<string[]> {
+    await this.firstConnect;
     return this.redis.lrange(`sess:${sessionId}`, 0, -1);
   }
 
   async userHistory(userId: string): Promise<string[]> {
+    await this.firstConnect;
     return this.redis.lrange(`hist:${userId}`, 0, -1);
   }
 
   async purchased(userId: string): Promise<string[]> {
+    await this.firstConnect;
     return this.redis.smembers(`buy:${userId}`);
   }
 
   async userFeatures(userId: string): Promise<Record<string, string>> {
+    await this.firstConnect;
     return this.redis.hgetall(`user:${userId}`);
   }
 
   async setUserFeatures(userId: string, fields: Record<string, string>): Promise<void> {
+    await this.firstConnect;
     if (Object.keys(fields).length > 0) await this.redis.hset(`user:${userId}`, fields);
   }
 
   async itemStats(itemIds: readonly string[]): Promise<Map<string, ItemStats>> {
+    await this.firstConnect;
     const pipeline = this.redis.pipeline();
     for (const id of itemIds) pipeline.hmget(`istat:${id}`, 'impressions', 'clicks');
     const results = (await pipeline.exec()) ?? [];
@@ -94,10 +110,12 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async eraseUser(userId: string): Promise<void> {
+    await this.firstConnect;
     await this.redis.del(`hist:${userId}`, `buy:${userId}`, `user:${userId}`);
   }
 
   async ping(): Promise<boolean> {
+    await this.firstConnect;
     try {
       return (await this.redis.ping()) === 'PONG';
     } catch {

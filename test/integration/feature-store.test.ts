@@ -1,0 +1,73 @@
+/**
+ * One contract, two adapters: the in-process store and real Redis must behave the same (history rule,
+ * caps, purchases, item stats, erase). Redis tests use their own key prefix on the shared server.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SESSION_ITEMS_CAP, USER_HISTORY_CAP, type FeatureStore } from '../../origin/store/feature-store.ts';
+import { MemoryFeatureStore } from '../../origin/store/memory-feature-store.ts';
+import { RedisFeatureStore } from '../../origin/store/redis-feature-store.ts';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const stores: [string, () => FeatureStore][] = [
+  ['memory', () => new MemoryFeatureStore()],
+  ['redis', () => new RedisFeatureStore(REDIS_URL, { keyPrefix: `test:${randomUUID()}:`, commandTimeoutMs: 2000 })],
+];
+const opened: FeatureStore[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+describe.each(stores)('%s feature store', (_name, make) => {
+  const open = (): FeatureStore => {
+    const store = make();
+    opened.push(store);
+    return store;
+  };
+
+  it('answers ping (the test fails when the service is down)', async () => {
+    expect(await open().ping()).toBe(true);
+  });
+
+  it('keeps positive interactions in order and collapses an immediate repeat', async () => {
+    const store = open();
+    const base = { userId: 'u1', sessionId: 's1', ts: 1 };
+    for (const [itemId, type] of [['i1', 'view'], ['i1', 'add_to_cart'], ['i2', 'impression'], ['i2', 'click'], ['i2', 'view'], ['i1', 'view']] as const) {
+      await store.record({ ...base, itemId, type });
+    }
+    expect(await store.sessionItems('s1')).toEqual(['i1', 'i2', 'i1']);
+    expect(await store.userHistory('u1')).toEqual(['i1', 'i2', 'i1']);
+    expect(await store.sessionItems('unknown')).toEqual([]);
+  });
+
+  it('caps session and history lists, keeping the newest', async () => {
+    const store = open();
+    const events = Array.from({ length: USER_HISTORY_CAP + 5 }, (_, n) => ({ userId: 'u2', sessionId: 's2', itemId: `i${n}`, type: 'view' as const, ts: n }));
+    await store.recordMany(events);
+    const session = await store.sessionItems('s2');
+    const history = await store.userHistory('u2');
+    expect(session).toHaveLength(SESSION_ITEMS_CAP);
+    expect(session.at(-1)).toBe(`i${USER_HISTORY_CAP + 4}`);
+    expect(history).toHaveLength(USER_HISTORY_CAP);
+    expect(history[0]).toBe('i5');
+  });
+
+  it('tracks purchases, item stats and user features, and erases a user', async () => {
+    const store = open();
+    await store.recordMany([
+      { userId: 'u3', sessionId: 's3', itemId: 'i9', type: 'purchase', ts: 1 },
+      { sessionId: 's3', itemId: 'i9', type: 'impression', ts: 2 },
+      { sessionId: 's3', itemId: 'i9', type: 'impression', ts: 3 },
+      { sessionId: 's3', itemId: 'i9', type: 'click', ts: 4 },
+    ]);
+    await store.setUserFeatures('u3', { segment: 'gamers' });
+    expect(await store.purchased('u3')).toEqual(['i9']);
+    expect((await store.itemStats(['i9', 'i10'])).get('i9')).toEqual({ impressions: 2, clicks: 1 });
+    expect((await store.itemStats(['i10'])).get('i10')).toEqual({ impressions: 0, clicks: 0 });
+    expect(await store.userFeatures('u3')).toEqual({ segment: 'gamers' });
+    await store.eraseUser('u3');
+    expect(await store.userHistory('u3')).toEqual([]);
+    expect(await store.purchased('u3')).toEqual([]);
+    expect(await store.userFeatures('u3')).toEqual({});
+  });
+});
