@@ -2,7 +2,8 @@
  * What the nightly job reads before computing anything: the model version's feature space (from
  * models/artifacts/current.json → manifest → feature_space.json), the catalogue and the active users with
  * their histories. Users come from the built-in generator (the same data the origin seeds), in the shape
- * the feature store would hand the pipeline: positive items oldest → newest, purchases to exclude.
+ * the feature store would hand the pipeline: the shared history rule (shared/features/history.ts) applied
+ * oldest → newest, capped like the store's list, and purchases to exclude.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -10,7 +11,7 @@ import { generateDataset, type GeneratorOptions } from '../../shared/catalog/gen
 import type { Dataset, Item } from '../../shared/catalog/types.ts';
 import { ModelManifestSchema, ModelPointerSchema } from '../../shared/contracts/manifest.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
-import { POSITIVE_EVENT_WEIGHTS } from '../../shared/features/spec.ts';
+import { entersHistory, shouldAppend } from '../../shared/features/history.ts';
 
 /** Same cap as the feature store's user history list (origin/store/feature-store.ts USER_HISTORY_CAP). */
 const HISTORY_CAP = 200;
@@ -42,14 +43,14 @@ export function activeUsersOf(dataset: Dataset): NightlyUser[] {
   const byId = new Map<string, NightlyUser>();
   const segmentOf = new Map(dataset.users.map((user) => [user.id, user.segment]));
   for (const event of dataset.interactions) {
-    if (POSITIVE_EVENT_WEIGHTS[event.type] === undefined) continue;
+    if (!entersHistory(event.type)) continue;
     let user = byId.get(event.userId);
     if (!user) {
       user = { id: event.userId, segment: segmentOf.get(event.userId) ?? '', history: [], purchased: [] };
       byId.set(event.userId, user);
     }
-    user.history.push(event.itemId);
-    if (event.type === 'purchase') user.purchased.push(event.itemId);
+    if (shouldAppend(event.type, event.itemId, user.history.at(-1))) user.history.push(event.itemId);
+    if (event.type === 'purchase' && !user.purchased.includes(event.itemId)) user.purchased.push(event.itemId);
   }
   for (const user of byId.values()) if (user.history.length > HISTORY_CAP) user.history = user.history.slice(-HISTORY_CAP);
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

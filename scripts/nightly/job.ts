@@ -50,6 +50,8 @@ export interface NightlySummary {
   itemCards: number;
   shards: number;
   shardsSkipped: number;
+  /** Users whose slates this process computed (less than users after a resume). */
+  usersComputed: number;
   seconds: number;
   usersPerSecond: number;
   bytesPerSlate: { p50: number; max: number; mean: number };
@@ -108,6 +110,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
       };
   const version: VersionInfo = { slateVersion: state.version, modelVersion: state.modelVersion, at: state.at };
   const shardsSkipped = state.doneShards.length;
+  const usersDoneBefore = state.usersDone;
   await saveState(options.stateDir, state);
   await kv.putMany([{ key: versionRunKey(state.version), value: JSON.stringify({ version: state.version, at: state.at }) }]);
 
@@ -200,6 +203,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     itemCards: options.items.length,
     shards: state.shards,
     shardsSkipped,
+    usersComputed: state.usersDone - usersDoneBefore,
     seconds: Math.round(seconds * 1000) / 1000,
     usersPerSecond: Math.round((users / seconds) * 10) / 10,
     bytesPerSlate: bytes,

@@ -12,6 +12,8 @@ export interface KvWriter {
   /** Writes all entries; the adapter batches and retries as its backend requires. */
   putMany(entries: readonly KvEntry[]): Promise<void>;
   get(key: string): Promise<string | null>;
+  /** Values of many keys, same order (null where missing). */
+  getMany(keys: readonly string[]): Promise<(string | null)[]>;
   deleteMany(keys: readonly string[]): Promise<void>;
   /** All keys starting with prefix, in lexicographic order. */
   list(prefix: string): AsyncIterable<string>;

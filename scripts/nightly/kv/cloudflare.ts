@@ -95,7 +95,26 @@ export function openCloudflareKv(options: CloudflareKvOptions): KvWriter {
     if (!response.ok || !parsed.success || !parsed.data.success) throw new Error(`Cloudflare KV ${what}: HTTP ${response.status} ${text.slice(0, 300)}`);
   };
 
+  const get = async (key: string): Promise<string | null> => {
+    const response = await request(`/values/${encodeURIComponent(key)}`, { method: 'GET' });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (!response.ok) throw new Error(`Cloudflare KV get ${key}: HTTP ${response.status}`);
+    return response.text();
+  };
+
   return {
+    get,
+    async getMany(keys) {
+      // The REST API has no multi-get: parallel single reads within the concurrency limit.
+      const out = new Array<string | null>(keys.length).fill(null);
+      await forEachLimited(keys.map((key, i) => ({ key, i })), concurrency * 4, async ({ key, i }) => {
+        out[i] = await get(key);
+      });
+      return out;
+    },
     async putMany(entries) {
       const batches = planBulkBatches(entries, options.maxPairs ?? BULK_MAX_PAIRS, options.maxBytes ?? BULK_MAX_BYTES);
       await forEachLimited(batches, concurrency, async (batch) => {
@@ -103,18 +122,10 @@ export function openCloudflareKv(options: CloudflareKvOptions): KvWriter {
         await expectSuccess(response, `bulk write of ${batch.length}`);
       });
     },
-    async get(key) {
-      const response = await request(`/values/${encodeURIComponent(key)}`, { method: 'GET' });
-      if (response.status === 404) {
-        await response.body?.cancel();
-        return null;
-      }
-      if (!response.ok) throw new Error(`Cloudflare KV get ${key}: HTTP ${response.status}`);
-      return response.text();
-    },
     async deleteMany(keys) {
       const batches: string[][] = [];
-      for (let i = 0; i < keys.length; i += BULK_MAX_PAIRS) batches.push(keys.slice(i, i + BULK_MAX_PAIRS));
+      const maxKeys = options.maxPairs ?? BULK_MAX_PAIRS;
+      for (let i = 0; i < keys.length; i += maxKeys) batches.push(keys.slice(i, i + maxKeys));
       await forEachLimited(batches, concurrency, async (batch) => {
         const response = await request('/bulk/delete', { method: 'POST', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
         await expectSuccess(response, `bulk delete of ${batch.length}`);

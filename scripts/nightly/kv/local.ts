@@ -37,6 +37,10 @@ export default {
       await Promise.all(keys.map((k) => env.NAMESPACE.delete(k)));
       return new Response('ok');
     }
+    if (url.pathname === '/get-many') {
+      const keys = await request.json();
+      return Response.json(await Promise.all(keys.map((k) => env.NAMESPACE.get(k, 'text'))));
+    }
     if (url.pathname === '/get') {
       const value = await env.NAMESPACE.get(url.searchParams.get('key'), 'text');
       return value === null ? new Response(null, { status: 404 }) : new Response(value);
@@ -83,6 +87,11 @@ export async function openLocalKv(options: LocalKvOptions): Promise<KvWriter> {
         return null;
       }
       return response.text();
+    },
+    async getMany(keys) {
+      const out: (string | null)[] = [];
+      for (const batch of chunk(keys, batchSize)) out.push(...((await (await call('/get-many', batch)).json()) as (string | null)[]));
+      return out;
     },
     async deleteMany(keys) {
       for (const batch of chunk(keys, batchSize)) await (await call('/delete', batch)).text();
