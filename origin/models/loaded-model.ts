@@ -1,0 +1,175 @@
+/**
+ * One model version in memory: manifest, feature space, the user tower and DLRM sessions, the item
+ * embeddings and their ANN index. This module owns the sessions (load, warm-up, run, dispose); callers see
+ * `embedUsers(batch)`, `scoreCandidates(batch)` and `searchItems(...)` only.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { MODEL_IO, ModelManifestSchema, type ModelManifest } from '../../shared/contracts/manifest.ts';
+import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
+import type { DlrmInput, UserTowerInput } from '../../shared/features/encode.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
+import type { AnnBuildOptions, AnnIndex, AnnKind } from '../retrieval/ann-index.ts';
+import { buildOrLoadAnnIndex } from '../retrieval/build.ts';
+import { createSession, DEFAULT_EXECUTION, float32Tensor, floatOutput, int64Tensor, type ExecutionConfig } from './execution.ts';
+
+export interface ModelLoadOptions {
+  execution?: ExecutionConfig;
+  annKind?: AnnKind;
+  ann?: AnnBuildOptions;
+  /** Folder for cached ANN graphs (self-gitignored); undefined = always build. */
+  annCacheDir?: string | undefined;
+}
+
+export interface LoadedModel {
+  readonly version: string;
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  readonly space: FeatureSpace;
+  readonly dim: number;
+  /** Item embeddings, L2-normalised copy (row r = item index r + 1), for MMR similarity and reasons. */
+  readonly unitEmbeddings: Float32Array;
+  readonly index: AnnIndex;
+  readonly warnings: readonly string[];
+  readonly providers: readonly string[];
+  /** User embeddings, n × dim row-major. */
+  embedUsers(batch: readonly UserTowerInput[]): Promise<Float32Array>;
+  /** Click probabilities, one per DLRM row. */
+  scoreCandidates(batch: DlrmInput): Promise<Float32Array>;
+  /** Cosine similarity of two items by feature-space index (0 for unknown). */
+  itemSimilarity(a: number, b: number): number;
+  dispose(): Promise<void>;
+}
+
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  return ModelManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+}
+
+export async function readFeatureSpace(dir: string, manifest: ModelManifest): Promise<FeatureSpace> {
+  return new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(dir, manifest.files.featureSpace), 'utf8'))));
+}
+
+async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Float32Array> {
+  const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
+  const expected = manifest.itemCount * manifest.embeddingDim;
+  if (manifest.itemEmbeddingsDtype === 'float32') {
+    if (bytes.byteLength !== expected * 4) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected * 4}`);
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  if (manifest.itemEmbeddingsDtype === 'int8') {
+    if (bytes.byteLength !== expected) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected}`);
+    const scale = manifest.itemEmbeddingsScale ?? 1;
+    return Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), (v) => v * scale);
+  }
+  throw new Error(`item embeddings dtype ${manifest.itemEmbeddingsDtype} is not supported by the origin`);
+}
+
+function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(vectors.length);
+  for (let base = 0; base < vectors.length; base += dim) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += vectors[base + d]! ** 2;
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let d = 0; d < dim; d++) out[base + d] = vectors[base + d]! * inv;
+  }
+  return out;
+}
+
+/** Loads a version folder and warms it up (first runs allocate arenas; do that before serving). */
+export async function loadModel(dir: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
+  const manifest = await readManifest(dir);
+  if (manifest.featureSpecVersion !== FEATURE_SPEC_VERSION) {
+    throw new Error(`model ${manifest.version} uses feature spec ${manifest.featureSpecVersion}, this code speaks ${FEATURE_SPEC_VERSION}`);
+  }
+  const space = await readFeatureSpace(dir, manifest);
+  const execution = options.execution ?? DEFAULT_EXECUTION;
+  const [tower, dlrm, embeddings] = await Promise.all([
+    readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
+    readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
+    readEmbeddings(dir, manifest),
+  ]);
+  const dim = manifest.embeddingDim;
+  const { index } = await buildOrLoadAnnIndex(
+    options.annKind ?? 'usearch',
+    embeddings,
+    dim,
+    options.annCacheDir,
+    `${manifest.version}-${manifest.itemCount}x${dim}-${JSON.stringify(options.ann ?? {}).replace(/\W/g, '')}`,
+    options.ann,
+  );
+  const unit = normalisedRows(embeddings, dim);
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
+  await warmUp(model);
+  return model;
+}
+
+interface Parts {
+  dir: string;
+  manifest: ModelManifest;
+  space: FeatureSpace;
+  dim: number;
+  unit: Float32Array;
+  index: AnnIndex;
+  tower: ort.InferenceSession;
+  dlrm: ort.InferenceSession;
+  warnings: string[];
+  providers: string[];
+}
+
+function createLoadedModel(p: Parts): LoadedModel {
+  const [segmentName, historyName] = MODEL_IO.userTower.inputs;
+  const [sparseName, denseName] = MODEL_IO.dlrm.inputs;
+  return {
+    version: p.manifest.version,
+    dir: p.dir,
+    manifest: p.manifest,
+    space: p.space,
+    dim: p.dim,
+    unitEmbeddings: p.unit,
+    index: p.index,
+    warnings: p.warnings,
+    providers: p.providers,
+    async embedUsers(batch) {
+      const n = batch.length;
+      const segment = Int32Array.from(batch, (u) => u.segment);
+      const history = new Int32Array(n * HISTORY_LENGTH);
+      batch.forEach((u, i) => history.set(u.history, i * HISTORY_LENGTH));
+      const result = await p.tower.run({ [segmentName]: int64Tensor(segment, [n]), [historyName]: int64Tensor(history, [n, HISTORY_LENGTH]) });
+      const out = floatOutput(result, MODEL_IO.userTower.outputs[0]);
+      if (out.length !== n * p.dim) throw new Error(`user tower returned ${out.length} values, expected ${n * p.dim}`);
+      return out;
+    },
+    async scoreCandidates(batch) {
+      if (batch.rows === 0) return new Float32Array(0);
+      const result = await p.dlrm.run({
+        [sparseName]: int64Tensor(batch.sparse, [batch.rows, DLRM_SPARSE_FEATURES.length]),
+        [denseName]: float32Tensor(batch.dense, [batch.rows, DLRM_DENSE_FEATURES.length]),
+      });
+      const out = floatOutput(result, MODEL_IO.dlrm.outputs[0]);
+      if (out.length !== batch.rows) throw new Error(`DLRM returned ${out.length} scores, expected ${batch.rows}`);
+      return out;
+    },
+    itemSimilarity(a, b) {
+      if (a <= 0 || b <= 0 || a > p.space.itemCount || b > p.space.itemCount) return 0;
+      const ba = (a - 1) * p.dim;
+      const bb = (b - 1) * p.dim;
+      let dot = 0;
+      for (let d = 0; d < p.dim; d++) dot += p.unit[ba + d]! * p.unit[bb + d]!;
+      return dot;
+    },
+    async dispose() {
+      await Promise.allSettled([p.tower.release(), p.dlrm.release()]);
+      p.index.dispose();
+    },
+  };
+}
+
+async function warmUp(model: LoadedModel): Promise<void> {
+  const history = new Int32Array(HISTORY_LENGTH);
+  if (model.space.itemCount > 0) history[HISTORY_LENGTH - 1] = 1;
+  const embedding = await model.embedUsers([{ segment: 0, history }, { segment: 1, history }]);
+  model.index.search(embedding.slice(0, model.dim), 10);
+  const rows = 8;
+  await model.scoreCandidates({ rows, sparse: new Int32Array(rows * DLRM_SPARSE_FEATURES.length).fill(1), dense: new Float32Array(rows * DLRM_DENSE_FEATURES.length) });
+}
