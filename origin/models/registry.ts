@@ -30,6 +30,8 @@ export interface ModelRegistryOptions extends ModelLoadOptions {
   artifactsRoot: string;
   /** Poll interval for current.json; 0 disables polling (call reload()). */
   pollMs?: number;
+  /** Serve exactly this version folder and ignore current.json (nightly runs pin the version they started with). */
+  fixedVersion?: string | undefined;
   log?: (line: Record<string, unknown>) => void;
 }
 
@@ -133,7 +135,8 @@ export class ModelRegistry {
 
   private async reloadOnce(): Promise<boolean> {
     let version: string;
-    try {
+    if (this.options.fixedVersion !== undefined) version = this.options.fixedVersion;
+    else try {
       const pointer = ModelPointerSchema.parse(JSON.parse(await readFile(join(this.options.artifactsRoot, 'current.json'), 'utf8')));
       version = pointer.version;
     } catch (error) {

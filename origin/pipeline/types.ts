@@ -3,6 +3,7 @@
  * retrieval (user tower + ANN) → rules → DLRM ranking → re-rank (MMR, caps, exploration) → reasons.
  */
 import type { RecommendedItem } from '../../shared/contracts/recommend.ts';
+import type { PipelineSettingsOverride } from './settings.ts';
 
 /** Everything the pipeline needs to answer one visitor; the caller gathers it from the stores. */
 export interface PipelineRequest {
@@ -23,6 +24,8 @@ export interface PipelineRequest {
   variant?: string | null | undefined;
   /** Exploration slots: 0 for nightly slates (deterministic), a few for live requests. */
   explorationSlots?: number | undefined;
+  /** Settings of the assigned experiment variant (model version, MMR λ, ...); see origin/experiments. */
+  settings?: PipelineSettingsOverride | undefined;
 }
 
 export interface PipelineResult {
