@@ -117,7 +117,8 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[]): Promise<void> => {
     for (const [batchIndex, batch] of chunk(requests, batchSize).entries()) {
       const results = await timer.time('pipeline', () => pipeline.recommendBatch(batch));
-      for (const result of results) for (const [stage, ms] of Object.entries(result.stageMs)) timer.addPipelineStage(stage, ms, results.length);
+      // A batch call reports the batch's stage times on every result: count them once per batch.
+      for (const [stage, ms] of Object.entries(results[0]?.stageMs ?? {})) timer.add(`pipeline.${stage}`, ms);
       const entries: KvEntry[] = timer.timeSync('encode', () =>
         results.map((result, r) => {
           const subject = subjects[batchIndex * batchSize + r];

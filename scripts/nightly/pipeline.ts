@@ -1,19 +1,12 @@
 /**
- * Builds the Pipeline the nightly computes slates with: the origin's real pipeline (same code as online
- * serving) when it and the model artifacts are available, else the popularity baseline, loudly.
+ * The Pipeline the nightly computes slates with: the origin's own pipeline (origin/pipeline/factory.ts) for
+ * one model-version folder — batched user tower, ANN, DLRM, rules, MMR — with exploration off, so slates are
+ * deterministic and a resumed run writes exactly what an uninterrupted one would.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Item } from '../../shared/catalog/types.ts';
+import { createPipelineFromArtifacts } from '../../origin/pipeline/factory.ts';
 import type { Pipeline } from '../../origin/pipeline/types.ts';
-import type { ModelArtifacts } from './inputs.ts';
-import { createPopularityPipeline } from './popularity-pipeline.ts';
 
-export async function createNightlyPipeline(root: string, artifacts: ModelArtifacts, preferBaseline: boolean): Promise<Pipeline> {
-  const factoryPath = join(root, 'origin', 'pipeline', 'factory.ts');
-  if (!preferBaseline && existsSync(factoryPath)) {
-    const factory = (await import(factoryPath)) as { createPipelineFromArtifacts?: (dir: string) => Promise<Pipeline> };
-    if (factory.createPipelineFromArtifacts) return factory.createPipelineFromArtifacts(artifacts.dir);
-  }
-  process.stderr.write(`[nightly] WARNING: origin pipeline factory not available, using the popularity baseline\n`);
-  return createPopularityPipeline(artifacts.space, artifacts.version);
+export function createNightlyPipeline(versionDir: string, items: readonly Item[]): Promise<Pipeline> {
+  return createPipelineFromArtifacts(versionDir, { items });
 }

@@ -6,7 +6,6 @@
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
- *   --baseline              use the popularity baseline instead of the model pipeline
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
 import { join } from 'node:path';
@@ -33,7 +32,6 @@ const { values } = parseArgs({
     artifacts: { type: 'string', default: join(root, 'models', 'artifacts') },
     version: { type: 'string' },
     at: { type: 'string' },
-    baseline: { type: 'boolean', default: false },
     'no-progress': { type: 'boolean', default: false },
   },
 });
@@ -45,8 +43,8 @@ const positiveInt = (name: string, text: string | undefined): number => {
 };
 
 const artifacts = await loadModelArtifacts(values.artifacts);
-const pipeline = await createNightlyPipeline(root, artifacts, values.baseline);
 const inputs = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
+const pipeline = await createNightlyPipeline(artifacts.dir, inputs.items);
 const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
 
 const bar = new cliProgress.SingleBar(
@@ -90,3 +88,5 @@ try {
 } finally {
   await kv.close();
 }
+// ONNX sessions and the model registry hold native handles; the job is done, so exit explicitly.
+process.exit();

@@ -6,14 +6,6 @@ export class StageTimer {
     this.ms.set(stage, (this.ms.get(stage) ?? 0) + ms);
   }
 
-  /**
-   * The pipeline reports per-result stage times; in a batch call each result carries its share of the batch
-   * (or the whole batch's time), so they are recorded under `pipeline.<stage>` as the caller passes them.
-   */
-  addPipelineStage(stage: string, ms: number, _batchSize: number): void {
-    this.add(`pipeline.${stage}`, ms);
-  }
-
   async time<T>(stage: string, work: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
     try {

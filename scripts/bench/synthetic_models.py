@@ -1,0 +1,52 @@
+"""Synthetic model artifacts for the nightly benchmark at catalogue scales we cannot train here (1M items):
+the real architectures from models/train with random weights, exported to ONNX exactly like train.py, and
+item embeddings clustered by category (so the ANN graph has realistic structure). Timing, not quality.
+Usage: /usr/bin/python3 scripts/bench/synthetic_models.py <out_dir> <vocab.json> <item_category.npy-ish .i32> <dim>"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models", "train"))
+from dlrm import DLRM, table_sizes  # noqa: E402
+from reranker import SessionReranker  # noqa: E402
+from two_tower import UserTower  # noqa: E402
+
+
+def export(model, args, names, outputs, dynamic, path):
+    torch.onnx.export(model, args, path, input_names=names, output_names=outputs, dynamic_axes=dynamic, opset_version=14, do_constant_folding=True)
+
+
+def main():
+    out_dir, vocab_path, category_path, dim = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    torch.manual_seed(1)
+    torch.set_num_threads(1)
+    vocab = json.load(open(vocab_path))
+    user = UserTower(vocab["items"] + 1, vocab["segments"] + 1, dim).eval()
+    seg = torch.ones((2,), dtype=torch.int64)
+    hist = torch.ones((2, 20), dtype=torch.int64)
+    export(user, (seg, hist), ["segment", "history"], ["user_embedding"],
+           {"segment": {0: "batch"}, "history": {0: "batch"}, "user_embedding": {0: "batch"}}, os.path.join(out_dir, "user_tower.onnx"))
+    dlrm = DLRM(table_sizes(vocab), 6).eval()
+    export(dlrm, (torch.ones((2, 6), dtype=torch.int64), torch.ones((2, 6))), ["sparse", "dense"], ["score"],
+           {"sparse": {0: "batch"}, "dense": {0: "batch"}, "score": {0: "batch"}}, os.path.join(out_dir, "dlrm.onnx"))
+    reranker = SessionReranker(vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"]).eval()
+    c = torch.ones((1, 3), dtype=torch.int64)
+    s = torch.ones((1, 5), dtype=torch.int64)
+    export(reranker, (c, c, c, torch.ones((1, 3)), s, s, s),
+           ["cand_category", "cand_brand", "cand_price", "cand_score", "sess_category", "sess_brand", "sess_price"], ["scores"],
+           {**{n: {0: "batch", 1: "candidates"} for n in ["cand_category", "cand_brand", "cand_price", "cand_score", "scores"]},
+            **{n: {0: "batch"} for n in ["sess_category", "sess_brand", "sess_price"]}},
+           os.path.join(out_dir, "session_reranker.onnx"))
+    category = np.fromfile(category_path, dtype="<i4")
+    rng = np.random.default_rng(3)
+    centers = rng.standard_normal((int(category.max()) + 1, dim)).astype(np.float32)
+    emb = centers[category] + 0.6 * rng.standard_normal((len(category), dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    emb.astype("<f4").tofile(os.path.join(out_dir, "item_embeddings.f32"))
+
+
+if __name__ == "__main__":
+    main()
