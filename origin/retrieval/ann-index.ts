@@ -30,7 +30,10 @@ export interface AnnBuildOptions {
   expansionAdd?: number;
   /** Candidate list size while searching; raised to k when k is larger. */
   expansionSearch?: number;
-  /** Threads for building and batch search (usearch); 0 = library default. */
+  /**
+   * Threads for building and batch search (usearch); 0 = all cores. Default 1: a single-threaded build is
+   * deterministic (same graph, same candidates, reproducible slates and tests); big catalogues load a cached graph.
+   */
   threads?: number;
 }
 
@@ -38,7 +41,7 @@ export const DEFAULT_ANN_OPTIONS: Required<AnnBuildOptions> = {
   connectivity: 16,
   expansionAdd: 128,
   expansionSearch: 1024,
-  threads: 0,
+  threads: 1,
 };
 
 /** Splits n × dim queries into per-query views copied out (usearch ignores subarray offsets). */
