@@ -68,11 +68,13 @@ export function createModelPipeline(options: ModelPipelineOptions): Pipeline & {
       const modelVersion = model?.version ?? registry.version;
       const works: Work[] = requests.map((request) => {
         const settings = resolveSettings(base, request.settings);
-        const path = space ? choosePath(space, request) : { source: 'popular' as const, towerHistory: [], segment: undefined };
+        const chosen = space ? choosePath(space, request) : null;
+        // Without a model only the popularity path exists; the visitor's items still explain nothing then.
+        const path: CandidatePath = chosen && model ? chosen : { source: 'popular', towerHistory: chosen?.towerHistory ?? [], segment: undefined };
         const degraded: string[] = [];
         if (version !== undefined && model && model.version !== version) degraded.push('variant-model-unavailable');
         if (!model) degraded.push('model-unavailable');
-        if (path.source === 'segment' || path.source === 'popular') degraded.push('no-history');
+        if (model && (path.source === 'segment' || path.source === 'popular')) degraded.push('no-history');
         const excluded = new Set([...request.excludeIds, ...request.history, ...request.sessionItems]);
         return { request, settings, path, degraded, excluded, candidates: [], ids: [], scores: new Float32Array(0) };
       });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
 import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineRequest } from '../../origin/pipeline/types.ts';
+import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
 import { violatesRules } from '../../shared/rerank/rules.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { ARTIFACTS_ROOT, demoDataset, historiesOf, NOW } from './support.ts';
@@ -98,7 +98,7 @@ describe('cold start', () => {
 describe('micro-batching', () => {
   it('concurrent requests share runs and give the same answers as one at a time', async () => {
     const requests = users.slice(0, 16).map((userId) => request({ userId, segment: segmentOf.get(userId), history: histories.get(userId) ?? [] }));
-    const sequential = [];
+    const sequential: PipelineResult[] = [];
     for (const r of requests) sequential.push(await origin.pipeline.recommend(r));
     const before = origin.pipeline.batchSizes.length;
     const concurrent = await Promise.all(requests.map((r) => origin.pipeline.recommend(r)));

@@ -1,0 +1,118 @@
+/** Degradation (broken model files, failing stats) and hot reload under load, on private copies of the demo models. */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
+import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
+import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { cloneVersion, demoDataset, historiesOf, NOW, privateArtifacts, publish } from './support.ts';
+
+const data = demoDataset();
+const catalog = new InMemoryItemCatalog(data.items);
+const histories = historiesOf(data);
+const someUser = [...histories.keys()][0]!;
+const personal: PipelineRequest = { userId: someUser, surface: 'home', k: 10, history: histories.get(someUser) ?? [], sessionItems: [], excludeIds: [], now: NOW, explorationSlots: 0 };
+const roots: string[] = [];
+const opened: OriginPipeline[] = [];
+
+async function open(root: string, pollMs = 0): Promise<OriginPipeline> {
+  const origin = await createOriginPipeline({ artifactsRoot: root, catalog, pollMs, annCacheDir: null, log: () => undefined });
+  opened.push(origin);
+  return origin;
+}
+
+afterAll(async () => {
+  await Promise.all(opened.map((o) => o.close()));
+  await Promise.all(roots.map((r) => rm(r, { recursive: true, force: true })));
+});
+
+describe('degradation', () => {
+  it('a corrupt DLRM file → popular fallback, flagged, never an error', async () => {
+    const { root, version } = await privateArtifacts();
+    roots.push(root);
+    await writeFile(join(root, version, 'dlrm.onnx'), 'this is not an onnx model');
+    const origin = await open(root);
+    expect(origin.registry.status.lastError).toMatch(/failed to load/);
+    const result = await origin.pipeline.recommend(personal);
+    expect(result.degraded).toContain('model-unavailable');
+    expect(result.source).toBe('popular');
+    expect(result.items).toHaveLength(10);
+    expect(result.modelVersion).toBe(version);
+  });
+
+  it('a missing user tower file → popular fallback, flagged', async () => {
+    const { root, version } = await privateArtifacts();
+    roots.push(root);
+    await rm(join(root, version, 'user_tower.onnx'));
+    const origin = await open(root);
+    const result = await origin.pipeline.recommend(personal);
+    expect(result.degraded).toContain('model-unavailable');
+    expect(result.items).toHaveLength(10);
+  });
+
+  it('a broken new version is never swapped in; the old one keeps serving', async () => {
+    const { root, version } = await privateArtifacts();
+    roots.push(root);
+    const origin = await open(root);
+    await cloneVersion(root, version, `${version}-broken`);
+    await writeFile(join(root, `${version}-broken`, 'user_tower.onnx'), new Uint8Array(100));
+    await publish(root, `${version}-broken`);
+    expect(await origin.registry.reload()).toBe(false);
+    const result = await origin.pipeline.recommend(personal);
+    expect(result.modelVersion).toBe(version);
+    expect(result.degraded).toEqual([]);
+    expect(result.source).toBe('personal');
+  });
+
+  it('failing item stats turn exploration off, flagged', async () => {
+    const { root } = await privateArtifacts();
+    roots.push(root);
+    const origin = await createOriginPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, log: () => undefined, itemStats: async () => Promise.reject(new Error('redis down')) });
+    opened.push(origin);
+    const result = await origin.pipeline.recommend({ ...personal, explorationSlots: 2 });
+    expect(result.degraded).toContain('item-stats-unavailable');
+    expect(result.items.some((i) => i.reason === 'Something new to try')).toBe(false);
+    expect(result.items).toHaveLength(10);
+  });
+});
+
+describe('hot reload', () => {
+  it('swaps to a newly published version under load with zero failed requests', async () => {
+    const { root, version } = await privateArtifacts();
+    roots.push(root);
+    const origin = await open(root, 50);
+    const next = `${version}-next`;
+    const results: PipelineResult[] = [];
+    const failures: unknown[] = [];
+    let stop = false;
+    const users = [...histories.keys()].slice(0, 8);
+    const load = Promise.all(
+      users.map(async (userId) => {
+        for (let n = 0; n < 400 && !stop; n++) {
+          try {
+            results.push(await origin.pipeline.recommend({ ...personal, userId, history: histories.get(userId) ?? [] }));
+          } catch (error) {
+            failures.push(error);
+          }
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await cloneVersion(root, version, next);
+    await publish(root, next);
+    const deadline = Date.now() + 30_000;
+    while (origin.pipeline.modelVersion !== next && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    stop = true;
+    await load;
+    expect(failures).toEqual([]);
+    expect(origin.pipeline.modelVersion).toBe(next);
+    const versions = results.map((r) => r.modelVersion);
+    expect(versions).toContain(version);
+    expect(versions).toContain(next);
+    // Once the new version is served, the old one is not served again (atomic swap).
+    expect(versions.slice(versions.indexOf(next)).every((v) => v === next)).toBe(true);
+    expect(results.every((r) => r.items.length === 10 && r.degraded.length === 0)).toBe(true);
+    expect(origin.registry.status.swaps).toBe(1);
+  });
+});
