@@ -1,0 +1,55 @@
+/** ANN adapters on the demo item embeddings: recall against exact search, batch = single, save/load via the cache. */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildAnnIndex, buildOrLoadAnnIndex } from '../../origin/retrieval/build.ts';
+import { readManifest } from '../../origin/models/loaded-model.ts';
+import { ARTIFACTS_ROOT, currentVersion } from './support.ts';
+
+const dir = join(ARTIFACTS_ROOT, await currentVersion());
+const manifest = await readManifest(dir);
+const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
+const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+const dim = manifest.embeddingDim;
+const exact = buildAnnIndex('exact', vectors, dim);
+const queries = Array.from({ length: 30 }, (_, q) => vectors.slice(((q * 331) % manifest.itemCount) * dim, ((q * 331) % manifest.itemCount + 1) * dim));
+const tmp = await mkdtemp(join(tmpdir(), 'ann-cache-'));
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+function recall(found: Int32Array, truth: Int32Array): number {
+  const set = new Set(truth);
+  return [...found].filter((r) => set.has(r)).length / truth.length;
+}
+
+describe.each(['usearch', 'hnswlib'] as const)('%s', (kind) => {
+  it('finds ≥ 95% of the exact top-1000 and scores are inner products', () => {
+    const index = buildAnnIndex(kind, vectors, dim);
+    expect(index.size).toBe(manifest.itemCount);
+    let total = 0;
+    for (const q of queries) {
+      const hits = index.search(q, 1000);
+      total += recall(hits.rows, exact.search(q, 1000).rows);
+      const r = hits.rows[0]!;
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += vectors[r * dim + d]! * q[d]!;
+      expect(hits.scores[0]).toBeCloseTo(dot, 3);
+      for (let j = 1; j < hits.scores.length; j++) expect(hits.scores[j]!).toBeLessThanOrEqual(hits.scores[j - 1]! + 1e-5);
+    }
+    expect(total / queries.length).toBeGreaterThan(0.95);
+  });
+
+  it('batch search equals one-by-one, and a cached index loads with the same answers', async () => {
+    const first = await buildOrLoadAnnIndex(kind, vectors, dim, tmp, `test-${kind}`);
+    expect(first.fromCache).toBe(false);
+    const second = await buildOrLoadAnnIndex(kind, vectors, dim, tmp, `test-${kind}`);
+    expect(second.fromCache).toBe(true);
+    const flat = new Float32Array(queries.length * dim);
+    queries.forEach((q, i) => flat.set(q, i * dim));
+    const batch = first.index.searchBatch(flat, 100);
+    queries.forEach((q, i) => {
+      expect([...batch[i]!.rows]).toEqual([...first.index.search(q, 100).rows]);
+      expect(recall(second.index.search(q, 100).rows, batch[i]!.rows)).toBeGreaterThan(0.95);
+    });
+  });
+});
