@@ -56,6 +56,8 @@ export interface NightlySummary {
   usersPerSecond: number;
   bytesPerSlate: { p50: number; max: number; mean: number };
   stagesMs: Record<string, number>;
+  /** False when a newer version was already live, so the pointer was left alone. */
+  flipped: boolean;
   deletedVersions: string[];
 }
 
@@ -188,7 +190,11 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const pointer: SlatePointer = SlatePointerSchema.parse({ version: state.version, modelVersion: state.modelVersion, createdAt: state.at });
   // Order matters: the meta marks the version complete, the pointer flip (a single key) makes it live.
   await kv.putMany([{ key: versionMetaKey(state.version), value: JSON.stringify(meta) }]);
-  await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify(pointer) }]);
+  // Never move the pointer backwards (a late resume of an old version after a newer one went live).
+  const live = await kv.get(SLATE_POINTER_KEY);
+  const liveVersion = live === null ? undefined : SlatePointerSchema.parse(JSON.parse(live)).version;
+  const flipped = liveVersion === undefined || liveVersion <= state.version;
+  if (flipped) await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify(pointer) }]);
   state.completed = true;
   await saveState(options.stateDir, state);
 
@@ -209,6 +215,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     usersPerSecond: Math.round((users / seconds) * 10) / 10,
     bytesPerSlate: bytes,
     stagesMs: timer.totals(),
+    flipped,
     deletedVersions,
   };
 }

@@ -47,7 +47,10 @@ export async function loadState(stateDir: string, version: string): Promise<RunS
   }
 }
 
-/** The newest version whose run has not completed (what `--resume` continues). */
+/**
+ * The version `--resume` continues: the newest run, if it has not completed. An unfinished run older than a
+ * completed one is abandoned (resuming it would flip the pointer back to older slates); clean-up removes it.
+ */
 export async function newestUnfinished(stateDir: string): Promise<RunState | undefined> {
   let names: string[];
   try {
@@ -57,7 +60,7 @@ export async function newestUnfinished(stateDir: string): Promise<RunState | und
   }
   for (const name of names.sort().reverse()) {
     const state = await loadState(stateDir, name);
-    if (state && !state.completed) return state;
+    if (state) return state.completed ? undefined : state;
   }
   return undefined;
 }

@@ -18,8 +18,9 @@ export interface Spawned {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
+/** Spawns a script in its own process group, so a kill can take its workerd children with it. */
 export function spawnScript(script: string, args: string[]): Spawned {
-  const child = spawn(nodeBin, [join(root, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(nodeBin, [join(root, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -28,6 +29,11 @@ export function spawnScript(script: string, args: string[]): Spawned {
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, done };
+}
+
+/** kill -9 of the whole process group: the job and the workerd it started die together, like a crashed host. */
+export function killGroup(spawned: Spawned): void {
+  if (spawned.child.pid !== undefined) process.kill(-spawned.child.pid, 'SIGKILL');
 }
 
 /** Every key and value in a local KV namespace (small test namespaces only). */
@@ -60,7 +66,7 @@ export async function startWranglerDev(cwd: string, persistTo: string, extraArgs
   const child = spawn(
     nodeBin,
     [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', '--persist-to', persistTo, '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', '0', ...extraArgs],
-    { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }, detached: false },
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }, detached: true },
   );
   let log = '';
   child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -78,7 +84,8 @@ export async function startWranglerDev(cwd: string, persistTo: string, extraArgs
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      // The whole group: wrangler and the workerd it started.
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       await exited;
     },
   };

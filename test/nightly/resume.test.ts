@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SLATE_POINTER_KEY } from '../../shared/kv/keys.ts';
-import { dumpLocalKv, spawnScript, summaryOf, tempDir } from './helpers.ts';
+import { dumpLocalKv, killGroup, spawnScript, summaryOf, tempDir } from './helpers.ts';
 
 const NS = 'resume-test-ns';
 const VERSION = 'v20261101T000000Z';
@@ -30,7 +30,7 @@ describe('nightly kill -9 and resume', () => {
     const stateFile = join(killedDir, 'var', VERSION, 'state.json');
     const deadline = Date.now() + 45_000;
     while ((await doneShards(stateFile)) < 3 && Date.now() < deadline && killed.child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
-    killed.child.kill('SIGKILL');
+    killGroup(killed);
     const killedResult = await killed.done;
     expect(killedResult.signal).toBe('SIGKILL');
     const before = JSON.parse(await readFile(stateFile, 'utf8')) as { doneShards: number[]; completed: boolean };

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench:pipeline`: per-stage latency of the origin pipeline, in process, printed as JSON lines.
+ *   1. demo models (models/artifacts/current.json, 10k items): sequential requests (no batching) and
+ *      concurrent clients (micro-batched), p50/p99 per stage and end to end;
+ *   2. a synthetic 1M-item catalogue (scripts/bench/synthetic-artifacts.ts: random-weight models of the real
+ *      architectures, clustered random embeddings) through the real usearch index, user tower and DLRM.
+ * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --big-items N
+ * Times are measurements on this machine, never assertions.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateDataset } from '../../shared/catalog/generator.ts';
+import type { Dataset } from '../../shared/catalog/types.ts';
+import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
+import { createOriginPipeline } from '../../origin/pipeline/factory.ts';
+import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { createRng } from '../../shared/util/rng.ts';
+import { syntheticArtifacts } from './synthetic-artifacts.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '400' },
+    concurrency: { type: 'string', default: '16' },
+    'skip-big': { type: 'boolean', default: false },
+    'big-items': { type: 'string', default: '1000000' },
+    'big-users': { type: 'string', default: '2000' },
+  },
+});
+const requestCount = Number(values.requests);
+const concurrency = Number(values.concurrency);
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function summarise(samples: { total: number; stages: Record<string, number> }[]): Record<string, { p50: number; p99: number }> {
+  const names = new Set(samples.flatMap((s) => Object.keys(s.stages)));
+  const out: Record<string, { p50: number; p99: number }> = {};
+  for (const name of ['total', ...names]) {
+    const values = samples.map((s) => (name === 'total' ? s.total : (s.stages[name] ?? 0))).sort((a, b) => a - b);
+    out[name] = { p50: Math.round(percentile(values, 50) * 1000) / 1000, p99: Math.round(percentile(values, 99) * 1000) / 1000 };
+  }
+  return out;
+}
+
+function requestsOf(dataset: Dataset, n: number, now: number): PipelineRequest[] {
+  const histories = new Map<string, string[]>();
+  for (const e of dataset.interactions) if (e.type !== 'impression' && e.type !== 'click') histories.set(e.userId, [...(histories.get(e.userId) ?? []), e.itemId]);
+  const segmentOf = new Map(dataset.users.map((u) => [u.id, u.segment]));
+  const users = [...histories.keys()];
+  const rng = createRng(9);
+  return Array.from({ length: n }, (_, i) => {
+    const userId = users[rng.int(users.length)]!;
+    // One in ten requests is anonymous with a short session (the cold-start path).
+    if (i % 10 === 9) return { sessionId: `s${i}`, surface: 'home', k: 10, history: [], sessionItems: (histories.get(userId) ?? []).slice(-3), excludeIds: [], now, explorationSlots: 2 };
+    return { userId, segment: segmentOf.get(userId), surface: 'home', k: 10, history: (histories.get(userId) ?? []).slice(-200), sessionItems: [], excludeIds: [], now, explorationSlots: 2 };
+  });
+}
+
+async function scenario(name: string, artifactsRoot: string, fixedVersion: string | undefined, dataset: Dataset, now: number, extra: Record<string, unknown>): Promise<void> {
+  const loadStarted = performance.now();
+  const origin = await createOriginPipeline({
+    artifactsRoot,
+    fixedVersion,
+    pollMs: 0,
+    catalog: new InMemoryItemCatalog(dataset.items),
+    ann: { threads: 0 },
+    rng: createRng(1),
+    log: () => undefined,
+  });
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  if (origin.registry.status.lastError) throw new Error(origin.registry.status.lastError);
+  const requests = requestsOf(dataset, requestCount, now);
+  const run = async (r: PipelineRequest): Promise<{ total: number; stages: Record<string, number>; result: PipelineResult }> => {
+    const t0 = performance.now();
+    const result = await origin.pipeline.recommend(r);
+    return { total: performance.now() - t0, stages: result.stageMs, result };
+  };
+  for (const r of requests.slice(0, 20)) await run(r); // warm-up
+  const sequential = [];
+  for (const r of requests) sequential.push(await run(r));
+  console.log(JSON.stringify({ bench: 'origin-pipeline', scenario: name, mode: 'sequential', requests: requests.length, modelLoadSeconds: Math.round(loadSeconds * 10) / 10, ms: summarise(sequential), degraded: sequential.filter((s) => s.result.degraded.some((d) => d !== 'no-history')).length, ...extra }));
+  const before = origin.pipeline.batchSizes.length;
+  const concurrent: { total: number; stages: Record<string, number>; result: PipelineResult }[] = [];
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < requests.length) concurrent.push(await run(requests[next++]!));
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  const sizes = origin.pipeline.batchSizes.slice(before);
+  console.log(JSON.stringify({ bench: 'origin-pipeline', scenario: name, mode: `concurrent-${concurrency}`, requests: requests.length, rps: Math.round(requests.length / seconds), meanBatch: Math.round((sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length)) * 10) / 10, ms: summarise(concurrent), note: 'stage times are per micro-batch, shared by its requests', ...extra }));
+  await origin.close();
+}
+
+const demo = generateDataset({});
+await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, demo, Date.UTC(2026, 10, 1), {});
+
+if (!values['skip-big']) {
+  const items = Number(values['big-items']);
+  const synthetic = await syntheticArtifacts(root, items, Number(values['big-users']));
+  await scenario(`synthetic-${items}-items`, join(synthetic.dir, '..'), synthetic.dir.split('/').at(-1), synthetic.dataset, Date.UTC(2026, 10, 1), {
+    note2: 'random-weight models of the real architectures, clustered random embeddings: timing only',
+  });
+}
+process.exit(0);
