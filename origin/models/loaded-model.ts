@@ -76,6 +76,12 @@ function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
   return out;
 }
 
+/** The cached graph depends on the embeddings and the graph options, not on how many threads built it. */
+function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined): string {
+  const { threads: _threads, ...graph } = ann ?? {};
+  return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}-${JSON.stringify(graph).replace(/\W/g, '')}`;
+}
+
 /** Loads a version folder and warms it up (first runs allocate arenas; do that before serving). */
 export async function loadModel(dir: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
   const manifest = await readManifest(dir);
@@ -95,7 +101,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     embeddings,
     dim,
     options.annCacheDir,
-    `${manifest.version}-${manifest.itemCount}x${dim}-${JSON.stringify(options.ann ?? {}).replace(/\W/g, '')}`,
+    annCacheKey(manifest, options.ann),
     options.ann,
   );
   const unit = normalisedRows(embeddings, dim);

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Item } from '../../shared/catalog/types.ts';
 import { DEFAULT_EXECUTION, parseExecutionProviders, type ExecutionConfig } from '../models/execution.ts';
 import { ModelRegistry } from '../models/registry.ts';
-import type { AnnKind } from '../retrieval/ann-index.ts';
+import type { AnnBuildOptions, AnnKind } from '../retrieval/ann-index.ts';
 import { InMemoryItemCatalog, type ItemCatalog } from './catalog.ts';
 import { createModelPipeline, type ItemStatsSource } from './pipeline.ts';
 import type { PipelineSettings } from './settings.ts';
@@ -24,6 +24,8 @@ export interface OriginPipelineOptions {
   fixedVersion?: string | undefined;
   execution?: ExecutionConfig | undefined;
   annKind?: AnnKind | undefined;
+  /** Graph/search options (connectivity, expansion, build threads). */
+  ann?: AnnBuildOptions | undefined;
   /** Where ANN graphs are cached; default <artifactsRoot>/.ann-cache (self-gitignored). */
   annCacheDir?: string | null | undefined;
   rng?: Rng | undefined;
@@ -53,6 +55,7 @@ export async function createOriginPipeline(options: OriginPipelineOptions): Prom
     fixedVersion: options.fixedVersion,
     execution: options.execution ?? executionFromEnv(),
     annKind: options.annKind ?? 'usearch',
+    ann: options.ann,
     annCacheDir: options.annCacheDir === null ? undefined : (options.annCacheDir ?? join(options.artifactsRoot, '.ann-cache')),
     log: options.log ?? ((line) => process.stderr.write(`${JSON.stringify({ component: 'model-registry', ...line })}\n`)),
   });
