@@ -23,6 +23,9 @@ export interface RegistryStatus {
   lastError: string | null;
   swaps: number;
   pinned: string[];
+  /** Execution providers the current version runs on, and load warnings (e.g. CUDA fallback to CPU). */
+  providers: string[];
+  warnings: string[];
 }
 
 export interface ModelRegistryOptions extends ModelLoadOptions {
@@ -50,7 +53,7 @@ export class ModelRegistry {
   private timer: NodeJS.Timeout | null = null;
   private lastPointer: string | null = null;
   private failedVersion: string | null = null;
-  private state: RegistryStatus = { version: null, loadedAt: null, lastError: null, swaps: 0, pinned: [] };
+  private state: RegistryStatus = { version: null, loadedAt: null, lastError: null, swaps: 0, pinned: [], providers: [], warnings: [] };
 
   constructor(options: ModelRegistryOptions) {
     this.options = options;
@@ -157,7 +160,7 @@ export class ModelRegistry {
       this.entry = { model, leases: 0, retired: false };
       this.failedVersion = null;
       this.fallback = null;
-      this.state = { ...this.state, version, loadedAt: Date.now(), lastError: null, swaps: this.state.swaps + (previous ? 1 : 0) };
+      this.state = { ...this.state, version, loadedAt: Date.now(), lastError: null, swaps: this.state.swaps + (previous ? 1 : 0), providers: [...model.providers], warnings: [...model.warnings] };
       for (const warning of model.warnings) this.log({ event: 'model-warning', version, warning });
       this.log({ event: 'model-swapped', version, previous: previous?.model.version ?? null, loadMs: Math.round(performance.now() - started) });
       if (previous) {

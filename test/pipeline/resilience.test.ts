@@ -76,6 +76,28 @@ describe('degradation', () => {
   });
 });
 
+describe('execution providers', () => {
+  it('asking for CUDA where it cannot run falls back to CPU with a visible warning', async () => {
+    const { root } = await privateArtifacts();
+    roots.push(root);
+    const logs: Record<string, unknown>[] = [];
+    const origin = await createOriginPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, execution: { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 1 }, log: (line) => logs.push(line) });
+    opened.push(origin);
+    const status = origin.registry.status;
+    expect(status.lastError).toBeNull();
+    // This machine has no GPU and no CUDA add-on; on a CUDA host the first branch applies.
+    if (status.providers.includes('cuda')) expect(status.warnings).toEqual([]);
+    else {
+      expect(status.providers).toEqual(['cpu']);
+      expect(status.warnings.join(' ')).toMatch(/cuda.*falling back to cpu/);
+      expect(logs.some((l) => l.event === 'model-warning')).toBe(true);
+    }
+    const result = await origin.pipeline.recommend(personal);
+    expect(result.degraded).toEqual([]);
+    expect(result.items).toHaveLength(10);
+  });
+});
+
 describe('hot reload', () => {
   it('swaps to a newly published version under load with zero failed requests', async () => {
     const { root, version } = await privateArtifacts();
