@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const outDir = join(args.out, version);
   console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
 
-  const { split, evalUsers } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 3, seed: 1 });
+  const { split, evalUsers } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 4, seed: 1 });
   console.log(`[train] prepared (${protocol} split: ${split.train.length} train / ${split.test.length} test events)`);
 
   if (args.evaluate) {

@@ -65,6 +65,8 @@ export async function evaluate(
   const lists: Record<System, number[][]> = { popularity: [], 'item-knn': [], 'two-tower': [], 'two-tower+dlrm': [], 'two-tower+dlrm+session': [] };
   const recall100: Partial<Record<System, number[]>> = { popularity: [], 'item-knn': [], 'two-tower': [] };
   const now = split.train.at(-1)?.ts ?? 0;
+  // Next-item-in-session task (what the edge reranker is for): hits@K of the ranked slate before/after rerank.
+  const sessionHits = { ranked: 0, reranked: 0, tasks: 0 };
   const batch = 256;
   for (let start = 0; start < users.length; start += batch) {
     const chunk = users.slice(start, start + batch);
@@ -78,6 +80,14 @@ export async function evaluate(
       const retrieved = topK(scores, RETRIEVE, user.seen);
       const ranked = await rankWithDlrm(space, models, user, retrieved, scores, now);
       const reranked = await rerankSession(space, models, user, ranked.slice(0, SLATE));
+      for (const task of user.sessionTasks.slice(0, 3)) {
+        const inSession: EvalUser = { ...user, session: task.prefix, seen: new Set([...user.seen, ...task.prefix.map((id) => space.itemIndex(id))]) };
+        const slate = ranked.filter((i) => !inSession.seen.has(i)).slice(0, SLATE);
+        const after = await rerankSession(space, models, inSession, slate);
+        sessionHits.tasks++;
+        if (slate.slice(0, K).includes(task.next)) sessionHits.ranked++;
+        if (after.slice(0, K).includes(task.next)) sessionHits.reranked++;
+      }
       lists.popularity.push(pop.slice(0, K));
       lists['item-knn'].push(neighbours.slice(0, K));
       lists['two-tower'].push(retrieved.slice(0, K));
@@ -106,15 +116,24 @@ export async function evaluate(
       ...(r100 ? { recall100: r100.reduce((s, v) => s + v, 0) / Math.max(1, r100.length) } : {}),
     };
   }
-  const summary = { dataset: dataset.name, protocol, k: K, users: users.length, candidates: { retrieve: RETRIEVE, slate: SLATE }, results, createdAt: new Date().toISOString() };
+  const sessionTask = {
+    tasks: sessionHits.tasks,
+    hitRateRanked: sessionHits.ranked / Math.max(1, sessionHits.tasks),
+    hitRateReranked: sessionHits.reranked / Math.max(1, sessionHits.tasks),
+  };
+  const summary = { dataset: dataset.name, protocol, k: K, users: users.length, candidates: { retrieve: RETRIEVE, slate: SLATE }, results, sessionTask, createdAt: new Date().toISOString() };
   await mkdir(reportsDir, { recursive: true });
   const training = JSON.parse(await readFile(join(modelDir, 'training.json'), 'utf8').catch(() => '{}')) as { losses?: Record<string, number[]> };
   await writeFile(join(reportsDir, `${dataset.name}.json`), JSON.stringify(summary, null, 2));
-  await writeFile(join(reportsDir, `${dataset.name}.md`), markdownTable(summary.results, `${dataset.name}, ${protocol} protocol, ${users.length} users, K=${K}`));
+  const sessionLine = `Next item in session (${sessionTask.tasks} tasks, slate of ${SLATE} from two-tower+DLRM): HitRate@${K} ${sessionTask.hitRateRanked.toFixed(4)} before, ${sessionTask.hitRateReranked.toFixed(4)} after the session rerank.\n`;
+  await writeFile(join(reportsDir, `${dataset.name}.md`), markdownTable(summary.results, `${dataset.name}, ${protocol} protocol, ${users.length} users, K=${K}`) + '\n' + sessionLine);
   await writeFile(join(reportsDir, `${dataset.name}.html`), renderReport(summary, training.losses ?? {}));
   console.log(markdownTable(results, `${dataset.name} (${protocol})`));
+  console.log(sessionLine);
   const flat: Record<string, number> = {};
   for (const system of SYSTEMS) for (const [metric, value] of Object.entries(results[system])) flat[`${system}.${metric}@${metric === 'recall100' ? 100 : K}`] = Math.round(value * 1e4) / 1e4;
+  flat[`session.hitrate@${K}.ranked`] = Math.round(sessionTask.hitRateRanked * 1e4) / 1e4;
+  flat[`session.hitrate@${K}.reranked`] = Math.round(sessionTask.hitRateReranked * 1e4) / 1e4;
   return flat;
 }
 

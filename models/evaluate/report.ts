@@ -7,6 +7,7 @@ interface Summary {
   k: number;
   users: number;
   results: Record<string, SystemMetrics>;
+  sessionTask?: { tasks: number; hitRateRanked: number; hitRateReranked: number };
   createdAt: string;
 }
 
@@ -44,6 +45,10 @@ export function renderReport(summary: Summary, losses: Record<string, number[]>)
 <p>Protocol: <b>${escape(summary.protocol)}</b>, ${summary.users} users, K=${summary.k}, generated ${escape(summary.createdAt)}.
 Seen (training) items are excluded from every list; lists rank the full catalogue.</p>
 ${charts.join('\n')}
+${summary.sessionTask ? barChart(`Next item in session, HitRate@${summary.k} (${summary.sessionTask.tasks} tasks)`, [
+    { label: 'two-tower+dlrm', value: summary.sessionTask.hitRateRanked },
+    { label: '+ session rerank', value: summary.sessionTask.hitRateReranked },
+  ]) : ''}
 <h2>Training</h2>${Object.entries(losses).map(([n, l]) => lossChart(n, l)).join('')}
 </html>`;
 }

@@ -10,7 +10,7 @@ import type { Dataset, Interaction } from '../../shared/catalog/types.ts';
 import { buildFeatureSpace, FeatureSpace } from '../../shared/features/feature-space.ts';
 import { encodeDlrm, encodeUserTower, rightAlign } from '../../shared/features/encode.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from '../../shared/features/spec.ts';
-import { createRng, cumulativeOf } from '../../shared/util/rng.ts';
+import { createRng } from '../../shared/util/rng.ts';
 import { shouldAppend } from '../../shared/features/history.ts';
 import { writeArrays } from './arrays.ts';
 import { isPositive, splitByTime, type TimeSplit } from './split.ts';
@@ -49,12 +49,27 @@ export interface EvalUser {
   session: string[];
   truth: number[];
   seen: Set<number>;
+  /** Next-item tasks inside the user's test-window sessions: the items so far → the next one. */
+  sessionTasks: { prefix: string[]; next: number }[];
 }
 
 export interface Prepared {
   space: FeatureSpace;
   split: TimeSplit;
   evalUsers: EvalUser[];
+}
+
+function sessionTasksOf(space: FeatureSpace, events: readonly Interaction[]): EvalUser['sessionTasks'] {
+  const bySession = new Map<string, string[]>();
+  for (const e of events) bySession.set(e.sessionId, [...(bySession.get(e.sessionId) ?? []), e.itemId]);
+  const tasks: EvalUser['sessionTasks'] = [];
+  for (const items of bySession.values()) {
+    for (let t = 1; t < Math.min(items.length, 4); t++) {
+      const next = space.itemIndex(items[t] ?? '');
+      if (next > 0) tasks.push({ prefix: items.slice(0, t), next });
+    }
+  }
+  return tasks;
 }
 
 export async function prepare(dataset: Dataset, workDir: string, options: PrepareOptions): Promise<Prepared> {
@@ -88,14 +103,9 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
 
   // DLRM: sampled positives with popularity-sampled negatives; retrieval_score (last dense column) is filled
   // by the trainer from the trained two-tower, exactly as the origin computes it (user tower · item embedding).
-  const popularity = cumulativeOf(Array.from({ length: space.itemCount }, (_, i) => space.popularity(i + 1) + 1));
-  const byCategory = new Map<number, { items: number[]; weights: Float64Array }>();
-  for (let i = 1; i <= space.itemCount; i++) {
-    const entry = byCategory.get(space.category(i)) ?? { items: [], weights: new Float64Array() };
-    entry.items.push(i);
-    byCategory.set(space.category(i), entry);
-  }
-  for (const entry of byCategory.values()) entry.weights = cumulativeOf(entry.items.map((i) => space.popularity(i) + 1));
+  const allItems = Array.from({ length: space.itemCount }, (_, i) => i + 1);
+  const byCategory = new Map<number, number[]>();
+  for (const i of allItems) byCategory.set(space.category(i), [...(byCategory.get(space.category(i)) ?? []), i]);
   const dl = { sparse: [] as Int32Array[], dense: [] as Float32Array[], label: [] as number[], segment: [] as number[], history: [] as Int32Array[], event: [] as number[] };
   const examples = tt.item.length;
   const rows = Math.min(options.dlrmPositives, examples);
@@ -106,12 +116,15 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
     const history = pick.events.slice(Math.max(0, pick.j - HISTORY_LENGTH), pick.j).map((e) => e.itemId);
     const user = { segment: segmentOf.get(pick.userId), history };
     const candidates = [{ index: space.itemIndex(pick.event.itemId), retrievalScore: 0 }];
-    // One easy negative from global popularity, the rest hard: popular items of the positive's own category,
-    // which is what the ranker sees among retrieval candidates at serving time.
+    // Negatives are drawn uniformly from items that existed at the event's time — half from the whole
+    // catalogue, half from the positive's own category (the hard ones retrieval hands the ranker). Uniform,
+    // not popularity-weighted: a view is itself popularity-driven, so the ranker must learn popularity; and
+    // never items created later, or "new item" would look like a positive signal.
     const sameCategory = byCategory.get(space.category(space.itemIndex(pick.event.itemId)));
     for (let k = 0; k < options.dlrmNegatives; k++) {
-      const hard = k > 0 && sameCategory !== undefined;
-      const index = hard ? (sameCategory.items[rng.pickCumulative(sameCategory.weights)] ?? 1) : rng.pickCumulative(popularity) + 1;
+      const pool = k >= options.dlrmNegatives / 2 && sameCategory !== undefined ? sameCategory : allItems;
+      let index = pool[rng.int(pool.length)] ?? 1;
+      for (let tries = 0; tries < 10 && space.createdAt(index) > pick.event.ts; tries++) index = pool[rng.int(pool.length)] ?? 1;
       candidates.push({ index, retrievalScore: 0 });
     }
     const encoded = encodeDlrm(space, user, candidates, pick.event.ts);
@@ -163,6 +176,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       session: past.filter((e) => e.sessionId === lastSession).map((e) => e.itemId),
       truth,
       seen,
+      sessionTasks: sessionTasksOf(space, events),
     });
     ev.segment.push(tower.segment);
     ev.history.push(tower.history);
