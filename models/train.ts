@@ -4,7 +4,7 @@
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
  * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E
- *        --protocol time|leave-one-out  --out DIR (artifacts root)  --no-publish  --skip-eval
+ *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '4' },
     protocol: { type: 'string' },
     out: { type: 'string', default: join(root, 'models', 'artifacts') },
+    /** Where the evaluation writes <dataset>.{json,md,html}; tests point it at a temp folder. */
+    reports: { type: 'string', default: join(root, 'models', 'reports') },
     version: { type: 'string' },
     work: { type: 'string' },
     'no-publish': { type: 'boolean', default: false },
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
   if (args.evaluate) {
     const manifestPath = join(args.evaluate, 'manifest.json');
     const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
-    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, join(root, 'models', 'reports'), protocol);
+    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, args.reports, protocol);
     await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
     await rm(workDir, { recursive: true, force: true });
     return;
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
   await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
   if (!args['skip-eval']) {
-    const metrics = await evaluate(dataset, split, evalUsers, outDir, join(root, 'models', 'reports'), protocol);
+    const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol);
     manifest.metrics = metrics;
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   }

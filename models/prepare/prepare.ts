@@ -13,7 +13,7 @@ import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENG
 import { createRng } from '../../shared/util/rng.ts';
 import { shouldAppend } from '../../shared/features/history.ts';
 import { writeArrays } from './arrays.ts';
-import { isPositive, splitByTime, type TimeSplit } from './split.ts';
+import { isPositive, leaveOneOut, splitByTime, type TimeSplit } from './split.ts';
 
 export interface PrepareOptions {
   /** 'time': last testFraction of time evaluates; 'leave-one-out': each user's last positive evaluates. */
@@ -22,13 +22,6 @@ export interface PrepareOptions {
   dlrmPositives: number;
   dlrmNegatives: number;
   seed: number;
-}
-
-function leaveOneOut(interactions: readonly Interaction[]): TimeSplit {
-  const lastByUser = new Map<string, Interaction>();
-  for (const e of interactions) if (isPositive(e)) lastByUser.set(e.userId, e);
-  const held = new Set([...lastByUser.values()].map((e) => e.eventId));
-  return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
 }
 
 /** Positive item ids per user in time order, with immediate repeats collapsed. */

@@ -21,3 +21,15 @@ export function splitByTime(interactions: readonly Interaction[], testFraction: 
 export function isPositive(event: Interaction): boolean {
   return entersHistory(event.type);
 }
+
+/**
+ * Leave-one-out (the MovieLens literature's protocol, e.g. NCF, SASRec, Krichene & Rendle 2020): each user's
+ * latest positive interaction is held out, everything else trains. Input must be in time order (ties keep
+ * the input order), so "latest" is the last positive in the array.
+ */
+export function leaveOneOut(interactions: readonly Interaction[]): TimeSplit {
+  const lastByUser = new Map<string, Interaction>();
+  for (const e of interactions) if (isPositive(e)) lastByUser.set(e.userId, e);
+  const held = new Set([...lastByUser.values()].map((e) => e.eventId));
+  return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
+}
