@@ -3,7 +3,7 @@
  * (PyTorch, models/train/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
- * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E
+ * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,8 @@ import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/man
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
 import { evaluate } from './evaluate/evaluate.ts';
+import { decodeEmbeddings, EMBEDDING_FILE, encodeEmbeddings } from './export/embeddings.ts';
+import { z } from 'zod';
 
 const root = join(import.meta.dirname, '..');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
@@ -27,6 +29,8 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '10000' },
     users: { type: 'string', default: '5000' },
     dim: { type: 'string', default: '64' },
+    /** Item-embedding file encoding: float32 (default, the contract's), float16 or int8 (with a scale). */
+    'item-embeddings': { type: 'string', default: 'float32' },
     epochs: { type: 'string', default: '4' },
     protocol: { type: 'string' },
     out: { type: 'string', default: join(root, 'models', 'artifacts') },
@@ -77,6 +81,12 @@ async function main(): Promise<void> {
   const python = spawnSync(PYTHON, [join(root, 'models', 'train', 'train.py'), workDir, outDir, args.dim, args.epochs], { stdio: 'inherit' });
   if (python.status !== 0) throw new Error(`training failed (exit ${python.status})`);
   await copyFile(join(workDir, 'feature_space.json'), join(outDir, 'feature_space.json'));
+  const embeddingDtype = z.enum(['float32', 'float16', 'int8']).parse(args['item-embeddings']);
+  const encoded = encodeEmbeddings(decodeEmbeddings(await readFile(join(outDir, EMBEDDING_FILE.float32)), 'float32'), embeddingDtype);
+  if (embeddingDtype !== 'float32') {
+    await writeFile(join(outDir, EMBEDDING_FILE[embeddingDtype]), encoded.bytes);
+    await rm(join(outDir, EMBEDDING_FILE.float32));
+  }
   const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number> };
 
   const manifest: ModelManifest = ModelManifestSchema.parse({
@@ -87,8 +97,9 @@ async function main(): Promise<void> {
     embeddingDim: Number(args.dim),
     itemCount: dataset.items.length,
     vocab: { items: dataset.items.length, categories: training.vocab.categories ?? 0, brands: training.vocab.brands ?? 0, segments: training.vocab.segments ?? 0, priceBuckets: PRICE_BUCKETS },
-    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: 'item_embeddings.f32', featureSpace: 'feature_space.json' },
-    itemEmbeddingsDtype: 'float32',
+    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json' },
+    itemEmbeddingsDtype: embeddingDtype,
+    ...(encoded.scale === undefined ? {} : { itemEmbeddingsScale: encoded.scale }),
     metrics: {},
     training: { protocol, epochs: Number(args.epochs), seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
   });

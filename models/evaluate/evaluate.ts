@@ -4,6 +4,8 @@
  * Writes <reports>/<dataset>.json, .md and .html (inline SVG charts) and returns flat metrics for the manifest.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { ModelManifestSchema } from '../../shared/contracts/manifest.ts';
+import { decodeEmbeddings } from '../export/embeddings.ts';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
@@ -33,9 +35,10 @@ export interface SystemMetrics {
 }
 
 async function loadModels(dir: string): Promise<{ models: Models; space: FeatureSpace }> {
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { embeddingDim: number };
+  const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, interOpNumThreads: 1 };
-  const bytes = await readFile(join(dir, 'item_embeddings.f32'));
+  // Through the manifest, so a float16/int8 version is evaluated as it will be served.
+  const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
   const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(dir, 'feature_space.json'), 'utf8'))));
   return {
     space,
@@ -43,7 +46,7 @@ async function loadModels(dir: string): Promise<{ models: Models; space: Feature
       userTower: await ort.InferenceSession.create(join(dir, 'user_tower.onnx'), options),
       dlrm: await ort.InferenceSession.create(join(dir, 'dlrm.onnx'), options),
       reranker: await ort.InferenceSession.create(join(dir, 'session_reranker.onnx'), options),
-      itemEmbeddings: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
+      itemEmbeddings: decodeEmbeddings(bytes, manifest.itemEmbeddingsDtype, manifest.itemEmbeddingsScale),
       dim: manifest.embeddingDim,
     },
   };

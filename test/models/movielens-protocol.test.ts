@@ -3,7 +3,7 @@
  * this machine): loader → leave-one-out split → prepare → PyTorch → ONNX → full-ranking evaluation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -74,13 +74,17 @@ describe('MovieLens-1M leave-one-out protocol', () => {
     const out = join(base, 'artifacts');
     const reports = join(base, 'reports');
     const result = spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--dataset', 'movielens', '--movielens-path', dataDir,
-      '--epochs', '1', '--dim', '16', '--no-publish', '--out', out, '--reports', reports, '--work', join(base, 'work')], { encoding: 'utf8' });
+      '--epochs', '1', '--dim', '16', '--item-embeddings', 'int8', '--no-publish', '--out', out, '--reports', reports, '--work', join(base, 'work')], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const version = readdirSync(out)[0] ?? '';
     const manifest = ModelManifestSchema.parse(JSON.parse(readFileSync(join(out, version, 'manifest.json'), 'utf8')));
     expect(manifest.dataset).toBe('movielens-1m');
     expect(manifest.itemCount).toBe(MOVIES);
     expect(manifest.training?.['protocol']).toBe('leave-one-out');
+    // int8 embeddings: one byte per value plus the scale the origin multiplies by.
+    expect(manifest.itemEmbeddingsDtype).toBe('int8');
+    expect(manifest.itemEmbeddingsScale).toBeGreaterThan(0);
+    expect(statSync(join(out, version, manifest.files.itemEmbeddings)).size).toBe(MOVIES * 16);
 
     const report = JSON.parse(readFileSync(join(reports, 'movielens-1m.json'), 'utf8')) as {
       protocol: string; users: number; results: Record<string, Record<string, number>>;
