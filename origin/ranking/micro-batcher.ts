@@ -1,7 +1,9 @@
 /**
- * Micro-batching: calls arriving within `windowMs` (or until `maxItems` have queued) are handed to one
- * batched function call, and each caller gets its own slice of the result. Concurrent requests thus share
- * one user-tower run and one DLRM run instead of paying per-call overhead each.
+ * Micro-batching: concurrent calls are handed to one batched function call and each caller gets its own
+ * slice of the result, so concurrent requests share one user-tower run, one ANN batch search and one DLRM
+ * run. When nothing is running, the queue is flushed on the next turn of the event loop (it collects the
+ * calls made in the same tick, at no added latency for a lone request); while a batch runs, new calls wait
+ * for it to finish or for `windowMs`, whichever comes first, or until `maxItems` have queued.
  */
 export interface MicroBatcherOptions {
   windowMs: number;
@@ -19,7 +21,9 @@ export class MicroBatcher<I, O> {
   private readonly options: MicroBatcherOptions;
   private queue: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | null = null;
-  /** Sizes of the batches run so far (tests and metrics read it). */
+  private immediate: NodeJS.Immediate | null = null;
+  private inFlight = 0;
+  /** Sizes of the batches run so far (tests and metrics read it; bounded). */
   readonly batchSizes: number[] = [];
 
   constructor(run: (inputs: I[]) => Promise<O[]>, options: MicroBatcherOptions) {
@@ -31,25 +35,35 @@ export class MicroBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
       if (this.queue.length >= this.options.maxItems) this.flush();
-      else if (this.timer === null) this.timer = setTimeout(() => this.flush(), this.options.windowMs);
+      else if (this.inFlight === 0) this.immediate ??= setImmediate(() => this.flush());
+      else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
     });
   }
 
   private flush(): void {
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
-    const batch = this.queue;
-    this.queue = [];
+    this.immediate = null;
+    const batch = this.queue.splice(0, this.options.maxItems);
     if (batch.length === 0) return;
-    if (this.batchSizes.length < 10_000) this.batchSizes.push(batch.length);
-    this.run(batch.map((p) => p.input)).then(
-      (outputs) => {
-        batch.forEach((p, i) => {
-          if (i < outputs.length) p.resolve(outputs[i] as O);
-          else p.reject(new Error('batched call returned fewer results than inputs'));
-        });
-      },
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
-    );
+    if (this.batchSizes.length >= 10_000) this.batchSizes.splice(0, 5_000);
+    this.batchSizes.push(batch.length);
+    this.inFlight++;
+    this.run(batch.map((p) => p.input))
+      .then(
+        (outputs) => {
+          batch.forEach((p, i) => {
+            if (i < outputs.length) p.resolve(outputs[i] as O);
+            else p.reject(new Error('batched call returned fewer results than inputs'));
+          });
+        },
+        (error: unknown) => batch.forEach((p) => p.reject(error)),
+      )
+      .finally(() => {
+        this.inFlight--;
+        // Whatever queued while this batch ran goes next, without waiting out the window.
+        if (this.queue.length > 0 && this.inFlight === 0) this.flush();
+      });
   }
 }

@@ -23,6 +23,15 @@ export interface RecordedInteraction {
   ts: number;
 }
 
+/** A user's whole state, written in bulk (demo seeding from the generator's histories). */
+export interface SeededUser {
+  userId: string;
+  /** Oldest → newest; the store keeps the newest USER_HISTORY_CAP. */
+  history: readonly string[];
+  purchased: readonly string[];
+  features: Record<string, string>;
+}
+
 export interface FeatureStore {
   /** Applies one interaction to session list, user history/hash and item stats. */
   record(event: RecordedInteraction): Promise<void>;
@@ -38,6 +47,8 @@ export interface FeatureStore {
   setUserFeatures(userId: string, fields: Record<string, string>): Promise<void>;
   /** Impression/click counts per item, for exploration (Thompson sampling). */
   itemStats(itemIds: readonly string[]): Promise<Map<string, ItemStats>>;
+  /** Replaces the state of many users at once (pipelined on Redis). */
+  seedUsers(users: readonly SeededUser[]): Promise<void>;
   /** Erases everything stored for a user (GDPR delete). */
   eraseUser(userId: string): Promise<void>;
   /** True when the backing service answers. */

@@ -3,7 +3,7 @@
  * The embedded default when REDIS_URL is unset; not shared between processes.
  */
 import { shouldAppend } from '../../shared/features/history.ts';
-import { SESSION_ITEMS_CAP, SESSION_TTL_SECONDS, USER_HISTORY_CAP, type FeatureStore, type ItemStats, type RecordedInteraction } from './feature-store.ts';
+import { SESSION_ITEMS_CAP, SESSION_TTL_SECONDS, USER_HISTORY_CAP, type FeatureStore, type ItemStats, type RecordedInteraction, type SeededUser } from './feature-store.ts';
 
 interface Session {
   items: string[];
@@ -65,6 +65,14 @@ export class MemoryFeatureStore implements FeatureStore {
 
   async itemStats(itemIds: readonly string[]): Promise<Map<string, ItemStats>> {
     return new Map(itemIds.map((id) => [id, { ...(this.stats.get(id) ?? { impressions: 0, clicks: 0 }) }]));
+  }
+
+  async seedUsers(users: readonly SeededUser[]): Promise<void> {
+    for (const user of users) {
+      this.histories.set(user.userId, user.history.slice(-USER_HISTORY_CAP));
+      this.purchases.set(user.userId, new Set(user.purchased));
+      this.users.set(user.userId, { ...user.features });
+    }
   }
 
   async eraseUser(userId: string): Promise<void> {

@@ -11,7 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { entersHistory } from '../../shared/features/history.ts';
-import { SESSION_ITEMS_CAP, SESSION_TTL_SECONDS, USER_HISTORY_CAP, type FeatureStore, type ItemStats, type RecordedInteraction } from './feature-store.ts';
+import { SESSION_ITEMS_CAP, SESSION_TTL_SECONDS, USER_HISTORY_CAP, type FeatureStore, type ItemStats, type RecordedInteraction, type SeededUser } from './feature-store.ts';
 
 const APPEND_UNLESS_LAST = `
 local last = redis.call('LINDEX', KEYS[1], -1)
@@ -107,6 +107,24 @@ export class RedisFeatureStore implements FeatureStore {
       const [impressions, clicks] = (value as (string | null)[]) ?? [];
       return [id, { impressions: Number(impressions ?? 0), clicks: Number(clicks ?? 0) }];
     }));
+  }
+
+  async seedUsers(users: readonly SeededUser[]): Promise<void> {
+    await this.firstConnect;
+    const perPipeline = 500; // bounded pipelines keep memory and command timeouts predictable
+    for (let i = 0; i < users.length; i += perPipeline) {
+      const pipeline = this.redis.multi();
+      for (const user of users.slice(i, i + perPipeline)) {
+        pipeline.del(`hist:${user.userId}`, `buy:${user.userId}`, `user:${user.userId}`);
+        const history = user.history.slice(-USER_HISTORY_CAP);
+        if (history.length > 0) pipeline.rpush(`hist:${user.userId}`, ...history);
+        if (user.purchased.length > 0) pipeline.sadd(`buy:${user.userId}`, ...user.purchased);
+        if (Object.keys(user.features).length > 0) pipeline.hset(`user:${user.userId}`, user.features);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed?.[0]) throw failed[0];
+    }
   }
 
   async eraseUser(userId: string): Promise<void> {

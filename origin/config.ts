@@ -1,0 +1,64 @@
+/**
+ * Origin configuration, read once from the environment and validated with zod. Every invalid variable is
+ * reported in one error, so a misconfigured deployment fails at start with a readable list.
+ */
+import { z } from 'zod';
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** postgres://… ; absent → embedded PGlite (PGLITE_DIR, or in memory when that is absent too). */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  PGLITE_DIR: z.string().min(1).optional(),
+  /** redis://… ; absent → in-process feature store with the same caps and TTLs. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(200),
+  MODELS_DIR: z.string().min(1).default('models/artifacts'),
+  /** How often models/artifacts/current.json is polled for a new version (ms); 0 = never. */
+  MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),
+  ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu or cuda,cpu').default('cpu'),
+  ONNX_INTRA_OP_THREADS: positiveInt(1),
+  /** Comma-separated keys accepted on /v1/export and DELETE /v1/users/:id; none → those endpoints answer 403. */
+  API_KEYS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((k) => k.trim()).filter((k) => k !== ''))
+    .pipe(z.array(z.string().min(16, 'each API key needs at least 16 characters'))),
+  /** Token bucket per API key or client IP: sustained requests per second and burst size. */
+  RATE_LIMIT_RPS: z.coerce.number().positive().default(50),
+  RATE_LIMIT_BURST: positiveInt(100),
+  /** Use the first X-Forwarded-For address as client IP (only behind a trusted proxy/CDN). */
+  TRUST_PROXY: flag.default(false),
+  BODY_LIMIT_BYTES: positiveInt(256 * 1024),
+  /** Seconds clients are told to wait when Postgres is unavailable. */
+  RETRY_AFTER_SECONDS: positiveInt(5),
+  /** Seed the catalogue from the built-in generator when the items table is empty. */
+  SEED_CATALOG: flag.default(true),
+  /** Seed demo user histories into the feature store at start: auto = only for the in-process store. */
+  SEED_HISTORIES: z.enum(['auto', 'true', 'false']).default('auto'),
+  SEED_USERS: positiveInt(5000),
+  EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
+});
+
+export type OriginConfig = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`invalid origin configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Parses env; empty strings count as unset (a blank line in a .env file should not mean "invalid"). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): OriginConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
+}

@@ -1,0 +1,31 @@
+/** What the HTTP app needs, injected so tests and the server wire real adapters explicitly. */
+import type { Experiment } from './experiments/definitions.ts';
+import type { OriginMetrics } from './metrics.ts';
+import type { ItemCatalog } from './pipeline/catalog.ts';
+import type { Pipeline } from './pipeline/types.ts';
+import type { DatabaseHandle } from './store/db/database.ts';
+import type { FeatureStore } from './store/feature-store.ts';
+import type { RateLimiter } from './http/token-bucket.ts';
+import type { OriginConfig } from './config.ts';
+
+export type AppConfig = Pick<OriginConfig, 'API_KEYS' | 'RATE_LIMIT_RPS' | 'RATE_LIMIT_BURST' | 'TRUST_PROXY' | 'BODY_LIMIT_BYTES' | 'RETRY_AFTER_SECONDS' | 'REDIS_COMMAND_TIMEOUT_MS'>;
+
+export interface ExperimentSource {
+  /** Definitions currently in force (refreshed in the background from Postgres). */
+  current(): readonly Experiment[];
+}
+
+export interface OriginDeps {
+  config: AppConfig;
+  pipeline: Pipeline;
+  featureStore: FeatureStore;
+  database: DatabaseHandle;
+  catalog: ItemCatalog;
+  metrics: OriginMetrics;
+  experiments: ExperimentSource;
+  rateLimiter?: RateLimiter | undefined;
+  /** Removes an erased user's precomputed slates from KV when a writer is configured. */
+  eraseSlates?: ((userId: string) => Promise<void>) | undefined;
+  now?: (() => number) | undefined;
+  log?: ((line: Record<string, unknown>) => void) | undefined;
+}
