@@ -6,12 +6,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { AnnBuildOptions, AnnIndex, AnnKind } from './ann-index.ts';
 import { createExactIndex } from './exact-index.ts';
 import { buildHnswlibIndex, loadHnswlibIndex } from './hnswlib-index.ts';
 import { buildUsearchIndex, loadUsearchIndex } from './usearch-index.ts';
 
 export const DEFAULT_ANN_KIND: AnnKind = 'usearch';
+/** From this many vectors on, an uncached graph is built in a worker thread (the event loop keeps serving). */
+export const WORKER_BUILD_MIN_VECTORS = 200_000;
 
 export function buildAnnIndex(kind: AnnKind, vectors: Float32Array, dim: number, options: AnnBuildOptions = {}): AnnIndex {
   if (kind === 'usearch') return buildUsearchIndex(vectors, dim, options);
@@ -56,11 +59,25 @@ export async function buildOrLoadAnnIndex(
       // unreadable cache: rebuild below
     }
   }
-  const index = buildAnnIndex(kind, vectors, dim, options);
   await mkdir(cacheDir, { recursive: true });
   if (!existsSync(join(cacheDir, '.gitignore'))) await writeFile(join(cacheDir, '.gitignore'), '*\n');
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  if (vectors.length / dim >= WORKER_BUILD_MIN_VECTORS) {
+    await buildInWorker(kind, vectors, dim, tmp, options);
+    await rename(tmp, path);
+    return { index: loadAnnIndex(kind, path, dim, options), fromCache: false, buildMs: performance.now() - started };
+  }
+  const index = buildAnnIndex(kind, vectors, dim, options);
   await index.save(tmp);
   await rename(tmp, path);
   return { index, fromCache: false, buildMs: performance.now() - started };
+}
+
+function buildInWorker(kind: AnnKind, vectors: Float32Array, dim: number, path: string, options: AnnBuildOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./build-worker.ts', import.meta.url), { workerData: { kind, vectors, dim, path, options } });
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ANN build worker exited with ${code}`))));
+  });
 }
