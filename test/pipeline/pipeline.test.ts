@@ -98,7 +98,7 @@ describe('personal recommendations', () => {
           expect(result.items.length).toBe(k);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
   });
 });
