@@ -1,0 +1,8 @@
+/** drizzle-kit: generates SQL migrations from the origin's schema (`npm run db:generate`). */
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './origin/store/db/schema.ts',
+  out: './origin/store/db/migrations',
+});

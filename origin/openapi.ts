@@ -1,0 +1,75 @@
+/**
+ * The OpenAPI 3.1 document served at /openapi.json, generated from the same zod schemas the routes
+ * validate with (zod's JSON Schema output is the 2020-12 dialect OpenAPI 3.1 uses).
+ */
+import { z } from 'zod';
+import { EventBatchSchema } from '../shared/contracts/events.ts';
+import { RecommendRequestSchema, RecommendResponseSchema } from '../shared/contracts/recommend.ts';
+import { EventIngestResultSchema } from './routes/events.ts';
+
+const schema = (s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+const ProblemSchema = z.object({ error: z.string(), reasons: z.array(z.string()).optional() });
+const problemResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+const jsonResponse = (description: string, ref: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait before retrying' } };
+
+export function openApiDocument(serverUrl?: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Recommendation origin API', version: '1.0.0', description: 'Two-tower retrieval + DLRM ranking behind the edge. Errors are JSON {error, reasons}.' },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      schemas: {
+        RecommendRequest: schema(RecommendRequestSchema, 'input'),
+        RecommendResponse: schema(RecommendResponseSchema, 'output'),
+        EventBatch: schema(EventBatchSchema, 'input'),
+        EventBatchResult: schema(EventIngestResultSchema, 'output'),
+        Problem: schema(ProblemSchema, 'output'),
+      },
+    },
+    paths: {
+      '/v1/recommend': {
+        post: {
+          summary: 'Recommendations for a user or an anonymous session',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RecommendRequest' } } } },
+          responses: { '200': jsonResponse('Ranked items; degraded lists any fallback that applied', 'RecommendResponse'), '400': problemResponse('Malformed body (reason given)'), '413': problemResponse('Body too large'), '415': problemResponse('Not JSON'), '429': { ...problemResponse('Rate limited'), headers: retryAfter }, '503': { ...problemResponse('Pipeline unavailable'), headers: retryAfter } },
+        },
+      },
+      '/v1/events': {
+        post: {
+          summary: 'Ingest a batch of events; idempotent on eventId',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/EventBatch' } } } },
+          responses: { '200': jsonResponse('Counts of newly accepted and duplicate events', 'EventBatchResult'), '400': problemResponse('Malformed body or unknown item ids'), '413': problemResponse('Body too large'), '415': problemResponse('Not JSON'), '429': { ...problemResponse('Rate limited'), headers: retryAfter }, '503': { ...problemResponse('Event store unavailable: retry the same batch'), headers: retryAfter } },
+        },
+      },
+      '/v1/export': {
+        get: {
+          summary: 'Stream precomputed slates for every user as NDJSON',
+          security: [{ bearer: [] }, { apiKey: [] }],
+          parameters: [
+            { name: 'modelVersion', in: 'query', schema: { type: 'string' } },
+            { name: 'k', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
+            { name: 'surface', in: 'query', schema: { type: 'string', default: 'home' } },
+          ],
+          responses: { '200': { description: 'One {"type":"slate",...} line per user, then {"type":"end","users":N}', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, '400': problemResponse('Invalid query'), '401': problemResponse('API key missing'), '403': problemResponse('API key not accepted'), '404': problemResponse('Unknown model version'), '503': problemResponse('Database unavailable') },
+        },
+      },
+      '/v1/users/{id}': {
+        delete: {
+          summary: "Erase a user's events, online features and slates",
+          security: [{ bearer: [] }, { apiKey: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } }],
+          responses: { '200': { description: 'Erased', content: { 'application/json': { schema: { type: 'object' } } } }, '400': problemResponse('Invalid id'), '401': problemResponse('API key missing'), '403': problemResponse('API key not accepted'), '503': { ...problemResponse('A store is unavailable; retry'), headers: retryAfter } },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Process is up' } } } },
+      '/readyz': { get: { summary: 'Readiness (model loaded, database reachable)', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    },
+  };
+}

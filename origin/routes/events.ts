@@ -1,0 +1,60 @@
+/**
+ * POST /v1/events: validated batch → Postgres (ON CONFLICT DO NOTHING on the event id) → feature store for
+ * the rows written now. Postgres is the record: when it is down the batch is refused with 503 + Retry-After
+ * (the client keeps it and retries; nothing is half-accepted). A feature-store failure after the write is
+ * flagged, not an error: the events are stored and the nightly still sees them.
+ */
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { EventBatchResultSchema, EventBatchSchema } from '../../shared/contracts/events.ts';
+import type { OriginDeps } from '../deps.ts';
+import { assignAll } from '../experiments/assign.ts';
+import { withTimeout } from '../features.ts';
+import { readJsonBody } from '../http/json-body.ts';
+import { problem } from '../http/problems.ts';
+import { insertEvents, type StoredEvent } from '../store/db/repository.ts';
+
+export const EventIngestResultSchema = EventBatchResultSchema.extend({ degraded: z.array(z.string()) });
+
+export function registerEvents(app: Hono, deps: OriginDeps): void {
+  const { metrics, catalog } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => undefined);
+  app.post('/v1/events', async (c) => {
+    const body = await readJsonBody(c, EventBatchSchema);
+    if (!body.ok) return problem(c, body.status, body.error, body.reasons);
+    // An event about an item the catalogue does not know would be a bad row forever; refuse the batch.
+    const unknown = catalog.size === 0 ? [] : [...new Set(body.value.events.map((e) => e.itemId).filter((id) => catalog.get(id) === undefined))];
+    if (unknown.length > 0) return problem(c, 400, 'unknown item ids', unknown.slice(0, 20).map((id) => `itemId: unknown item ${id}`));
+
+    const receivedAt = now();
+    const experiments = deps.experiments.current();
+    const batch: StoredEvent[] = body.value.events.map((e) => ({
+      ...e,
+      ts: e.ts ?? receivedAt,
+      // The variant is recorded on every event: the client echoes the response's, else it is assigned here.
+      variant: e.variant !== undefined ? e.variant : assignAll(experiments, e, e.surface ?? 'home').variant,
+    }));
+
+    let written;
+    try {
+      written = await insertEvents(await deps.database.get(), batch);
+    } catch (error) {
+      metrics.events.inc({ result: 'rejected-db-unavailable' }, batch.length);
+      log({ component: 'events', level: 'warn', error: error instanceof Error ? error.message : String(error) });
+      return problem(c, 503, 'event store unavailable, retry the same batch later (event ids make it idempotent)', undefined, { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) });
+    }
+    metrics.events.inc({ result: 'accepted' }, written.inserted.length);
+    metrics.events.inc({ result: 'duplicate' }, written.duplicates);
+
+    const degraded: string[] = [];
+    try {
+      await withTimeout(deps.featureStore.recordMany(written.inserted), deps.config.REDIS_COMMAND_TIMEOUT_MS * 4 + 500);
+    } catch {
+      degraded.push('redis-unavailable');
+      metrics.fallbacks.inc({ reason: 'redis-unavailable' });
+      metrics.events.inc({ result: 'feature-store-failed' }, written.inserted.length);
+    }
+    return c.json(EventIngestResultSchema.parse({ accepted: written.inserted.length, duplicates: written.duplicates, degraded }));
+  });
+}

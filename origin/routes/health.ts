@@ -1,0 +1,24 @@
+/**
+ * /healthz: the process answers. /readyz: a model is loaded and Postgres answers (the feature store is
+ * reported but optional: without it the service degrades instead of failing). /metrics: Prometheus text.
+ */
+import type { Hono } from 'hono';
+import type { OriginDeps } from '../deps.ts';
+import { withTimeout } from '../features.ts';
+
+export function registerHealth(app: Hono, deps: OriginDeps): void {
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const [database, featureStore] = await Promise.all([
+      withTimeout(deps.database.ping(), 2000).catch(() => false),
+      withTimeout(deps.featureStore.ping(), 2000).catch(() => false),
+    ]);
+    const modelVersion = deps.pipeline.modelVersion;
+    const ready = database && modelVersion !== '';
+    return c.json({ ready, modelVersion, database: database ? 'up' : 'down', featureStore: featureStore ? 'up' : 'down', catalogItems: deps.catalog.size }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    c.header('content-type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * POST /v1/recommend: features from the store (degrading without them), experiment assignment, the
+ * pipeline, and an answer that is checked against the shared contract before it leaves.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Hono } from 'hono';
+import { RecommendRequestSchema, RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
+import type { OriginDeps } from '../deps.ts';
+import { recommendWithExperiments } from '../experiments/shadow.ts';
+import { mergeSessionItems, visitorFeatures } from '../features.ts';
+import { readJsonBody } from '../http/json-body.ts';
+import { problem } from '../http/problems.ts';
+import { SESSION_ITEMS_CAP } from '../store/feature-store.ts';
+
+/** How many of the newest session items are never recommended back (the visitor just saw them). */
+const JUST_SEEN = 10;
+
+export function registerRecommend(app: Hono, deps: OriginDeps): void {
+  const { metrics, catalog } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => undefined);
+  app.post('/v1/recommend', async (c) => {
+    const started = performance.now();
+    const body = await readJsonBody(c, RecommendRequestSchema);
+    if (!body.ok) return problem(c, body.status, body.error, body.reasons);
+    const request = body.value;
+    const requestId = c.req.header('x-request-id')?.slice(0, 64) ?? randomUUID();
+
+    const featuresStarted = performance.now();
+    const features = await visitorFeatures(deps.featureStore, request, deps.config.REDIS_COMMAND_TIMEOUT_MS + 100);
+    metrics.stageDuration.observe({ stage: 'feature_store' }, (performance.now() - featuresStarted) / 1000);
+    metrics.featureLookups.inc({ result: features.lookup });
+
+    // Unknown ids from the widget (items since removed from the catalogue) are ignored, not an error.
+    const known = (id: string): boolean => catalog.size === 0 || catalog.get(id) !== undefined;
+    const sessionItems = mergeSessionItems(features.storedSessionItems, request.sessionItemIds.filter(known), SESSION_ITEMS_CAP);
+    const excludeIds = [...new Set([...request.excludeIds, ...features.purchased, ...sessionItems.slice(-JUST_SEEN)])];
+
+    let result;
+    try {
+      result = await recommendWithExperiments(
+        deps.pipeline,
+        deps.experiments.current(),
+        { userId: request.userId, sessionId: request.sessionId, segment: request.segment ?? features.segment, surface: request.surface, k: request.k, history: features.history, sessionItems, excludeIds, now: now() },
+        (line) => log({ component: 'experiments', ...line }),
+      );
+    } catch (error) {
+      metrics.fallbacks.inc({ reason: 'pipeline-failed' });
+      log({ component: 'recommend', level: 'error', requestId, error: error instanceof Error ? error.message : String(error) });
+      return problem(c, 503, 'recommendation pipeline unavailable', undefined, { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) });
+    }
+    for (const [stage, ms] of Object.entries(result.stageMs)) metrics.stageDuration.observe({ stage }, ms / 1000);
+    const degraded = [...new Set([...features.degraded, ...result.degraded])];
+    for (const reason of degraded) metrics.fallbacks.inc({ reason });
+    metrics.served.inc({ source: result.source, variant: result.variant ?? 'none' });
+
+    const response: RecommendResponse = RecommendResponseSchema.parse({
+      items: result.items.slice(0, request.k),
+      modelVersion: result.modelVersion,
+      slateVersion: null,
+      servedBy: 'origin',
+      path: 'origin',
+      degraded,
+      variant: result.variant,
+      latencyMs: performance.now() - started,
+      requestId,
+    });
+    c.header('x-request-id', requestId);
+    return c.json(response);
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Builds the running service from config: database (Postgres or PGlite), feature store (Redis or
+ * in-process), catalogue (seeded from the generator when empty), experiments, the model pipeline and the app.
+ * server.ts calls it; tests call it with their own config to get a real app.
+ */
+import { resolve } from 'node:path';
+import type { Hono } from 'hono';
+import { createOriginApp } from './app.ts';
+import type { OriginConfig } from './config.ts';
+import { experimentsFromDatabase } from './experiment-source.ts';
+import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
+import { parseExecutionProviders } from './models/execution.ts';
+import { InMemoryItemCatalog } from './pipeline/catalog.ts';
+import { createOriginPipeline } from './pipeline/factory.ts';
+import { openDatabase, type DatabaseHandle } from './store/db/database.ts';
+import { loadItems } from './store/db/repository.ts';
+import type { FeatureStore } from './store/feature-store.ts';
+import { MemoryFeatureStore } from './store/memory-feature-store.ts';
+import { RedisFeatureStore } from './store/redis-feature-store.ts';
+import { demoDataset, seedCatalogIfEmpty, seedHistories } from './store/seed.ts';
+
+export interface OriginService {
+  app: Hono;
+  database: DatabaseHandle;
+  featureStore: FeatureStore;
+  metrics: OriginMetrics;
+  close(): Promise<void>;
+}
+
+export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined): Promise<OriginService> {
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
+  const featureStore: FeatureStore = config.REDIS_URL
+    ? new RedisFeatureStore(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
+    : new MemoryFeatureStore();
+
+  const catalog = new InMemoryItemCatalog([]);
+  try {
+    if (config.SEED_CATALOG) {
+      const added = await seedCatalogIfEmpty(database, demoDataset());
+      if (added > 0) log({ component: 'seed', items: added });
+    }
+    catalog.upsert(await loadItems(await database.get()));
+  } catch (error) {
+    // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
+    log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
+  }
+  const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
+  if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
+
+  const experiments = experimentsFromDatabase(database, config.EXPERIMENTS_REFRESH_MS, log);
+  await experiments.refresh();
+  const metrics = createMetrics({ defaultMetrics: true });
+  const made = await createOriginPipeline({
+    artifactsRoot: resolve(config.MODELS_DIR),
+    catalog,
+    itemStats: (ids) => featureStore.itemStats(ids),
+    pollMs: config.MODEL_POLL_MS,
+    execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
+    log: (line) => log({ component: 'model-registry', ...line }),
+  });
+  setModelVersion(metrics, made.pipeline.modelVersion);
+  const versionTimer = setInterval(() => setModelVersion(metrics, made.pipeline.modelVersion), 5000);
+  versionTimer.unref();
+
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log });
+  return {
+    app,
+    database,
+    featureStore,
+    metrics,
+    async close() {
+      clearInterval(versionTimer);
+      experiments.stop();
+      await made.close();
+      await featureStore.close();
+      await database.close();
+    },
+  };
+}
