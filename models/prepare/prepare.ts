@@ -133,7 +133,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
   }
 
   // Session reranker: within a training session, the items seen so far → the next item.
-  const rr = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], target: [] as number[] };
+  const rr = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], target: [] as number[], event: [] as number[] };
   // Only sessions in the stacking window (see stackCutoff).
   for (const [userId, events] of trainPositives) {
     const sessions = new Map<string, number[]>();
@@ -148,6 +148,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
         rr.history.push(tower.history);
         rr.session.push(rightAlign(seen, SESSION_LENGTH));
         rr.target.push(space.itemIndex(events[positions[t] ?? 0]?.itemId ?? ''));
+        rr.event.push(eventPosition.get(events[positions[t] ?? 0]?.eventId ?? '') ?? -1);
       }
     }
   }
@@ -209,6 +210,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       rr_history: { data: stack(rr.history, HISTORY_LENGTH, 'i'), shape: [rr.history.length, HISTORY_LENGTH] },
       rr_session: { data: stack(rr.session, SESSION_LENGTH, 'i'), shape: [rr.session.length, SESSION_LENGTH] },
       rr_target: { data: Int32Array.from(rr.target), shape: [rr.target.length] },
+      rr_event: { data: Int32Array.from(rr.event), shape: [rr.event.length] },
       ev_segment: { data: Int32Array.from(ev.segment), shape: [ev.segment.length] },
       ev_history: { data: stack(ev.history, HISTORY_LENGTH, 'i'), shape: [ev.history.length, HISTORY_LENGTH] },
       ev_session: { data: stack(ev.session, SESSION_LENGTH, 'i'), shape: [ev.session.length, SESSION_LENGTH] },

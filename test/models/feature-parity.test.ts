@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import type { Interaction } from '../../shared/catalog/types.ts';
-import { encodeDlrm, encodeUserTower } from '../../shared/features/encode.ts';
+import { encodeDlrm, encodeSessionRerank, encodeUserTower, itemFeaturesOf } from '../../shared/features/encode.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { shouldAppend } from '../../shared/features/history.ts';
 import { python, TINY, trainTiny } from './support.ts';
@@ -11,6 +11,8 @@ import { python, TINY, trainTiny } from './support.ts';
 interface Rows {
   tt: { event: number[]; segment: number[]; history: number[][]; item: number[] };
   dl: { event: number[]; sparse: number[][]; dense: number[][] };
+  /** Session reranker: per row, [category, brand, price] of the session items (B×SESSION_LENGTH) and of the target. */
+  rr: { event: number[]; sess: [number[][], number[][], number[][]]; target: [number[], number[], number[]] };
 }
 
 /** What the online feature store holds for a user just before `event`: replayed event by event, as ingestion does. */
@@ -53,6 +55,23 @@ describe('feature parity between the trainer and serving', () => {
       expect(Array.from(served.sparse)).toEqual(rows.dl.sparse[r]);
       // The last dense column (retrieval score) is filled by the trainer from the two-tower; the rest must match bit for bit.
       expect(Array.from(served.dense.slice(0, 5))).toEqual(rows.dl.dense[r]!.slice(0, 5).map((v) => Math.fround(v)));
+    });
+  });
+
+  it('session reranker inputs equal what the edge encodes from the session\'s events', () => {
+    expect(rows.rr.event.length).toBeGreaterThan(10);
+    rows.rr.event.forEach((position, r) => {
+      const event = dataset.interactions[position]!;
+      // The edge sees only this session's items, collapsed by the same history rule.
+      const sessionEvents = dataset.interactions.filter((e) => e.sessionId === event.sessionId);
+      const session = servingHistory(sessionEvents, event).map((id) => itemFeaturesOf(space, space.itemIndex(id)));
+      expect(session.length).toBeGreaterThan(0);
+      const target = itemFeaturesOf(space, space.itemIndex(event.itemId));
+      const served = encodeSessionRerank([{ ...target, score: 0 }], session);
+      expect([Array.from(served.sessCategory), Array.from(served.sessBrand), Array.from(served.sessPrice)])
+        .toEqual([rows.rr.sess[0][r], rows.rr.sess[1][r], rows.rr.sess[2][r]]);
+      expect([served.candCategory[0], served.candBrand[0], served.candPrice[0]])
+        .toEqual([rows.rr.target[0][r], rows.rr.target[1][r], rows.rr.target[2][r]]);
     });
   });
 });
