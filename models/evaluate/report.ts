@@ -34,16 +34,24 @@ function lossChart(name: string, losses: number[]): string {
     `<svg width="300" height="130"><polyline fill="none" stroke="#333" stroke-width="2" points="${points.join(' ')}"/></svg></figure>`;
 }
 
+function metricsTable(summary: Summary, metrics: (keyof SystemMetrics)[]): string {
+  const head = metrics.map((m) => `<th>${escape(m === 'recall100' ? 'recall@100' : `${m}@${summary.k}`)}</th>`).join('');
+  const rows = Object.entries(summary.results).map(([system, r]) =>
+    `<tr><th>${escape(system)}</th>${metrics.map((m) => `<td>${r[m] === undefined ? '–' : (r[m] ?? 0).toFixed(4)}</td>`).join('')}</tr>`);
+  return `<table><thead><tr><th>system</th>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 export function renderReport(summary: Summary, losses: Record<string, number[]>): string {
   const systems = Object.keys(summary.results);
   const metrics: (keyof SystemMetrics)[] = ['recall', 'ndcg', 'map', 'mrr', 'recall100', 'coverage', 'diversity'];
   const charts = metrics.map((m) =>
     barChart(`${m}${m === 'recall100' ? '' : `@${summary.k}`}`, systems.filter((s) => summary.results[s]?.[m] !== undefined).map((s) => ({ label: s, value: summary.results[s]?.[m] ?? 0 }))));
   return `<!doctype html><html lang="en"><meta charset="utf-8"><title>Model evaluation — ${escape(summary.dataset)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}figure{display:inline-block;margin:1em}figcaption{font-weight:600}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}figure{display:inline-block;margin:1em}figcaption{font-weight:600}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}</style>
 <h1>Offline evaluation: ${escape(summary.dataset)}</h1>
 <p>Protocol: <b>${escape(summary.protocol)}</b>, ${summary.users} users, K=${summary.k}, generated ${escape(summary.createdAt)}.
 Seen (training) items are excluded from every list; lists rank the full catalogue.</p>
+${metricsTable(summary, metrics)}
 ${charts.join('\n')}
 ${summary.sessionTask ? barChart(`Next item in session, HitRate@${summary.k} (${summary.sessionTask.tasks} tasks)`, [
     { label: 'two-tower+dlrm', value: summary.sessionTask.hitRateRanked },
