@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMovieLens1M } from '../../shared/catalog/movielens.ts';
 import type { Dataset } from '../../shared/catalog/types.ts';
-import { ModelManifestSchema } from '../../shared/contracts/manifest.ts';
+import { ModelManifestSchema, ModelPointerSchema } from '../../shared/contracts/manifest.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { leaveOneOut } from '../../models/prepare/split.ts';
 import { root } from './support.ts';
@@ -70,13 +70,15 @@ describe('MovieLens-1M leave-one-out protocol', () => {
     }
   });
 
-  it('npm run train --dataset movielens evaluates every user by full ranking and writes a valid manifest', () => {
+  it('npm run train --dataset movielens evaluates every user by full ranking, writes a valid manifest and publishes it', () => {
     const out = join(base, 'artifacts');
     const reports = join(base, 'reports');
     const result = spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--dataset', 'movielens', '--movielens-path', dataDir,
-      '--epochs', '1', '--dim', '16', '--item-embeddings', 'int8', '--no-publish', '--out', out, '--reports', reports, '--work', join(base, 'work')], { encoding: 'utf8' });
+      '--epochs', '1', '--dim', '16', '--item-embeddings', 'int8', '--out', out, '--reports', reports, '--work', join(base, 'work')], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
-    const version = readdirSync(out)[0] ?? '';
+    // Published: current.json names the new version (written via rename, so no temp file is left behind).
+    const { version } = ModelPointerSchema.parse(JSON.parse(readFileSync(join(out, 'current.json'), 'utf8')));
+    expect(readdirSync(out).sort()).toEqual(['current.json', version].sort());
     const manifest = ModelManifestSchema.parse(JSON.parse(readFileSync(join(out, version, 'manifest.json'), 'utf8')));
     expect(manifest.dataset).toBe('movielens-1m');
     expect(manifest.itemCount).toBe(MOVIES);
