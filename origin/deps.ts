@@ -24,6 +24,8 @@ export interface OriginDeps {
   metrics: OriginMetrics;
   experiments: ExperimentSource;
   rateLimiter?: RateLimiter | undefined;
+  /** Loads another model version next to the current one (export of a given version); rejects when it doesn't exist. */
+  pinModelVersion?: ((version: string) => Promise<void>) | undefined;
   /** Removes an erased user's precomputed slates from KV when a writer is configured. */
   eraseSlates?: ((userId: string) => Promise<void>) | undefined;
   now?: (() => number) | undefined;

@@ -62,7 +62,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const versionTimer = setInterval(() => setModelVersion(metrics, made.pipeline.modelVersion), 5000);
   versionTimer.unref();
 
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,

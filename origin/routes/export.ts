@@ -16,7 +16,7 @@ import type { User } from '../../shared/catalog/types.ts';
 
 const ExportQuerySchema = z
   .object({
-    modelVersion: z.string().min(1).max(64).regex(/^[\w.-]+$/).optional(),
+    modelVersion: z.string().min(1).max(64).regex(/^[A-Za-z0-9][\w-]*(\.[\w-]+)*$/, 'a version folder name').optional(),
     k: z.coerce.number().int().min(1).max(MAX_K).default(20),
     /** Stop after this many users (sampling, tests). */
     limit: z.coerce.number().int().min(1).max(10_000_000).optional(),
@@ -49,8 +49,15 @@ export function registerExport(app: Hono, deps: OriginDeps): void {
     // The first page is computed before answering, so an unknown model version is a 404, not a broken stream.
     let first: { users: User[]; results: PipelineResult[] };
     try {
+      if (modelVersion !== undefined && modelVersion !== deps.pipeline.modelVersion) {
+        if (!deps.pinModelVersion) throw new Error(`only the current version ${deps.pipeline.modelVersion} can be exported here`);
+        await deps.pinModelVersion(modelVersion);
+      }
       const users = await usersPage(db, '', Math.min(PAGE, limit ?? PAGE));
       first = { users, results: await slatesOf(users) };
+      // The registry falls back to the current model for a version it lacks; an export must not relabel that.
+      const served = first.results.find((r) => modelVersion !== undefined && r.modelVersion !== modelVersion);
+      if (served) throw new Error(`version ${modelVersion} is not loaded (got ${served.modelVersion})`);
     } catch (error) {
       return problem(c, 404, 'cannot export this model version', [error instanceof Error ? error.message : String(error)]);
     }

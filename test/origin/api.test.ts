@@ -1,0 +1,165 @@
+/**
+ * The HTTP contract on the real service (Postgres + Redis, committed demo models): recommend answers match
+ * the shared schema, malformed input of any shape is a 4xx with a reason (fast-check), huge bodies 413,
+ * invalid UTF-8 400, API keys on export/erase, NDJSON export, erasure, OpenAPI document and metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
+import { API_KEY, REDIS_URL, createTestDatabase, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
+
+let database: { url: string; drop: () => Promise<void> };
+let origin: RunningOrigin;
+const auth = { authorization: `Bearer ${API_KEY}` };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  origin = await startOrigin({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `test:${randomUUID()}:`, RATE_LIMIT_BURST: '100000', RATE_LIMIT_RPS: '100000', BODY_LIMIT_BYTES: '65536' });
+});
+afterAll(async () => {
+  await origin?.close();
+  await database?.drop();
+});
+
+describe('POST /v1/recommend', () => {
+  it('answers the shared contract, personalised by events just ingested', async () => {
+    const userId = uniqueId('u');
+    const sessionId = uniqueId('s');
+    const viewed = ['i100', 'i101', 'i102'];
+    await postJson(`${origin.url}/v1/events`, { events: viewed.map((itemId, n) => ({ eventId: uniqueId('e'), type: 'view', itemId, userId, sessionId, ts: 1_750_000_000_000 + n })) });
+    const response = await postJson(`${origin.url}/v1/recommend`, { userId, sessionId, k: 7, excludeIds: ['i5'], context: { page: 'home' } });
+    expect(response.status).toBe(200);
+    const body = RecommendResponseSchema.parse(await response.json());
+    expect(body.servedBy).toBe('origin');
+    expect(body.items).toHaveLength(7);
+    expect(body.degraded).not.toContain('redis-unavailable');
+    const ids = body.items.map((i) => i.id);
+    expect(new Set(ids).size).toBe(7);
+    for (const excluded of ['i5', ...viewed]) expect(ids).not.toContain(excluded);
+    expect(response.headers.get('x-request-id')).toBe(body.requestId);
+  });
+
+  it('serves an anonymous session and ignores unknown session item ids', async () => {
+    const response = await postJson(`${origin.url}/v1/recommend`, { sessionId: uniqueId('s'), sessionItemIds: ['i3', 'not-an-item'], k: 3 });
+    expect(response.status).toBe(200);
+    expect(RecommendResponseSchema.parse(await response.json()).items).toHaveLength(3);
+  });
+
+  it('refuses oversized k, missing ids, unknown fields and injection strings with reasons', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ userId: 'u1', k: 101 }, /k/],
+      [{ k: 5 }, /userId or sessionId/],
+      [{ userId: 'u1', extra: 1 }, /extra|unrecognized/i],
+      [{ userId: "u1'; DROP TABLE events;--" }, /userId/],
+      [{ userId: 'u1', k: '5' }, /k/],
+      [[1, 2], /body|expected object/i],
+    ];
+    for (const [body, reason] of cases) {
+      const response = await postJson(`${origin.url}/v1/recommend`, body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      const problem = (await response.json()) as { error: string; reasons?: string[] };
+      expect(`${problem.error} ${problem.reasons?.join(' ')}`).toMatch(reason);
+    }
+  });
+
+  it('answers any random JSON with 200 or a 400 with a reason, never 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.json(), fc.record({ userId: fc.oneof(fc.string(), fc.constant('u1')), k: fc.oneof(fc.integer(), fc.double(), fc.string()), sessionItemIds: fc.array(fc.string(), { maxLength: 60 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v))), async (text) => {
+        const response = await postJson(`${origin.url}/v1/recommend`, text);
+        const body = (await response.json()) as { error?: string };
+        if (response.status === 200) return;
+        expect(response.status).toBe(400);
+        expect(body.error).toBeTruthy();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses invalid UTF-8, non-JSON, wrong content type and bodies over the limit', async () => {
+    const invalidUtf8 = Buffer.concat([Buffer.from('{"userId":"u'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const bad = await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalidUtf8 });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/UTF-8/);
+    expect((await postJson(`${origin.url}/v1/recommend`, '{"userId":')).status).toBe(400);
+    expect((await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })).status).toBe(415);
+    const huge = await postJson(`${origin.url}/v1/events`, { events: [{ eventId: 'x', type: 'view', itemId: 'i1', sessionId: 's', pad: 'x'.repeat(70_000) }] });
+    expect(huge.status).toBe(413);
+  });
+});
+
+describe('operator endpoints', () => {
+  it('require an API key: 401 without, 403 with a wrong one', async () => {
+    for (const [method, path] of [['GET', '/v1/export?limit=1'], ['DELETE', '/v1/users/u1']] as const) {
+      const none = await fetch(`${origin.url}${path}`, { method });
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe('Bearer');
+      expect((await fetch(`${origin.url}${path}`, { method, headers: { 'x-api-key': 'wrong-key-0123456789' } })).status).toBe(403);
+    }
+  });
+
+  it('streams NDJSON slates, one line per user and an end line', async () => {
+    const response = await fetch(`${origin.url}/v1/export?limit=250&k=5`, { headers: auth });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/ndjson/);
+    const lines = (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string; userId?: string; items?: { id: string }[]; users?: number });
+    expect(lines).toHaveLength(251);
+    expect(lines.at(-1)).toEqual({ type: 'end', users: 250 });
+    const slates = lines.slice(0, -1);
+    expect(new Set(slates.map((l) => l.userId)).size).toBe(250);
+    for (const slate of slates) expect(slate.items?.length).toBe(5);
+    expect((await fetch(`${origin.url}/v1/export?modelVersion=m-does-not-exist&limit=1`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${origin.url}/v1/export?k=1000`, { headers: auth })).status).toBe(400);
+  });
+
+  it("erases a user's events and features, and the export omits them", async () => {
+    const userId = 'u0'; // a seeded catalogue user, so the export would include them
+    const sessionId = uniqueId('s');
+    await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'purchase', itemId: 'i9', userId, sessionId }] });
+    expect(await origin.service.featureStore.purchased(userId)).toEqual(['i9']);
+    const erased = await fetch(`${origin.url}/v1/users/${userId}`, { method: 'DELETE', headers: auth });
+    expect(erased.status).toBe(200);
+    expect(await erased.json()).toMatchObject({ userId, erasedEvents: 1 });
+    expect(await origin.service.featureStore.purchased(userId)).toEqual([]);
+    expect(await origin.service.featureStore.userHistory(userId)).toEqual([]);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query('select (select count(*)::int from events where user_id = $1) as events, (select count(*)::int from user_deletions where user_id = $1) as deletions', [userId]);
+    await client.end();
+    expect(rows[0]).toEqual({ events: 0, deletions: 1 });
+    const exported = (await (await fetch(`${origin.url}/v1/export?limit=5&k=1`, { headers: auth })).text()).trim().split('\n').map((l) => JSON.parse(l) as { userId?: string });
+    expect(exported.map((l) => l.userId)).not.toContain(userId);
+    expect((await fetch(`${origin.url}/v1/users/bad%20id`, { method: 'DELETE', headers: auth })).status).toBe(400);
+  });
+});
+
+describe('documentation and observability', () => {
+  it('serves an OpenAPI 3.1 document whose references all resolve', async () => {
+    const doc = (await (await fetch(`${origin.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> } };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/recommend', '/v1/events', '/v1/export', '/v1/users/{id}', '/healthz', '/readyz', '/metrics']));
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(5);
+    for (const ref of refs) expect(doc.components.schemas[ref], ref).toBeDefined();
+    expect(Object.keys(doc.components.schemas.RecommendRequest?.properties ?? {})).toEqual(expect.arrayContaining(['userId', 'sessionId', 'k', 'excludeIds', 'sessionItemIds', 'context']));
+    expect(doc.components.schemas.EventBatch?.required).toEqual(['events']);
+  });
+
+  it('exposes latency histograms per route and stage, fallbacks and the model version', async () => {
+    await postJson(`${origin.url}/v1/recommend`, { userId: 'u1', k: 3 });
+    const text = await (await fetch(`${origin.url}/metrics`)).text();
+    expect(text).toMatch(/origin_http_request_duration_seconds_bucket\{le="[\d.]+",method="POST",route="\/v1\/recommend",status="200"\}/);
+    for (const stage of ['feature_store', 'user_tower', 'ann', 'dlrm', 'rerank']) expect(text).toMatch(new RegExp(`origin_recommend_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9]`));
+    expect(text).toMatch(/origin_model_version_info\{version="m[\w]+"\} 1/);
+    expect(text).toMatch(/origin_feature_lookups_total\{result="(hit|miss)"\} [1-9]/);
+    expect(text).toMatch(/origin_events_total\{result="accepted"\} [1-9]/);
+  });
+
+  it('reports readiness with the stores it depends on', async () => {
+    const ready = await fetch(`${origin.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, database: 'up', featureStore: 'up', catalogItems: 10_000 });
+    expect((await fetch(`${origin.url}/healthz`)).status).toBe(200);
+  });
+});
