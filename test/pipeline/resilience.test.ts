@@ -64,6 +64,31 @@ describe('degradation', () => {
     expect(result.source).toBe('personal');
   });
 
+  it('an ANN failure falls back to popular, a DLRM failure to retrieval order; both flagged', async () => {
+    const { root } = await privateArtifacts();
+    roots.push(root);
+    const origin = await open(root);
+    const lease = origin.registry.acquire()!;
+    // Fault injection into the loaded version's own objects (the pipeline under test is unchanged).
+    const index = lease.model.index as { searchBatch: (q: Float32Array, k: number) => unknown };
+    const searchBatch = index.searchBatch;
+    index.searchBatch = () => {
+      throw new Error('injected ANN failure');
+    };
+    const annDown = await origin.pipeline.recommend(personal);
+    expect(annDown.degraded).toContain('ann-failed');
+    expect(annDown.source).toBe('popular');
+    expect(annDown.items).toHaveLength(10);
+    index.searchBatch = searchBatch;
+    const model = lease.model as { scoreCandidates: (...args: unknown[]) => Promise<Float32Array> };
+    model.scoreCandidates = async () => Promise.reject(new Error('injected DLRM failure'));
+    const rankerDown = await origin.pipeline.recommend(personal);
+    expect(rankerDown.degraded).toEqual(['ranker-failed']);
+    expect(rankerDown.source).toBe('personal');
+    expect(rankerDown.items).toHaveLength(10);
+    lease.release();
+  });
+
   it('failing item stats turn exploration off, flagged', async () => {
     const { root } = await privateArtifacts();
     roots.push(root);
