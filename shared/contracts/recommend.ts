@@ -35,8 +35,16 @@ export const EdgeRecommendQuerySchema = z
       .default('')
       .transform((s) => (s === '' ? [] : s.split(',')))
       .pipe(z.array(id).max(50)),
-    segment: z.string().min(1).max(64).optional(),
+    /** Comma-separated ids never to show (e.g. purchased items the widget remembers). */
+    exclude: z
+      .string()
+      .max(64 * 100)
+      .default('')
+      .transform((s) => (s === '' ? [] : s.split(',')))
+      .pipe(z.array(id).max(100)),
+    segment: z.string().min(1).max(64).regex(/^[\w-]+$/).optional(),
   })
+  .strict()
   .refine((q) => q.user !== undefined || q.session !== undefined, { message: 'user or session is required' });
 export type EdgeRecommendQuery = z.infer<typeof EdgeRecommendQuerySchema>;
 

@@ -43,3 +43,8 @@ export function versionRunKey(version: string): string {
   return `${VERSION_RUN_PREFIX}${version}`;
 }
 export const VERSION_META_PREFIX = 'slates:meta:';
+
+/** A model file published for the edge (the session reranker), keyed by model version, not slate version. */
+export function modelFileKey(modelVersion: string, file: string): string {
+  return `model:${modelVersion}:${file}`;
+}

@@ -1,0 +1,144 @@
+/**
+ * <reco-slate surface="home" k="8" [user="u1"] [item="i123"] [endpoint="https://edge.example"]>
+ * A recommendation widget a site embeds with one script tag. It renders image, title, price and reason per
+ * item; remembers the visitor's recent views (localStorage) and sends them with each request; reports
+ * impressions and clicks with navigator.sendBeacon; works with the keyboard (each card is a link) and gives
+ * every image alt text. `item` marks the product the current page shows (recorded as a view).
+ */
+const RECENT_KEY = 'reco:recent';
+const SESSION_KEY = 'reco:session';
+const MAX_RECENT = 10;
+
+interface Item {
+  id: string;
+  title?: string;
+  price?: number;
+  image?: string;
+  reason: string;
+}
+interface Answer {
+  items: Item[];
+  slateVersion: string | null;
+  modelVersion: string;
+  variant: string | null;
+}
+
+function readList(key: string): string[] {
+  try {
+    const value: unknown = JSON.parse(localStorage.getItem(key) ?? '[]');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function sessionId(): string {
+  let id = sessionStorage.getItem(SESSION_KEY);
+  if (!id) {
+    id = `s-${crypto.randomUUID()}`;
+    sessionStorage.setItem(SESSION_KEY, id);
+  }
+  return id;
+}
+
+function rememberView(itemId: string): void {
+  const recent = readList(RECENT_KEY).filter((id) => id !== itemId);
+  recent.push(itemId);
+  localStorage.setItem(RECENT_KEY, JSON.stringify(recent.slice(-MAX_RECENT)));
+}
+
+const STYLE = `
+:host{display:block;font-family:system-ui,sans-serif;color:#1d1d1f}
+h2{font-size:1.1rem;margin:0 0 .6rem}
+ol{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.8rem}
+a{display:block;text-decoration:none;color:inherit;border:1px solid #ddd;border-radius:10px;padding:.5rem;height:100%;box-sizing:border-box}
+a:hover,a:focus-visible{border-color:#0a66c2;outline:2px solid #0a66c2;outline-offset:1px}
+img{width:100%;aspect-ratio:1;object-fit:cover;border-radius:6px;background:#f2f2f2}
+.t{font-size:.9rem;margin:.35rem 0 .2rem;line-height:1.2}
+.p{font-weight:600}
+.r{font-size:.75rem;color:#555;margin-top:.25rem}
+.e{font-size:.85rem;color:#666}`;
+
+class RecoSlate extends HTMLElement {
+  private readonly root = this.attachShadow({ mode: 'open' });
+
+  connectedCallback(): void {
+    const item = this.getAttribute('item');
+    if (item) {
+      rememberView(item);
+      this.beacon([{ type: 'view', itemId: item }]);
+    }
+    void this.load();
+  }
+
+  private get endpoint(): string {
+    const script = document.querySelector<HTMLScriptElement>('script[src*="widget.js"]');
+    return this.getAttribute('endpoint') ?? (script ? new URL(script.src).origin : location.origin);
+  }
+
+  private async load(): Promise<void> {
+    const params = new URLSearchParams({ surface: this.getAttribute('surface') ?? 'home', k: this.getAttribute('k') ?? '8', session: sessionId() });
+    const user = this.getAttribute('user');
+    if (user) params.set('user', user);
+    const recent = readList(RECENT_KEY);
+    if (recent.length) params.set('recent', recent.join(','));
+    try {
+      const response = await fetch(`${this.endpoint}/v1/recommendations?${params}`);
+      if (!response.ok) throw new Error(String(response.status));
+      this.render((await response.json()) as Answer);
+    } catch {
+      this.root.innerHTML = `<style>${STYLE}</style><p class="e">Recommendations are unavailable right now.</p>`;
+    }
+  }
+
+  private render(answer: Answer): void {
+    const heading = this.getAttribute('heading') ?? 'Recommended for you';
+    const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: this.getAttribute('currency') ?? 'EUR' });
+    const list = document.createElement('ol');
+    answer.items.forEach((item, position) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = this.getAttribute('href-template')?.replace('{id}', encodeURIComponent(item.id)) ?? `#${item.id}`;
+      a.dataset.itemId = item.id;
+      const img = document.createElement('img');
+      img.src = item.image ? new URL(item.image, this.endpoint).href : '';
+      img.alt = item.title ?? item.id;
+      img.loading = 'lazy';
+      const title = Object.assign(document.createElement('div'), { className: 't', textContent: item.title ?? item.id });
+      const price = Object.assign(document.createElement('div'), { className: 'p', textContent: item.price !== undefined ? money.format(item.price) : '' });
+      const reason = Object.assign(document.createElement('div'), { className: 'r', textContent: item.reason });
+      a.append(img, title, price, reason);
+      a.addEventListener('click', () => {
+        rememberView(item.id);
+        this.beacon([{ type: 'click', itemId: item.id, position }], answer);
+      });
+      li.append(a);
+      list.append(li);
+    });
+    this.root.innerHTML = `<style>${STYLE}</style><h2></h2>`;
+    this.root.querySelector('h2')!.textContent = heading;
+    this.root.append(list);
+    this.setAttribute('aria-busy', 'false');
+    this.beacon(answer.items.map((item, position) => ({ type: 'impression', itemId: item.id, position })), answer);
+  }
+
+  private beacon(events: { type: string; itemId: string; position?: number }[], answer?: Answer): void {
+    if (events.length === 0) return;
+    const user = this.getAttribute('user') ?? undefined;
+    const payload = {
+      events: events.map((e) => ({
+        eventId: crypto.randomUUID(),
+        ...e,
+        sessionId: sessionId(),
+        ...(user ? { userId: user } : {}),
+        ts: Date.now(),
+        surface: this.getAttribute('surface') ?? 'home',
+        ...(answer ? { slateVersion: answer.slateVersion, modelVersion: answer.modelVersion, variant: answer.variant } : {}),
+      })),
+    };
+    const body = new Blob([JSON.stringify(payload)], { type: 'text/plain' });
+    if (!navigator.sendBeacon(`${this.endpoint}/v1/events`, body)) void fetch(`${this.endpoint}/v1/events`, { method: 'POST', body, keepalive: true });
+  }
+}
+
+if (!customElements.get('reco-slate')) customElements.define('reco-slate', RecoSlate);
