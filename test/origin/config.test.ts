@@ -1,0 +1,31 @@
+/** Config from env: defaults, coercion, and one error naming every invalid variable. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../origin/config.ts';
+
+describe('origin config', () => {
+  it('has working defaults: PGlite, in-process feature store, cpu provider', () => {
+    const config = loadConfig({});
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config).toMatchObject({ PORT: 3000, MODELS_DIR: 'models/artifacts', ONNX_EXECUTION_PROVIDERS: 'cpu', API_KEYS: [] });
+  });
+
+  it('coerces numbers, splits keys and treats empty strings as unset', () => {
+    const config = loadConfig({ PORT: '8080', API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb', RATE_LIMIT_RPS: '2.5', DATABASE_URL: '', TRUST_PROXY: '1' });
+    expect(config).toMatchObject({ PORT: 8080, API_KEYS: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'], RATE_LIMIT_RPS: 2.5, TRUST_PROXY: true });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('lists every invalid variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://x', API_KEYS: 'short', ONNX_EXECUTION_PROVIDERS: 'CUDA;cpu', TRUST_PROXY: 'yes' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const names = (error as ConfigError).issues.map((i) => i.split(':')[0]!.split('.')[0]);
+    expect(names.sort()).toEqual(['API_KEYS', 'DATABASE_URL', 'ONNX_EXECUTION_PROVIDERS', 'PORT', 'REDIS_URL', 'TRUST_PROXY']);
+    expect((error as ConfigError).message).toContain('must start with postgres://');
+  });
+});
