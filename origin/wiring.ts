@@ -17,6 +17,7 @@ import { loadItems } from './store/db/repository.ts';
 import type { FeatureStore } from './store/feature-store.ts';
 import { MemoryFeatureStore } from './store/memory-feature-store.ts';
 import { RedisFeatureStore } from './store/redis-feature-store.ts';
+import { RedisRateLimiter } from './http/redis-rate-limiter.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from './store/seed.ts';
 
 export interface OriginService {
@@ -62,7 +63,9 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const versionTimer = setInterval(() => setModelVersion(metrics, made.pipeline.modelVersion), 5000);
   versionTimer.unref();
 
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, pinModelVersion: (version) => made.registry.pin(version) });
+  // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
+  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, rateLimiter, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
@@ -70,6 +73,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     metrics,
     async close() {
       clearInterval(versionTimer);
+      rateLimiter?.close();
       experiments.stop();
       await made.close();
       await featureStore.close();

@@ -84,7 +84,8 @@ describe('Redis stopped', () => {
 
 describe('rate limiting', () => {
   it('answers 429 with Retry-After once a client exhausts its bucket, per key and per IP', async () => {
-    const limited = await startOrigin({ REDIS_URL, REDIS_KEY_PREFIX: `test:${uniqueId('rl')}:`, RATE_LIMIT_BURST: '5', RATE_LIMIT_RPS: '0.5', SEED_CATALOG: 'false' });
+    const limitedEnv = { REDIS_URL, REDIS_KEY_PREFIX: `test:${uniqueId('rl')}:`, RATE_LIMIT_BURST: '5', RATE_LIMIT_RPS: '0.01', SEED_CATALOG: 'false' };
+    const limited = await startOrigin(limitedEnv);
     try {
       const statuses: number[] = [];
       for (let n = 0; n < 8; n++) statuses.push((await postJson(`${limited.url}/v1/recommend`, { sessionId: 's1', k: 1 })).status);
@@ -95,6 +96,13 @@ describe('rate limiting', () => {
       // A client with its own API key has its own bucket.
       expect((await postJson(`${limited.url}/v1/recommend`, { sessionId: 's1', k: 1 }, { 'x-api-key': 'another-client-key-000' })).status).toBe(200);
       expect(await (await fetch(`${limited.url}/metrics`)).text()).toMatch(/origin_rate_limited_total\{kind="ip"\} [1-9]/);
+      // A second replica on the same Redis prefix shares the buckets: this IP is already out of tokens there.
+      const replica = await startOrigin({ ...limitedEnv, SEED_CATALOG: 'false' });
+      try {
+        expect((await postJson(`${replica.url}/v1/recommend`, { sessionId: 's1', k: 1 })).status).toBe(429);
+      } finally {
+        await replica.close();
+      }
     } finally {
       await limited.close();
     }
