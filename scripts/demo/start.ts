@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   log('running the nightly job once (slates → local KV, then the version pointer flips)');
   await run('nightly', nodeBin, [join(root, 'scripts', 'nightly', 'run.ts'), '--kv', 'local', '--persist-to', persistTo]);
 
+  await run('edge-build', nodeBin, [join(root, 'edge', 'scripts', 'build.ts')]);
   log(`starting the edge worker in local workerd on http://127.0.0.1:${edgePort}`);
   const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   const edge = start(
