@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   /** Seed demo user histories into the feature store at start: auto = only for the in-process store. */
   SEED_HISTORIES: z.enum(['auto', 'true', 'false']).default('auto'),
   SEED_USERS: positiveInt(5000),
+  /** Also delete an erased user's KV slates: none, or the nightly's KV backend (KV_BACKEND/CF_* / KV_PERSIST_DIR env). */
+  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
 });
 

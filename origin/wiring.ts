@@ -17,6 +17,9 @@ import { loadItems } from './store/db/repository.ts';
 import type { FeatureStore } from './store/feature-store.ts';
 import { MemoryFeatureStore } from './store/memory-feature-store.ts';
 import { RedisFeatureStore } from './store/redis-feature-store.ts';
+import { kvSettingsFrom, openKv } from '../scripts/nightly/kv/open.ts';
+import type { KvWriter } from '../shared/kv/writer.ts';
+import { slateEraser } from './store/slate-eraser.ts';
 import { RedisRateLimiter } from './http/redis-rate-limiter.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from './store/seed.ts';
 
@@ -65,7 +68,13 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
 
   // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
   const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, rateLimiter, pinModelVersion: (version) => made.registry.pin(version) });
+  // KV is opened on the first erasure only: most processes never need it.
+  let kv: Promise<KvWriter> | undefined;
+  const eraseSlates = config.ERASE_SLATES_KV === 'none' ? undefined : async (userId: string): Promise<void> => {
+    kv ??= openKv(kvSettingsFrom({ kv: config.ERASE_SLATES_KV }, process.env, resolve('.')));
+    await slateEraser(await kv)(userId);
+  };
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, rateLimiter, eraseSlates, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
@@ -74,6 +83,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     async close() {
       clearInterval(versionTimer);
       rateLimiter?.close();
+      if (kv) await (await kv).close();
       experiments.stop();
       await made.close();
       await featureStore.close();
