@@ -1,0 +1,213 @@
+/**
+ * The edge worker in real workerd (wrangler dev): every serving path, rules, the WASM session rerank (with a
+ * parity check against onnxruntime-node), the Cache API, bad input and event forwarding. Failure paths use
+ * a stand-in origin that answers slowly or with 500 — a failing dependency, which is what is under test here;
+ * the real origin is exercised end to end in test/integration/thin-slice.test.ts.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
+import { encodeSessionRerank } from '../../shared/features/encode.ts';
+import { SESSION_LENGTH } from '../../shared/features/spec.ts';
+import type { KvWriter } from '../../shared/kv/writer.ts';
+import { slateKey } from '../../shared/kv/keys.ts';
+import { tempDir } from '../nightly/helpers.ts';
+import { buildEdge, cardOf, MODEL_DIR, MODEL_VERSION, openKv, slateOf, space, startEdge, writeVersion, type RunningEdge } from './support.ts';
+
+type Mode = 'ok' | 'slow' | 'error';
+const origin = { mode: 'ok' as Mode, events: [] as unknown[], recommends: 0 };
+const ORIGIN_ANSWER: RecommendResponse = {
+  items: [{ id: 'i999', score: 0.5, reason: 'From the origin' }], modelVersion: MODEL_VERSION, slateVersion: null,
+  servedBy: 'origin', path: 'origin', degraded: [], variant: null, latencyMs: 3, requestId: 'o-1',
+};
+
+function body(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => resolve(data));
+  });
+}
+
+const V = 'vtest1';
+const USER_SLATE = Array.from({ length: 30 }, (_, n) => `i${n + 1}`);
+const ALL = [...USER_SLATE, 'i500', 'i501', 'i502', 'i600', 'i601'];
+let standIn: Server;
+let edge: RunningEdge;
+let kv: KvWriter;
+
+async function get(query: string): Promise<{ status: number; json: RecommendResponse & { error?: string; reason?: string } }> {
+  const response = await fetch(`${edge.url}/v1/recommendations?${query}`);
+  return { status: response.status, json: (await response.json()) as RecommendResponse & { error?: string; reason?: string } };
+}
+
+beforeAll(async () => {
+  buildEdge();
+  standIn = createServer(async (req, res) => {
+    const text = await body(req);
+    if (origin.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 1500));
+    if (origin.mode === 'error') {
+      res.writeHead(500).end('{"error":"boom"}');
+      return;
+    }
+    if (req.url === '/v1/events') origin.events.push(JSON.parse(text));
+    if (req.url === '/v1/recommend') origin.recommends++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.url === '/v1/events' ? { accepted: 1, duplicates: 0 } : ORIGIN_ANSWER));
+  });
+  await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+  const persistTo = await tempDir('edge-kv');
+  kv = await openKv(persistTo);
+  const now = Date.now();
+  await writeVersion(
+    kv,
+    V,
+    [
+      [{ kind: 'user', id: 'u1' }, slateOf(V, USER_SLATE, now, 'Picked for you')],
+      [{ kind: 'user', id: 'ustale' }, slateOf(V, ['i600', 'i601'], now - 10 * 86_400_000, 'Old pick')],
+      [{ kind: 'segment', name: 'gamers' }, slateOf(V, ['i500', 'i501'], now, 'Popular with gamers')],
+      [{ kind: 'popular' }, slateOf(V, ['i502', 'i501', 'i500'], now, 'Popular right now')],
+    ],
+    ALL.map((id) => [id, cardOf(id, id === 'i3' ? 0 : 5)]),
+  );
+  const { port } = standIn.address() as AddressInfo;
+  edge = await startEdge(persistTo, { ORIGIN_URL: `http://127.0.0.1:${port}`, ORIGIN_TIMEOUT_MS: '300', CACHE_FRESH_SECONDS: '0', EVENT_FORWARD_BUDGET_MS: '200' });
+}, 180_000);
+
+afterAll(async () => {
+  await edge?.stop();
+  await kv?.close();
+  await new Promise((resolve) => standIn?.close(resolve));
+});
+
+describe('edge worker in workerd', () => {
+  it('serves a known user from their KV slate with the shared contract', async () => {
+    origin.mode = 'ok';
+    const { status, json } = await get('user=u1&k=5');
+    expect(status).toBe(200);
+    expect(RecommendResponseSchema.parse(json)).toMatchObject({ servedBy: 'edge', path: 'kv-slate', slateVersion: V, modelVersion: MODEL_VERSION, degraded: [] });
+    // i3 is out of stock (its card says so): skipped, the next one moves up.
+    expect(json.items.map((i) => i.id)).toEqual(['i1', 'i2', 'i4', 'i5', 'i6']);
+    expect(json.items[0]).toMatchObject({ title: 'Item i1', image: '/img/i1.svg', reason: 'Picked for you' });
+  });
+
+  it('reranks with the session model in WASM, equal to onnxruntime-node on the same inputs', async () => {
+    const recent = ['i200', 'i17'];
+    await kv.putMany([{ key: `item:${V}:i200`, value: cardOf('i200') }]);
+    const { json } = await get(`user=u1&k=10&recent=${recent.join(',')}`);
+    expect(json.path).toBe('kv-slate');
+    expect(json.degraded).toEqual([]);
+    const ids = json.items.map((i) => i.id);
+    expect(ids).not.toContain('i17'); // just viewed: never shown again
+    expect(ids).not.toContain('i3'); // out of stock
+
+    // Expected scores from onnxruntime-node for the same candidate window the edge reranked.
+    const window = USER_SLATE.filter((id) => id !== 'i17').slice(0, 50);
+    const feats = (id: string) => ({ category: space.category(space.itemIndex(id)), brand: space.brand(space.itemIndex(id)), priceBucket: space.priceBucket(space.itemIndex(id)) });
+    const input = encodeSessionRerank(window.map((id, rank) => ({ ...feats(id), score: 1 - rank / window.length })), recent.map(feats));
+    const session = await ort.InferenceSession.create(join(MODEL_DIR, 'session_reranker.onnx'));
+    const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
+    const c = window.length;
+    const out = await session.run({
+      cand_category: i64(input.candCategory, [1, c]), cand_brand: i64(input.candBrand, [1, c]), cand_price: i64(input.candPrice, [1, c]),
+      cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
+      sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]), sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]), sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
+    });
+    const expected = window.map((id, k) => ({ id, score: (out.scores!.data as Float32Array)[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
+    expect(ids).toEqual(expected.map((e) => e.id));
+    json.items.forEach((item, k) => expect(item.score).toBeCloseTo(Math.round(expected[k]!.score * 1e4) / 1e4, 3));
+    // The rerank changed the order (the test would pass vacuously otherwise).
+    expect(ids).not.toEqual(USER_SLATE.filter((id) => id !== 'i17' && id !== 'i3').slice(0, 10));
+  });
+
+  it('answers anonymous visitors from the segment slate, else the popular slate', async () => {
+    expect((await get('session=s1&segment=gamers&k=2')).json).toMatchObject({ path: 'kv-segment-slate', items: [{ id: 'i500' }, { id: 'i501' }] });
+    expect((await get('session=s1&segment=nobody&k=1')).json).toMatchObject({ path: 'kv-popular-slate', items: [{ id: 'i502' }] });
+    expect((await get('session=s1&k=3&exclude=i501')).json.items.map((i) => i.id)).toEqual(['i502', 'i500']);
+  });
+
+  it('asks the origin on a KV miss and passes its answer through', async () => {
+    origin.mode = 'ok';
+    const before = origin.recommends;
+    const { json } = await get('user=unknown-user&k=3');
+    expect(json).toMatchObject({ servedBy: 'origin', path: 'origin', items: [{ id: 'i999' }] });
+    expect(origin.recommends).toBe(before + 1);
+  });
+
+  it('falls back to the popular slate when the origin times out or fails, flagged, never a 5xx', async () => {
+    origin.mode = 'slow';
+    const slow = await get('user=unknown-user&k=2');
+    expect(slow.status).toBe(200);
+    expect(slow.json).toMatchObject({ servedBy: 'edge', path: 'popular-fallback', degraded: ['origin-timeout'], items: [{ id: 'i502' }, { id: 'i501' }] });
+    origin.mode = 'error';
+    const failed = await get('user=unknown-user&k=2');
+    expect(failed.json).toMatchObject({ path: 'popular-fallback', degraded: ['origin-error'] });
+    origin.mode = 'ok';
+  });
+
+  it('serves a stale slate (flagged) only when the origin cannot answer', async () => {
+    origin.mode = 'ok';
+    const fresh = await get('user=ustale&k=2');
+    expect(fresh.json).toMatchObject({ path: 'origin', degraded: ['stale-slate'] });
+    origin.mode = 'error';
+    const stale = await get('user=ustale&k=2');
+    expect(stale.json).toMatchObject({ servedBy: 'edge', path: 'stale-slate', degraded: ['origin-error'], items: [{ id: 'i600' }, { id: 'i601' }] });
+    origin.mode = 'ok';
+  });
+
+  it('serves shared slates through the Cache API with stale-while-revalidate', async () => {
+    const key = slateKey(V, { kind: 'segment', name: 'gamers' });
+    expect((await get('session=s2&segment=gamers&k=1')).json.items[0]?.id).toBe('i500');
+    await kv.putMany([{ key, value: slateOf(V, ['i501', 'i500'], Date.now(), 'Popular with gamers') }]);
+    // The cached copy answers first (stale), and its refresh runs after the answer.
+    expect((await get('session=s2&segment=gamers&k=1')).json.items[0]?.id).toBe('i500');
+    let latest = '';
+    for (let attempt = 0; attempt < 20 && latest !== 'i501'; attempt++) {
+      latest = (await get('session=s2&segment=gamers&k=1')).json.items[0]?.id ?? '';
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(latest).toBe('i501');
+  });
+
+  it('rejects malformed requests with 400 and a reason', async () => {
+    for (const query of ['k=5', 'user=u1&k=0', 'user=u1&k=1000', "user=u1'%20or%201=1", 'user=u1&recent=a,,b', 'user=u1&bogus=1']) {
+      const { status, json } = await get(query);
+      expect(status, query).toBe(400);
+      expect(json.error).toBe('bad_request');
+      expect(json.reason?.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('forwards event beacons to the origin; invalid ones get 400; a slow origin still receives them', async () => {
+    origin.mode = 'ok';
+    origin.events = [];
+    const event = { eventId: 'e-edge-1', type: 'click', itemId: 'i1', sessionId: 's1', ts: Date.now() };
+    const ok = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [event] }), headers: { 'content-type': 'text/plain' } });
+    expect(ok.status).toBe(202);
+    expect(origin.events).toEqual([{ events: [event] }]);
+
+    const bad = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [{ ...event, type: 'hover' }] }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { reason: string }).reason).toContain('type');
+    expect((await fetch(`${edge.url}/v1/events`, { method: 'POST', body: '{not json' })).status).toBe(400);
+
+    origin.mode = 'slow';
+    const slowEvent = { ...event, eventId: 'e-edge-slow' };
+    const queued = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [slowEvent] }) });
+    expect(queued.status).toBe(202);
+    expect(((await queued.json()) as { forwarded: string }).forwarded).toBe('queued');
+    for (let attempt = 0; attempt < 50 && !JSON.stringify(origin.events).includes('e-edge-slow'); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(JSON.stringify(origin.events)).toContain('e-edge-slow');
+    origin.mode = 'ok';
+  });
+
+  it('serves the widget script and the demo page', async () => {
+    const widget = await fetch(`${edge.url}/widget.js`);
+    expect(widget.headers.get('content-type')).toContain('javascript');
+    expect(await widget.text()).toContain('reco-slate');
+    expect(await (await fetch(`${edge.url}/demo`)).text()).toContain('<reco-slate');
+    expect((await fetch(`${edge.url}/img/i1.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+  });
+});

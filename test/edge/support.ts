@@ -1,0 +1,88 @@
+/**
+ * Fixtures for tests of the real edge worker in local workerd (`wrangler dev` with edge/wrangler.jsonc):
+ * build the worker's generated files, write KV through the nightly job's local adapter (the same persistence
+ * wrangler dev reads), start the worker pointed at an origin.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeSlate, type ItemCard, type SlateEntry } from '../../shared/contracts/slate.ts';
+import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
+import { itemCardKey, SLATE_POINTER_KEY, slateKey, type SlateSubject } from '../../shared/kv/keys.ts';
+import type { KvWriter } from '../../shared/kv/writer.ts';
+import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { freePort, nodeBin, root } from '../nightly/helpers.ts';
+
+export const NAMESPACE_ID = 'edge-reco-slates';
+export const MODEL_VERSION = (JSON.parse(readFileSync(join(root, 'models', 'artifacts', 'current.json'), 'utf8')) as { version: string }).version;
+export const MODEL_DIR = join(root, 'models', 'artifacts', MODEL_VERSION);
+export const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(readFileSync(join(MODEL_DIR, 'feature_space.json'), 'utf8'))));
+
+export function buildEdge(): void {
+  const result = spawnSync(nodeBin, [join(root, 'edge', 'scripts', 'build.ts')], { cwd: root, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`edge build failed: ${result.stderr}`);
+}
+
+export function openKv(persistTo: string): Promise<KvWriter> {
+  return openLocalKv({ persistTo, namespaceId: NAMESPACE_ID });
+}
+
+/** A slate of real catalogue items (features from the served model's feature space). */
+export function slateOf(version: string, itemIds: readonly string[], at: number, reason = 'Popular right now'): string {
+  const entries: SlateEntry[] = itemIds.map((id, rank) => {
+    const index = space.itemIndex(id);
+    return { id, score: 1 - rank / itemIds.length, category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index), reason };
+  });
+  return JSON.stringify(encodeSlate({ slateVersion: version, modelVersion: MODEL_VERSION, at }, entries));
+}
+
+export function cardOf(id: string, stock = 5): string {
+  const index = space.itemIndex(id);
+  const card: ItemCard = { id, t: `Item ${id}`, pr: 10 + index, img: `/img/${id}.svg`, cat: space.data.categories[space.category(index) - 1] ?? 'x', f: [space.category(index), space.brand(index), space.priceBucket(index)], st: stock };
+  return JSON.stringify(card);
+}
+
+export async function writeVersion(kv: KvWriter, version: string, slates: [SlateSubject, string][], cards: [string, string][]): Promise<void> {
+  await kv.putMany([
+    ...slates.map(([subject, value]) => ({ key: slateKey(version, subject), value })),
+    ...cards.map(([id, value]) => ({ key: itemCardKey(version, id), value })),
+  ]);
+  await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify({ version, modelVersion: MODEL_VERSION, createdAt: Date.now() }) }]);
+}
+
+export interface RunningEdge {
+  url: string;
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+/** `wrangler dev` of the real edge worker on a free port, over `persistTo`, with vars overridden. */
+export async function startEdge(persistTo: string, vars: Record<string, string>): Promise<RunningEdge> {
+  const port = await freePort();
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const child = spawn(
+    nodeBin,
+    [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', '--config', join(root, 'edge', 'wrangler.jsonc'), '--persist-to', persistTo,
+      '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', '0', ...varArgs],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }, detached: true },
+  );
+  let log = '';
+  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const deadline = Date.now() + 90_000;
+  while (!/Ready on/.test(log)) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log}`);
+    if (Date.now() > deadline) throw new Error(`wrangler dev not ready: ${log}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    },
+  };
+}
