@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Hono } from 'hono';
 import { createOriginApp } from './app.ts';
 import type { OriginConfig } from './config.ts';
-import { experimentsFromDatabase } from './experiment-source.ts';
+import { experimentsFromDatabase, type RefreshingExperiments } from './experiment-source.ts';
 import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
 import { parseExecutionProviders } from './models/execution.ts';
 import { InMemoryItemCatalog } from './pipeline/catalog.ts';
@@ -28,6 +28,8 @@ export interface OriginService {
   database: DatabaseHandle;
   featureStore: FeatureStore;
   metrics: OriginMetrics;
+  /** Reloaded every EXPERIMENTS_REFRESH_MS; refresh() applies a change at once. */
+  experiments: RefreshingExperiments;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     database,
     featureStore,
     metrics,
+    experiments,
     async close() {
       clearInterval(versionTimer);
       rateLimiter?.close();

@@ -8,6 +8,9 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
+import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
+import { saveExperiment } from '../../origin/store/db/repository.ts';
+import { experiments } from '../../origin/store/db/schema.ts';
 import { API_KEY, REDIS_URL, createTestDatabase, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
 let database: { url: string; drop: () => Promise<void> };
@@ -86,6 +89,29 @@ describe('POST /v1/recommend', () => {
     expect((await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })).status).toBe(415);
     const huge = await postJson(`${origin.url}/v1/events`, { events: [{ eventId: 'x', type: 'view', itemId: 'i1', sessionId: 's', pad: 'x'.repeat(70_000) }] });
     expect(huge.status).toBe(413);
+  });
+});
+
+describe('experiments', () => {
+  it('records the variant on every response and on events that did not carry one', async () => {
+    await saveExperiment(await origin.service.database.get(), ExperimentSchema.parse({ id: 'mmr-test', variants: [{ id: 'a', weight: 1 }, { id: 'b', weight: 1, settings: { mmrLambda: 0.5 } }] }));
+    await origin.service.experiments.refresh();
+    const variants = new Set<string | null>();
+    for (let n = 0; n < 12; n++) {
+      const body = RecommendResponseSchema.parse(await (await postJson(`${origin.url}/v1/recommend`, { sessionId: `exp-s${n}`, k: 2 })).json());
+      variants.add(body.variant);
+    }
+    expect([...variants].sort()).toEqual(['mmr-test:a', 'mmr-test:b']);
+    const eventId = uniqueId('e');
+    await postJson(`${origin.url}/v1/events`, { events: [{ eventId, type: 'view', itemId: 'i1', sessionId: 'exp-s0' }] });
+    const again = RecommendResponseSchema.parse(await (await postJson(`${origin.url}/v1/recommend`, { sessionId: 'exp-s0', k: 2 })).json());
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query('select variant from events where event_id = $1', [eventId]);
+    await client.end();
+    expect(rows[0].variant).toBe(again.variant); // same visitor, same assignment on responses and events
+    await (await origin.service.database.get()).delete(experiments);
+    await origin.service.experiments.refresh();
   });
 });
 
