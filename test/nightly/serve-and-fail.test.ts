@@ -68,7 +68,7 @@ describe('nightly → KV → worker in workerd', () => {
     slate.i.forEach((id, k) => expect([slate.c[k], slate.b[k], slate.p[k]]).toEqual([space.category(space.itemIndex(id)), space.brand(space.itemIndex(id)), space.priceBucket(space.itemIndex(id))]));
     const card = ItemCardSchema.parse(served.card);
     expect(card.id).toBe(slate.i[0]);
-  }, 90_000);
+  }, 180_000);
 
   it('leaves the previous version live when a run fails, and flips when the resumed run finishes', async () => {
     const before = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
@@ -98,5 +98,29 @@ describe('nightly → KV → worker in workerd', () => {
     } finally {
       await kv.close();
     }
-  }, 90_000);
+  }, 180_000);
+
+  it('exports the live version as NDJSON and CSV, equal to what is served, filtered by segment', async () => {
+    const pointer = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
+    const ndjson = await spawnScript('scripts/export/run.ts', ['--persist-to', dir, '--namespace-id', NS]).done;
+    expect(ndjson.code, ndjson.stderr).toBe(0);
+    const rows = ndjson.stdout.trim().split('\n').map((line) => JSON.parse(line) as { version: string; subject: string; id: string; segment: string | null; items: { id: string }[] });
+    expect(rows.filter((r) => r.subject === 'user')).toHaveLength(300);
+    expect(rows.filter((r) => r.subject === 'segment')).toHaveLength(8);
+    expect(rows.filter((r) => r.subject === 'popular')).toHaveLength(1);
+    expect(new Set(rows.map((r) => r.version))).toEqual(new Set([pointer.version]));
+    const u1 = rows.find((r) => r.subject === 'user' && r.id === 'u1');
+    expect(u1?.items.map((i) => i.id)).toEqual(SlateSchema.parse((await getJson(`${worker.url}/?user=u1`)).slate).i);
+
+    const { users } = demoInputs({}, 300);
+    const gamers = users.filter((u) => u.segment === 'gamers').map((u) => u.id).sort();
+    const csv = await spawnScript('scripts/export/run.ts', ['--persist-to', dir, '--namespace-id', NS, '--segment', 'gamers', '--format', 'csv', '--limit', '3']).done;
+    expect(csv.code, csv.stderr).toBe(0);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe('version,model_version,subject,id,segment,rank,item_id,score,reason');
+    const cells = lines.slice(1).map((line) => line.split(','));
+    expect(new Set(cells.map((c) => c[4]))).toEqual(new Set(['gamers']));
+    expect([...new Set(cells.filter((c) => c[2] === 'user').map((c) => c[3]))].sort()).toEqual(gamers);
+    expect(cells.length).toBe(3 * (gamers.length + 1));
+  }, 60_000);
 });
