@@ -1,0 +1,91 @@
+/**
+ * The widget as a shopper meets it: real Chromium (Debian's, via playwright-core) loads the demo page from
+ * the edge in workerd; slates come from a real nightly run; the origin is the real service on Postgres/Redis.
+ * The test sees recommendations, clicks one, checks the click event reached the origin's Postgres, and
+ * saves screenshots (test-results/).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEdge, startEdge, type RunningEdge } from '../edge/support.ts';
+import { root, spawnScript, tempDir } from '../nightly/helpers.ts';
+import { createTestDatabase, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let db: { url: string; drop: () => Promise<void> };
+let origin: RunningOrigin;
+let edge: RunningEdge;
+let browser: Browser;
+
+beforeAll(async () => {
+  buildEdge();
+  db = await createTestDatabase();
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: `browser:${randomBytes(4).toString('hex')}:` });
+  const persistTo = await tempDir('browser-kv');
+  const nightly = spawnScript('scripts/nightly/run.ts', ['--kv', 'local', '--persist-to', persistTo, '--state-dir', await tempDir('browser-state'), '--max-users', '20', '--no-progress']);
+  const done = await nightly.done;
+  if (done.code !== 0) throw new Error(`nightly failed: ${done.stderr}`);
+  edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000' });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await edge?.stop();
+  await origin?.close();
+  await db?.drop();
+});
+
+describe('the <reco-slate> widget in Chromium', () => {
+  it('shows recommendations, records a click at the origin, and reranks after it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`${edge.url}/demo?user=u1`);
+    const cards = page.locator('reco-slate li a');
+    await cards.first().waitFor({ timeout: 20_000 });
+    expect(await cards.count()).toBe(8);
+    // Each card shows an image with alt text, a title, a price and a reason, and is reachable by keyboard.
+    const first = cards.first();
+    expect(await first.locator('img').getAttribute('alt')).toBeTruthy();
+    expect((await first.locator('.t').textContent())?.length).toBeGreaterThan(3);
+    expect(await first.locator('.p').textContent()).toMatch(/\d/);
+    expect((await first.locator('.r').textContent())?.length).toBeGreaterThan(3);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const resultsDir = join(root, 'test-results');
+    mkdirSync(resultsDir, { recursive: true });
+    await page.screenshot({ path: join(resultsDir, 'widget-before-click.png'), fullPage: true });
+
+    const clickedId = await first.getAttribute('data-item-id');
+    expect(clickedId).toBeTruthy();
+    await first.click();
+    await page.waitForURL(/item=/);
+    await page.locator('reco-slate li a').first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(resultsDir, 'widget-after-click.png'), fullPage: true });
+
+    // The click beacon went widget → edge → origin → Postgres.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    let rows: { type: string; item_id: string }[] = [];
+    for (let attempt = 0; attempt < 50 && rows.length === 0; attempt++) {
+      rows = (await client.query<{ type: string; item_id: string }>("SELECT type, item_id FROM events WHERE type = 'click' AND item_id = $1", [clickedId])).rows;
+      if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const impressions = await client.query("SELECT count(*)::int AS n FROM events WHERE type = 'impression'");
+    await client.end();
+    expect(rows).toHaveLength(1);
+    expect(impressions.rows[0].n).toBeGreaterThanOrEqual(8);
+
+    // The page after the click sends the clicked item as a recent view: it is not recommended again.
+    const after = await page.locator('reco-slate li a').evaluateAll((links) => links.map((a) => (a as HTMLElement).dataset.itemId));
+    expect(after).not.toContain(clickedId);
+    expect(await page.evaluate(() => localStorage.getItem('reco:recent'))).toContain(clickedId!);
+  });
+});
