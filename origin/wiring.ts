@@ -40,16 +40,22 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     : new MemoryFeatureStore();
 
   const catalog = new InMemoryItemCatalog([]);
-  try {
-    if (config.SEED_CATALOG) {
-      const added = await seedCatalogIfEmpty(database, demoDataset());
-      if (added > 0) log({ component: 'seed', items: added });
+  const loadCatalog = async (): Promise<void> => {
+    try {
+      if (config.SEED_CATALOG && catalog.size === 0) {
+        const added = await seedCatalogIfEmpty(database, demoDataset());
+        if (added > 0) log({ component: 'seed', items: added });
+      }
+      catalog.upsert(await loadItems(await database.get()));
+    } catch (error) {
+      // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
+      log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
     }
-    catalog.upsert(await loadItems(await database.get()));
-  } catch (error) {
-    // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
-    log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
-  }
+  };
+  await loadCatalog();
+  // Picks up stock changes, and loads the catalogue at all when Postgres was down at start.
+  const catalogTimer = setInterval(() => void loadCatalog(), catalog.size === 0 ? 5000 : 60_000);
+  catalogTimer.unref();
   const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
   if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
 
@@ -85,6 +91,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     experiments,
     async close() {
       clearInterval(versionTimer);
+      clearInterval(catalogTimer);
       rateLimiter?.close();
       if (kv) await (await kv).close();
       experiments.stop();

@@ -11,19 +11,21 @@ import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
 import { saveExperiment } from '../../origin/store/db/repository.ts';
 import { experiments } from '../../origin/store/db/schema.ts';
-import { API_KEY, REDIS_URL, createTestDatabase, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
+import { API_KEY, REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
 let database: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
+const prefix = `test:${randomUUID()}:`;
 const auth = { authorization: `Bearer ${API_KEY}` };
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  origin = await startOrigin({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `test:${randomUUID()}:`, RATE_LIMIT_BURST: '100000', RATE_LIMIT_RPS: '100000', BODY_LIMIT_BYTES: '65536' });
+  origin = await startOrigin({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_BURST: '100000', RATE_LIMIT_RPS: '100000', BODY_LIMIT_BYTES: '65536' });
 });
 afterAll(async () => {
   await origin?.close();
   await database?.drop();
+  await deleteRedisPrefix(prefix);
 });
 
 describe('POST /v1/recommend', () => {

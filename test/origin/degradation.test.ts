@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
-import { REDIS_URL, createTestDatabase, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
+import { REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -105,6 +105,7 @@ describe('rate limiting', () => {
       }
     } finally {
       await limited.close();
+      await deleteRedisPrefix(limitedEnv.REDIS_KEY_PREFIX);
     }
   });
 });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, createTestDatabase, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
+import { REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
 const prefix = `test:${randomUUID()}:`;
 let database: { url: string; drop: () => Promise<void> };
@@ -19,6 +19,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(running.map((r) => r.close()));
   await database?.drop();
+  await deleteRedisPrefix(prefix);
 });
 
 const batchOf = (n: number, sessionId: string, userId?: string) => ({

@@ -7,15 +7,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SESSION_ITEMS_CAP, USER_HISTORY_CAP, type FeatureStore } from '../../origin/store/feature-store.ts';
 import { MemoryFeatureStore } from '../../origin/store/memory-feature-store.ts';
 import { RedisFeatureStore } from '../../origin/store/redis-feature-store.ts';
+import { deleteRedisPrefix } from './support.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `test:${randomUUID()}:`;
 const stores: [string, () => FeatureStore][] = [
   ['memory', () => new MemoryFeatureStore()],
-  ['redis', () => new RedisFeatureStore(REDIS_URL, { keyPrefix: `test:${randomUUID()}:`, commandTimeoutMs: 2000 })],
+  ['redis', () => new RedisFeatureStore(REDIS_URL, { keyPrefix: `${prefix}${randomUUID()}:`, commandTimeoutMs: 2000 })],
 ];
 const opened: FeatureStore[] = [];
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
+  await deleteRedisPrefix(prefix);
 });
 
 describe.each(stores)('%s feature store', (_name, make) => {

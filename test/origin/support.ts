@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type OriginConfig } from '../../origin/config.ts';
 import { buildOriginService, type OriginService } from '../../origin/wiring.ts';
@@ -63,4 +64,19 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 
 export function uniqueId(prefix: string): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+/** Removes a test's keys from the shared Redis (SCAN, never KEYS). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
