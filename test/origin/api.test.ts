@@ -82,6 +82,32 @@ describe('POST /v1/recommend', () => {
     );
   });
 
+  it('answers random event batches with 200 or a 400 with a reason, and a refused batch stores no row', async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const rowCount = async (): Promise<number> => (await client.query('select count(*)::int as n from events')).rows[0].n as number;
+    const event = fc.record({ eventId: fc.oneof(fc.string({ maxLength: 70 }), fc.uuid()), type: fc.oneof(fc.constantFrom('view', 'click', 'purchase'), fc.string()), itemId: fc.oneof(fc.constantFrom('i1', 'i2', 'nope'), fc.string()), sessionId: fc.oneof(fc.constant('s1'), fc.string()), ts: fc.oneof(fc.integer(), fc.double()) }, { requiredKeys: [] });
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.record({ events: fc.array(event, { maxLength: 5 }) }), fc.jsonValue()), async (body) => {
+          const before = await rowCount();
+          const response = await postJson(`${origin.url}/v1/events`, body);
+          const answer = (await response.json()) as { error?: string; accepted?: number };
+          if (response.status === 200) {
+            expect(await rowCount()).toBe(before + (answer.accepted ?? -1));
+            return;
+          }
+          expect(response.status).toBe(400);
+          expect(answer.error).toBeTruthy();
+          expect(await rowCount()).toBe(before);
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
   it('refuses invalid UTF-8, non-JSON, wrong content type and bodies over the limit', async () => {
     const invalidUtf8 = Buffer.concat([Buffer.from('{"userId":"u'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
     const bad = await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalidUtf8 });
