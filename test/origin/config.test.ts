@@ -1,4 +1,6 @@
 /** Config from env: defaults, coercion, and one error naming every invalid variable. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../origin/config.ts';
 
@@ -27,5 +29,13 @@ describe('origin config', () => {
     const names = (error as ConfigError).issues.map((i) => i.split(':')[0]!.split('.')[0]);
     expect(names.sort()).toEqual(['API_KEYS', 'DATABASE_URL', 'ONNX_EXECUTION_PROVIDERS', 'PORT', 'REDIS_URL', 'TRUST_PROXY']);
     expect((error as ConfigError).message).toContain('must start with postgres://');
+  });
+
+  it('makes the server process exit with code 2 and the list of problems', () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const run = spawnSync(join(root, 'node_modules', '.bin', 'node'), [join(root, 'origin', 'server.ts')], { env: { ...process.env, PORT: 'abc', REDIS_URL: 'nope' }, encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('PORT:');
+    expect(run.stderr).toContain('REDIS_URL: must start with redis://');
   });
 });
