@@ -22,6 +22,7 @@ end
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return 1`;
 
+type PipelineWithAppend = ReturnType<Redis['pipeline']> & { appendUnlessLast(key: string, itemId: string, cap: number, ttl: number): unknown };
 type AppendCommand = (key: string, itemId: string, cap: number, ttl: number) => Promise<number>;
 
 export class RedisFeatureStore implements FeatureStore {
@@ -67,8 +68,22 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async recordMany(events: readonly RecordedInteraction[]): Promise<void> {
-    // Order matters per list (the repeat rule), so apply sequentially per key but pipeline across events.
-    for (const event of events) await this.record(event);
+    await this.firstConnect;
+    // One pipeline for the whole batch: Redis runs pipelined commands in order, so the repeat rule per list
+    // holds exactly as with one call per event, at one round trip per batch instead of several per event.
+    const pipeline = this.redis.pipeline() as unknown as PipelineWithAppend;
+    for (const event of events) {
+      if (event.type === 'impression') pipeline.hincrby(`istat:${event.itemId}`, 'impressions', 1);
+      if (event.type === 'click') pipeline.hincrby(`istat:${event.itemId}`, 'clicks', 1);
+      if (entersHistory(event.type)) {
+        pipeline.appendUnlessLast(`sess:${event.sessionId}`, event.itemId, SESSION_ITEMS_CAP, SESSION_TTL_SECONDS);
+        if (event.userId !== undefined) pipeline.appendUnlessLast(`hist:${event.userId}`, event.itemId, USER_HISTORY_CAP, 0);
+      }
+      if (event.type === 'purchase' && event.userId !== undefined) pipeline.sadd(`buy:${event.userId}`, event.itemId);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
   }
 
   async sessionItems(sessionId: string): Promise<string[]> {
