@@ -36,6 +36,8 @@ export interface ModelRegistryOptions extends ModelLoadOptions {
   /** Serve exactly this version folder and ignore current.json (nightly runs pin the version they started with). */
   fixedVersion?: string | undefined;
   log?: (line: Record<string, unknown>) => void;
+  /** Extra warm-up on a freshly loaded version before it is swapped in (e.g. the popularity order). */
+  prepare?: ((model: LoadedModel) => void | Promise<void>) | undefined;
 }
 
 interface Entry {
@@ -114,6 +116,7 @@ export class ModelRegistry {
   async pin(version: string): Promise<void> {
     if (this.pinned.has(version)) return;
     const model = await loadModel(join(this.options.artifactsRoot, version), this.options);
+    await this.options.prepare?.(model);
     this.pinned.set(version, { model, leases: 0, retired: false });
     this.log({ event: 'model-pinned', version });
   }
@@ -152,6 +155,7 @@ export class ModelRegistry {
     const started = performance.now();
     try {
       const model = await loadModel(dir, this.options);
+      await this.options.prepare?.(model);
       if (this.lastPointer !== version) {
         await model.dispose(); // the pointer moved on while we loaded
         return false;

@@ -9,6 +9,7 @@ import { DEFAULT_EXECUTION, parseExecutionProviders, type ExecutionConfig } from
 import { ModelRegistry } from '../models/registry.ts';
 import type { AnnBuildOptions, AnnKind } from '../retrieval/ann-index.ts';
 import { InMemoryItemCatalog, type ItemCatalog } from './catalog.ts';
+import { popularIndices } from './paths.ts';
 import { createModelPipeline, type ItemStatsSource } from './pipeline.ts';
 import type { PipelineSettings } from './settings.ts';
 import type { Pipeline } from './types.ts';
@@ -57,6 +58,8 @@ export async function createOriginPipeline(options: OriginPipelineOptions): Prom
     annKind: options.annKind ?? 'usearch',
     ann: options.ann,
     annCacheDir: options.annCacheDir === null ? undefined : (options.annCacheDir ?? join(options.artifactsRoot, '.ann-cache')),
+    // Sorting a 1M-item catalogue by popularity takes ~1 s: do it before the swap, not in a request.
+    prepare: (model) => void popularIndices(model.space),
     log: options.log ?? ((line) => process.stderr.write(`${JSON.stringify({ component: 'model-registry', ...line })}\n`)),
   });
   await registry.start();

@@ -100,3 +100,9 @@ export async function eventsOfUser(db: Db, userId: string): Promise<number> {
   const [row] = await db.select({ n: count() }).from(events).where(eq(events.userId, userId));
   return row?.n ?? 0;
 }
+
+/** Every erased user id: the nightly job drops these before computing slates (open with openDatabase(DATABASE_URL)). */
+export async function allErasedUsers(db: Db): Promise<Set<string>> {
+  const rows = await db.select({ id: userDeletions.userId }).from(userDeletions);
+  return new Set(rows.map((r) => r.id));
+}
