@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
-import { saveExperiment } from '../../origin/store/db/repository.ts';
+import { allErasedUsers, saveExperiment } from '../../origin/store/db/repository.ts';
 import { experiments } from '../../origin/store/db/schema.ts';
 import { API_KEY, REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
@@ -182,6 +182,7 @@ describe('operator endpoints', () => {
     const { rows } = await client.query('select (select count(*)::int from events where user_id = $1) as events, (select count(*)::int from user_deletions where user_id = $1) as deletions', [userId]);
     await client.end();
     expect(rows[0]).toEqual({ events: 0, deletions: 1 });
+    expect(await allErasedUsers(await origin.service.database.get())).toContain(userId);
     const exported = (await (await fetch(`${origin.url}/v1/export?limit=5&k=1`, { headers: auth })).text()).trim().split('\n').map((l) => JSON.parse(l) as { userId?: string });
     expect(exported.map((l) => l.userId)).not.toContain(userId);
     expect((await fetch(`${origin.url}/v1/users/bad%20id`, { method: 'DELETE', headers: auth })).status).toBe(400);
