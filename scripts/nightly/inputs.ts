@@ -27,6 +27,8 @@ export interface ModelArtifacts {
   version: string;
   dir: string;
   space: FeatureSpace;
+  /** Path of the session reranker ONNX, published to KV for the edge. */
+  sessionRerankerPath: string;
 }
 
 export async function loadModelArtifacts(artifactsRoot: string): Promise<ModelArtifacts> {
@@ -35,7 +37,7 @@ export async function loadModelArtifacts(artifactsRoot: string): Promise<ModelAr
   const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
   const dir = dirname(manifestPath);
   const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(dir, manifest.files.featureSpace), 'utf8'))));
-  return { version: manifest.version, dir, space };
+  return { version: manifest.version, dir, space, sessionRerankerPath: join(dir, manifest.files.sessionReranker) };
 }
 
 /** Users with at least one positive interaction, each with history and purchases in time order. */

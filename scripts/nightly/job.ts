@@ -8,7 +8,7 @@
 import type { Item } from '../../shared/catalog/types.ts';
 import { SlatePointerSchema, type SlatePointer } from '../../shared/contracts/slate.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { itemCardKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey, type SlateSubject } from '../../shared/kv/keys.ts';
+import { itemCardKey, modelFileKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey, type SlateSubject } from '../../shared/kv/keys.ts';
 import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
 import { bucketOf, fnv1a32 } from '../../shared/util/hash.ts';
 import type { Pipeline, PipelineRequest } from '../../origin/pipeline/types.ts';
@@ -26,6 +26,8 @@ export interface NightlyOptions {
   items: readonly Item[];
   users: readonly NightlyUser[];
   segments: readonly string[];
+  /** Model files the edge loads from KV (modelFileKey), e.g. the session reranker; written before any slate. */
+  edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[];
   stateDir: string;
   shards?: number;
   batchSize?: number;
@@ -136,6 +138,14 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   };
 
   if (!state.itemsDone) {
+    // Model files are keyed by model version (shared by every slate version of that model): written first,
+    // so the pointer can never name a model whose reranker the edge cannot load.
+    const files = options.edgeModelFiles ?? [];
+    if (files.length > 0) {
+      await timer.time('kv_write', () =>
+        kv.putMany(files.map((f) => ({ key: modelFileKey(state.modelVersion, f.file), value: Buffer.from(f.bytes).toString('base64'), base64: true }))),
+      );
+    }
     for (const items of chunk(options.items, 2000)) {
       const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(state.version, item.id), value: JSON.stringify(itemCardOf(space, item)) })));
       await timer.time('kv_write', () => kv.putMany(entries));

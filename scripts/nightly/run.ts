@@ -8,6 +8,7 @@
  *   --version V --at MS     force the version id/time (reproducible runs)
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -62,6 +63,7 @@ try {
     items: inputs.items,
     users: inputs.users,
     segments: inputs.dataset.segments,
+    edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
     stateDir: values['state-dir'],
     shards: positiveInt('shards', values.shards),
     batchSize: positiveInt('batch', values.batch),

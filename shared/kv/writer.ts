@@ -5,7 +5,9 @@
  */
 export interface KvEntry {
   key: string;
+  /** Text (JSON) value, or base64 of binary bytes when `base64` is set (as Cloudflare's bulk API takes it). */
   value: string;
+  base64?: boolean;
 }
 
 export interface KvWriter {

@@ -1,26 +1,32 @@
 /**
- * End to end over real local KV persistence and real workerd (`wrangler dev --persist-to`):
- *  1. the nightly CLI on the built-in catalogue writes a version that a worker reading the SLATES binding serves;
+ * End to end over real local KV persistence and the real edge worker in workerd (`wrangler dev --persist-to`
+ * with edge/wrangler.jsonc; no origin behind it, so every answer must come from the nightly's slates):
+ *  1. the nightly CLI on the built-in catalogue writes a version that the edge serves;
  *  2. a run that fails halfway (KV write fault injected after some batches) leaves that version live;
  *  3. resuming the failed version finishes it and the running worker switches to it at the pointer flip.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlateSchema, ItemCardSchema, SlatePointerSchema } from '../../shared/contracts/slate.ts';
+import { SlateSchema, ItemCardSchema, SlatePointerSchema, type Slate } from '../../shared/contracts/slate.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { demoInputs, loadModelArtifacts } from '../../scripts/nightly/inputs.ts';
 import { runNightly } from '../../scripts/nightly/job.ts';
 import { localNamespaceId } from '../../scripts/nightly/kv/open.ts';
 import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
 import { createNightlyPipeline } from '../../scripts/nightly/pipeline.ts';
-import { root, spawnScript, startWranglerDev, summaryOf, tempDir } from './helpers.ts';
+import { root, spawnScript, summaryOf, tempDir } from './helpers.ts';
+import { buildEdge, startEdge, type RunningEdge } from '../edge/support.ts';
+import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
+import { modelFileKey } from '../../shared/kv/keys.ts';
 
-const fixture = join(import.meta.dirname, 'fixtures', 'kv-reader');
-const NS = localNamespaceId(join(fixture, 'wrangler.jsonc'));
+// The namespace id the edge's wrangler config binds SLATES to: the nightly CLI finds it the same way.
+const NS = localNamespaceId(join(root, 'edge', 'wrangler.jsonc'));
 let dir: string;
-let worker: { url: string; stop: () => Promise<void> };
+let edge: RunningEdge;
 
 const getJson = async (url: string): Promise<Record<string, unknown>> => (await (await fetch(url)).json()) as Record<string, unknown>;
+/** The edge's answer for a user (k items), validated by the shared response contract. */
+const recommend = async (query: string) => RecommendResponseSchema.parse(await getJson(`${edge.url}/v1/recommendations?${query}`));
 
 /** A real local KV whose putMany fails after `okCalls` calls: the shape of a crash or a dead network mid-run. */
 function failingAfter(kv: KvWriter, okCalls: number): KvWriter {
@@ -37,41 +43,73 @@ function failingAfter(kv: KvWriter, okCalls: number): KvWriter {
 
 beforeAll(async () => {
   dir = await tempDir('nightly-serve');
+  buildEdge();
 });
 afterAll(async () => {
-  await worker?.stop();
+  await edge?.stop();
 });
 
-describe('nightly → KV → worker in workerd', () => {
+/** Reads keys straight from the local KV (the same persistence the edge reads) to compare with its answers. */
+async function readKv<T>(read: (kv: KvWriter) => Promise<T>): Promise<T> {
+  const kv = await openLocalKv({ persistTo: dir, namespaceId: NS });
+  try {
+    return await read(kv);
+  } finally {
+    await kv.close();
+  }
+}
+const slateIn = (kv: KvWriter, version: string, userId: string): Promise<Slate> =>
+  kv.get(`slate:${version}:user:${userId}`).then((text) => SlateSchema.parse(JSON.parse(text ?? 'null')));
+
+describe('nightly → KV → edge worker in workerd', () => {
   it('serves the slates a run on the built-in catalogue wrote', async () => {
-    const run = await spawnScript('scripts/nightly/run.ts', ['--persist-to', dir, '--state-dir', join(dir, 'var'), '--namespace-id', NS, '--max-users', '300', '--no-progress']).done;
+    const run = await spawnScript('scripts/nightly/run.ts', ['--persist-to', dir, '--state-dir', join(dir, 'var'), '--max-users', '300', '--no-progress']).done;
     expect(run.code, run.stderr).toBe(0);
     const summary = summaryOf(run.stdout);
     expect(summary.users).toBe(300);
     expect(summary.slates).toBe(300 + 8 + 1);
     expect((summary.bytesPerSlate as { max: number }).max).toBeGreaterThan(100);
 
-    worker = await startWranglerDev(fixture, dir);
-    const pointer = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
-    expect(pointer.version).toBe(summary.version);
     const { users } = demoInputs({}, 300);
     const user = users[17];
     if (!user) throw new Error('no demo user');
-    const served = await getJson(`${worker.url}/?user=${user.id}`);
-    const slate = SlateSchema.parse(served.slate);
-    expect(slate.sv).toBe(summary.version);
-    expect(slate.i).toHaveLength(100);
-    expect(new Set(slate.i).size).toBe(100);
-    for (const bought of user.purchased) expect(slate.i).not.toContain(bought);
-    // Slate features equal the model's feature space for those items.
     const { space } = await loadModelArtifacts(join(root, 'models', 'artifacts'));
-    slate.i.forEach((id, k) => expect([slate.c[k], slate.b[k], slate.p[k]]).toEqual([space.category(space.itemIndex(id)), space.brand(space.itemIndex(id)), space.priceBucket(space.itemIndex(id))]));
-    const card = ItemCardSchema.parse(served.card);
-    expect(card.id).toBe(slate.i[0]);
+    const stored = await readKv(async (kv) => {
+      const slate = await slateIn(kv, String(summary.version), user.id);
+      const card = ItemCardSchema.parse(JSON.parse((await kv.get(`item:${summary.version}:${slate.i[0]}`)) ?? 'null'));
+      const reranker = await kv.get(modelFileKey(String(summary.modelVersion), 'session_reranker.onnx'));
+      return { slate, card, reranker };
+    });
+    expect(stored.slate.sv).toBe(summary.version);
+    expect(stored.slate.i).toHaveLength(100);
+    expect(new Set(stored.slate.i).size).toBe(100);
+    for (const bought of user.purchased) expect(stored.slate.i).not.toContain(bought);
+    stored.slate.i.forEach((id, k) => {
+      const index = space.itemIndex(id);
+      expect([stored.slate.c[k], stored.slate.b[k], stored.slate.p[k]]).toEqual([space.category(index), space.brand(index), space.priceBucket(index)]);
+    });
+    expect(stored.card.id).toBe(stored.slate.i[0]);
+    expect(stored.reranker?.length ?? 0).toBeGreaterThan(1000);
+
+    // No origin listens on ORIGIN_URL: a personal answer can only come from the nightly's slate.
+    edge = await startEdge(dir, { ORIGIN_URL: 'http://127.0.0.1:9', ORIGIN_TIMEOUT_MS: '100' });
+    const answer = await recommend(`user=${user.id}&k=20`);
+    expect(answer.path).toBe('kv-slate');
+    expect(answer.slateVersion).toBe(summary.version);
+    expect(answer.items).toHaveLength(20);
+    for (const item of answer.items) expect(stored.slate.i).toContain(item.id);
+    // With session items the edge reranks with the session model of this model version.
+    const session = await recommend(`user=${user.id}&k=10&recent=${stored.slate.i[50]},${stored.slate.i[60]}`);
+    expect(session.path).toBe('kv-slate');
+    expect(session.degraded).not.toContain('rerank-failed');
+    const segment = await recommend(`session=s-anon&segment=gamers&k=5`);
+    expect(segment.path).toBe('kv-segment-slate');
+    expect(segment.slateVersion).toBe(summary.version);
   }, 180_000);
 
   it('leaves the previous version live when a run fails, and flips when the resumed run finishes', async () => {
-    const before = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
+    const before = await recommend('user=u1&k=5');
+    expect(before.path).toBe('kv-slate');
     const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
     const inputs = demoInputs({}, 300);
     const pipeline = await createNightlyPipeline(artifacts.dir, inputs.items);
@@ -81,40 +119,45 @@ describe('nightly → KV → worker in workerd', () => {
     try {
       // Item cards (5 calls) + segments (1) + a few user batches succeed, then writes fail.
       await expect(runNightly({ ...options, kv: failingAfter(kv, 9) })).rejects.toThrow('injected KV write failure');
-      const during = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
-      expect(during).toEqual(before);
-      const served = await getJson(`${worker.url}/?user=u1`);
-      expect(SlateSchema.parse(served.slate).sv).toBe(before.version);
+      const during = await recommend('user=u1&k=5');
+      expect(during.slateVersion).toBe(before.slateVersion);
+      expect(during.path).toBe('kv-slate');
 
       const resumed = await runNightly({ ...options, kv, resume: true });
       expect(resumed.resumed).toBe(true);
-      expect(resumed.version).not.toBe(before.version);
+      expect(resumed.version).not.toBe(before.slateVersion);
       expect(resumed.usersComputed).toBeLessThan(300);
-      const after = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
-      expect(after.version).toBe(resumed.version);
-      expect(SlateSchema.parse((await getJson(`${worker.url}/?user=u1`)).slate).sv).toBe(resumed.version);
+      // The running edge switches at the flip (allow its short KV read cache to expire).
+      const deadline = Date.now() + 90_000;
+      let after = await recommend('user=u1&k=5');
+      while (after.slateVersion !== resumed.version && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1000));
+        after = await recommend('user=u1&k=5');
+      }
+      expect(after.slateVersion).toBe(resumed.version);
       // The grace period keeps the previous version for rollback.
-      expect(await kv.get(`slates:meta:${before.version}`)).not.toBeNull();
+      expect(await kv.get(`slates:meta:${before.slateVersion}`)).not.toBeNull();
     } finally {
       await kv.close();
     }
   }, 180_000);
 
-  it('exports the live version as NDJSON and CSV, equal to what is served, filtered by segment', async () => {
-    const pointer = SlatePointerSchema.parse(await getJson(`${worker.url}/pointer`));
-    const ndjson = await spawnScript('scripts/export/run.ts', ['--persist-to', dir, '--namespace-id', NS]).done;
+  it('exports the live version as NDJSON and CSV, equal to what is in KV, filtered by segment', async () => {
+    const live = await readKv(async (kv) => SlatePointerSchema.parse(JSON.parse((await kv.get('slates:current')) ?? 'null')));
+    const ndjson = await spawnScript('scripts/export/run.ts', ['--persist-to', dir]).done;
     expect(ndjson.code, ndjson.stderr).toBe(0);
     const rows = ndjson.stdout.trim().split('\n').map((line) => JSON.parse(line) as { version: string; subject: string; id: string; segment: string | null; items: { id: string }[] });
     expect(rows.filter((r) => r.subject === 'user')).toHaveLength(300);
     expect(rows.filter((r) => r.subject === 'segment')).toHaveLength(8);
     expect(rows.filter((r) => r.subject === 'popular')).toHaveLength(1);
-    expect(new Set(rows.map((r) => r.version))).toEqual(new Set([pointer.version]));
+    expect(new Set(rows.map((r) => r.version))).toEqual(new Set([live.version]));
     const u1 = rows.find((r) => r.subject === 'user' && r.id === 'u1');
-    expect(u1?.items.map((i) => i.id)).toEqual(SlateSchema.parse((await getJson(`${worker.url}/?user=u1`)).slate).i);
+    const u1Slate = await readKv((kv) => slateIn(kv, live.version, 'u1'));
+    expect(u1?.items.map((i) => i.id)).toEqual(u1Slate.i);
 
     const { users } = demoInputs({}, 300);
     const gamers = users.filter((u) => u.segment === 'gamers').map((u) => u.id).sort();
-    const csv = await spawnScript('scripts/export/run.ts', ['--persist-to', dir, '--namespace-id', NS, '--segment', 'gamers', '--format', 'csv', '--limit', '3']).done;
+    const csv = await spawnScript('scripts/export/run.ts', ['--persist-to', dir, '--segment', 'gamers', '--format', 'csv', '--limit', '3']).done;
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('version,model_version,subject,id,segment,rank,item_id,score,reason');

@@ -29,7 +29,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === '/put') {
       const entries = await request.json();
-      await Promise.all(entries.map((e) => env.NAMESPACE.put(e.key, e.value)));
+      await Promise.all(entries.map((e) => env.NAMESPACE.put(e.key, e.base64 ? Uint8Array.from(atob(e.value), (ch) => ch.charCodeAt(0)) : e.value)));
       return new Response('ok');
     }
     if (url.pathname === '/delete') {
