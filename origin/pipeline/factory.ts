@@ -41,11 +41,11 @@ export interface OriginPipeline {
   close(): Promise<void>;
 }
 
-/** Execution config from env: ORT_EXECUTION_PROVIDERS=cuda,cpu  ORT_INTRA_OP_THREADS=1. */
+/** Execution config from env: ONNX_EXECUTION_PROVIDERS=cuda,cpu ONNX_INTRA_OP_THREADS=1 (same names as the origin's config; ORT_* accepted too). */
 export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionConfig {
   return {
-    executionProviders: parseExecutionProviders(env.ORT_EXECUTION_PROVIDERS),
-    intraOpNumThreads: Number(env.ORT_INTRA_OP_THREADS ?? DEFAULT_EXECUTION.intraOpNumThreads) || 1,
+    executionProviders: parseExecutionProviders(env.ONNX_EXECUTION_PROVIDERS ?? env.ORT_EXECUTION_PROVIDERS),
+    intraOpNumThreads: Number(env.ONNX_INTRA_OP_THREADS ?? env.ORT_INTRA_OP_THREADS ?? DEFAULT_EXECUTION.intraOpNumThreads) || 1,
   };
 }
 
