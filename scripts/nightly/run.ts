@@ -6,6 +6,7 @@
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
+ *   --database-url URL      origin's Postgres (default env DATABASE_URL): users erased there get no slate
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
 import { readFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { demoInputs, loadModelArtifacts } from './inputs.ts';
+import { erasedUserIds } from './erased.ts';
 import { runNightly } from './job.ts';
 import { kvSettingsFrom, openKv } from './kv/open.ts';
 import { createNightlyPipeline } from './pipeline.ts';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     version: { type: 'string' },
     at: { type: 'string' },
     'no-progress': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
   },
 });
 
@@ -44,7 +47,10 @@ const positiveInt = (name: string, text: string | undefined): number => {
 };
 
 const artifacts = await loadModelArtifacts(values.artifacts);
-const inputs = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
+const demo = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
+const erased = await erasedUserIds(values['database-url'] ?? process.env.DATABASE_URL);
+const inputs = { ...demo, users: demo.users.filter((user) => !erased.has(user.id)) };
+if (erased.size > 0) process.stderr.write(`[nightly] ${demo.users.length - inputs.users.length} erased users get no slate\n`);
 const pipeline = await createNightlyPipeline(artifacts.dir, inputs.items);
 const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
 

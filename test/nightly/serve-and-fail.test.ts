@@ -6,6 +6,9 @@
  *  3. resuming the failed version finishes it and the running worker switches to it at the pointer flip.
  */
 import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../../origin/store/db/database.ts';
+import { eraseUserRows } from '../../origin/store/db/repository.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlateSchema, ItemCardSchema, SlatePointerSchema, type Slate } from '../../shared/contracts/slate.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
@@ -49,6 +52,19 @@ afterAll(async () => {
   await edge?.stop();
 });
 
+/** A fresh Postgres database for this file (DATABASE_URL's server); fails when Postgres is down. */
+async function createDatabase(): Promise<string> {
+  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `t_nightly_${Math.random().toString(36).slice(2, 10)}`;
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** Reads keys straight from the local KV (the same persistence the edge reads) to compare with its answers. */
 async function readKv<T>(read: (kv: KvWriter) => Promise<T>): Promise<T> {
   const kv = await openLocalKv({ persistTo: dir, namespaceId: NS });
@@ -63,16 +79,23 @@ const slateIn = (kv: KvWriter, version: string, userId: string): Promise<Slate> 
 
 describe('nightly → KV → edge worker in workerd', () => {
   it('serves the slates a run on the built-in catalogue wrote', async () => {
-    const run = await spawnScript('scripts/nightly/run.ts', ['--persist-to', dir, '--state-dir', join(dir, 'var'), '--max-users', '300', '--no-progress']).done;
-    expect(run.code, run.stderr).toBe(0);
-    const summary = summaryOf(run.stdout);
-    expect(summary.users).toBe(300);
-    expect(summary.slates).toBe(300 + 8 + 1);
-    expect((summary.bytesPerSlate as { max: number }).max).toBeGreaterThan(100);
-
+    // A user erased through the origin (its Postgres, own database for this file) must get no slate.
     const { users } = demoInputs({}, 300);
     const user = users[17];
-    if (!user) throw new Error('no demo user');
+    const erasedUser = users[5];
+    if (!user || !erasedUser) throw new Error('no demo user');
+    const databaseUrl = await createDatabase();
+    const database = await openDatabase({ databaseUrl });
+    await eraseUserRows(await database.get(), erasedUser.id);
+    await database.close();
+
+    const run = await spawnScript('scripts/nightly/run.ts', ['--persist-to', dir, '--state-dir', join(dir, 'var'), '--max-users', '300', '--no-progress', '--database-url', databaseUrl]).done;
+    expect(run.code, run.stderr).toBe(0);
+    const summary = summaryOf(run.stdout);
+    expect(summary.users).toBe(299);
+    expect(summary.slates).toBe(299 + 8 + 1);
+    expect((summary.bytesPerSlate as { max: number }).max).toBeGreaterThan(100);
+    expect(await readKv((kv) => kv.get(`slate:${summary.version}:user:${erasedUser.id}`))).toBeNull();
     const { space } = await loadModelArtifacts(join(root, 'models', 'artifacts'));
     const stored = await readKv(async (kv) => {
       const slate = await slateIn(kv, String(summary.version), user.id);
@@ -147,6 +170,7 @@ describe('nightly → KV → edge worker in workerd', () => {
     const ndjson = await spawnScript('scripts/export/run.ts', ['--persist-to', dir]).done;
     expect(ndjson.code, ndjson.stderr).toBe(0);
     const rows = ndjson.stdout.trim().split('\n').map((line) => JSON.parse(line) as { version: string; subject: string; id: string; segment: string | null; items: { id: string }[] });
+    // The live version is the in-process resumed run above (300 users, no erasure list given).
     expect(rows.filter((r) => r.subject === 'user')).toHaveLength(300);
     expect(rows.filter((r) => r.subject === 'segment')).toHaveLength(8);
     expect(rows.filter((r) => r.subject === 'popular')).toHaveLength(1);
