@@ -7,7 +7,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
+import { EventBatchSchema } from '../../shared/contracts/events.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
 import { encodeSessionRerank } from '../../shared/features/encode.ts';
@@ -209,5 +211,49 @@ describe('edge worker in workerd', () => {
     expect(await widget.text()).toContain('reco-slate');
     expect(await (await fetch(`${edge.url}/demo`)).text()).toContain('<reco-slate');
     expect((await fetch(`${edge.url}/img/i1.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+  });
+
+  it('answers random query strings with 200 or a 400 with a reason, never a 5xx (fuzz)', async () => {
+    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.integer().map(String), fc.constantFrom('', 'u1', 'i1,i2', '0', '-1', '1e9', "' OR 1=1 --", '%00', '<script>', 'ü', 'a'.repeat(500)));
+    const key = fc.constantFrom('user', 'session', 'k', 'recent', 'exclude', 'segment', 'surface', 'x', '__proto__');
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(key, value, { maxKeys: 5 }), async (params) => {
+        const response = await fetch(`${edge.url}/v1/recommendations?${new URLSearchParams(params)}`);
+        const json = (await response.json()) as { reason?: string; path?: string };
+        expect([200, 400]).toContain(response.status);
+        if (response.status === 400) expect(json.reason?.length).toBeGreaterThan(0);
+        else expect(json.path).toBeTruthy();
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('answers random event bodies with 202 or a 4xx with a reason, and forwards only valid events (fuzz)', async () => {
+    origin.mode = 'ok';
+    origin.events = [];
+    const event = fc.record({
+      eventId: fc.oneof(fc.string({ maxLength: 70 }), fc.uuid()),
+      type: fc.constantFrom('view', 'click', 'impression', 'purchase', 'hover', ''),
+      itemId: fc.oneof(fc.constantFrom('i1', 'i2'), fc.string({ maxLength: 10 })),
+      sessionId: fc.oneof(fc.constant('s1'), fc.string({ maxLength: 5 })),
+      ts: fc.oneof(fc.integer({ min: 1, max: 2 ** 41 }), fc.double()),
+    }, { requiredKeys: [] });
+    const body = fc.oneof(
+      fc.record({ events: fc.array(event, { maxLength: 5 }) }).map((b) => JSON.stringify(b)),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string({ maxLength: 200 }),
+      fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (text) => {
+        const response = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: text });
+        expect(response.status === 202 || (response.status >= 400 && response.status < 500)).toBe(true);
+        if (response.status !== 202) expect(((await response.json()) as { reason?: string }).reason?.length).toBeGreaterThan(0);
+        else await response.text();
+      }),
+      { numRuns: 150 },
+    );
+    // Whatever reached the origin is a valid batch.
+    for (const batch of origin.events) expect(EventBatchSchema.safeParse(batch).success).toBe(true);
   });
 });
