@@ -59,7 +59,9 @@ const bar = new cliProgress.SingleBar(
   cliProgress.Presets.shades_classic,
 );
 const showProgress = !values['no-progress'];
-const barStarted = performance.now();
+// Users/second on the bar counts from the first user batch (item cards and segments come before).
+let barStarted = 0;
+let barFrom = 0;
 let barOn = false;
 try {
   const summary = await runNightly({
@@ -80,11 +82,12 @@ try {
     graceMs: Number(values['grace-hours']) * 3_600_000,
     onProgress: ({ usersDone, usersTotal }) => {
       if (!showProgress) return;
-      const speed = Math.round(usersDone / Math.max(0.001, (performance.now() - barStarted) / 1000));
       if (!barOn) {
-        bar.start(usersTotal, usersDone, { speed });
+        barStarted = performance.now();
+        barFrom = usersDone;
+        bar.start(usersTotal, usersDone, { speed: 0 });
         barOn = true;
-      } else bar.update(usersDone, { speed });
+      } else bar.update(usersDone, { speed: Math.round((usersDone - barFrom) / Math.max(0.001, (performance.now() - barStarted) / 1000)) });
     },
   });
   if (barOn) bar.stop();
