@@ -23,7 +23,7 @@ const folder = join(root, 'var', 'bench', `ann-${n}x${dim}`);
 const command = `npm run bench:ann -- --n ${n}`;
 const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify({ bench: 'ann', n, dim, k, threads: 1, command, ...line }));
 
-function clustered(count: number, seed: number, centres: Float32Array): Float32Array {
+function clustered(count: number, seed: number, centres: Float32Array, spread: number): Float32Array {
   const rng = createRng(seed);
   const out = new Float32Array(count * dim);
   const clusters = centres.length / dim;
@@ -31,7 +31,7 @@ function clustered(count: number, seed: number, centres: Float32Array): Float32A
     const c = rng.int(clusters);
     let norm = 0;
     for (let d = 0; d < dim; d++) {
-      const v = (centres[c * dim + d] ?? 0) + 0.35 * rng.normal();
+      const v = (centres[c * dim + d] ?? 0) + spread * rng.normal();
       out[i * dim + d] = v;
       norm += v * v;
     }
@@ -47,9 +47,11 @@ function percentile(sorted: number[], p: number): number {
 
 mkdirSync(folder, { recursive: true });
 // 1000 random unit centres (noise around the origin, normalised), then points around them.
-const centres = clustered(1000, 1, new Float32Array(1000 * dim));
-const base = clustered(n, 2, centres);
-const queries = clustered(nq, 3, centres);
+// Spread 0.5/sqrt(dim) per coordinate: points sit around their centre at a distance of about 0.5, like item
+// embeddings of a category around its mean (pure noise would make every index look bad).
+const centres = clustered(1000, 1, new Float32Array(1000 * dim), 1);
+const base = clustered(n, 2, centres, 0.5 / Math.sqrt(dim));
+const queries = clustered(nq, 3, centres, 0.5 / Math.sqrt(dim));
 writeFileSync(join(folder, 'vectors.f32'), new Uint8Array(base.buffer));
 writeFileSync(join(folder, 'queries.f32'), new Uint8Array(queries.buffer));
 
