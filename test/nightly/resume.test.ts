@@ -2,7 +2,7 @@
  * Kill -9 halfway, then --resume: the KV content must equal an uninterrupted run's, and the resumed process
  * must skip the shards finished before the kill. Both runs use the real CLI on the built-in catalogue.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SLATE_POINTER_KEY } from '../../shared/kv/keys.ts';
@@ -57,5 +57,6 @@ describe('nightly kill -9 and resume', () => {
     const differing = [...a.entries()].filter(([key, value]) => b.get(key) !== value).map(([key]) => key);
     // The meta carries the same counts either way; every slate, card and the pointer must be byte-identical.
     expect(differing).toEqual([]);
+    await Promise.all([straightDir, killedDir].map((d) => rm(d, { recursive: true, force: true })));
   }, 240_000);
 });

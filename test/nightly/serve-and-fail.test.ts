@@ -5,6 +5,7 @@
  *  2. a run that fails halfway (KV write fault injected after some batches) leaves that version live;
  *  3. resuming the failed version finishes it and the running worker switches to it at the pointer flip.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../../origin/store/db/database.ts';
@@ -50,6 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await edge?.stop();
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** A fresh Postgres database for this file (DATABASE_URL's server); fails when Postgres is down. */
