@@ -30,8 +30,9 @@ async function loadReranker(kv: KVNamespace, modelVersion: string): Promise<Uint
   throw new Error(`no session reranker for model version ${modelVersion}`);
 }
 
-function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  return error.issues.map((i) => `${i.path.map(String).join('.') || 'request'}: ${i.message}`).join('; ');
+/** The same error body as the origin's: `{error, reasons: ["path: message", …]}`. */
+function reasonsOf(error: { issues: { path: PropertyKey[]; message: string }[] }): string[] {
+  return error.issues.slice(0, 20).map((i) => `${i.path.map(String).join('.') || '(request)'}: ${i.message}`);
 }
 
 app.get('/healthz', (c) => c.json({ ok: true }));
@@ -41,7 +42,7 @@ app.get('/v1/recommendations', async (c) => {
   const parsed = EdgeRecommendQuerySchema.safeParse(c.req.query());
   if (!parsed.success) {
     count('recommend.bad-request');
-    return c.json({ error: 'bad_request', reason: issues(parsed.error) }, 400);
+    return c.json({ error: 'bad_request', reasons: reasonsOf(parsed.error) }, 400);
   }
   const config = configFrom(c.env);
   const answer = await recommendAtEdge(parsed.data, {
@@ -65,19 +66,19 @@ app.options('/v1/events', (c) => c.body(null, 204, { 'access-control-allow-origi
 app.post('/v1/events', async (c) => {
   c.header('access-control-allow-origin', '*');
   const length = Number(c.req.header('content-length') ?? 0);
-  if (length > MAX_EVENT_BODY_BYTES) return c.json({ error: 'payload_too_large', reason: `body over ${MAX_EVENT_BODY_BYTES} bytes` }, 413);
+  if (length > MAX_EVENT_BODY_BYTES) return c.json({ error: 'payload_too_large', reasons: [`body over ${MAX_EVENT_BODY_BYTES} bytes`] }, 413);
   const text = await c.req.text();
-  if (text.length > MAX_EVENT_BODY_BYTES) return c.json({ error: 'payload_too_large', reason: `body over ${MAX_EVENT_BODY_BYTES} bytes` }, 413);
+  if (text.length > MAX_EVENT_BODY_BYTES) return c.json({ error: 'payload_too_large', reasons: [`body over ${MAX_EVENT_BODY_BYTES} bytes`] }, 413);
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return c.json({ error: 'bad_request', reason: 'body is not valid JSON' }, 400);
+    return c.json({ error: 'bad_request', reasons: ['(body): not valid JSON'] }, 400);
   }
   const parsed = EventBatchSchema.safeParse(body);
   if (!parsed.success) {
     count('events.bad-request');
-    return c.json({ error: 'bad_request', reason: issues(parsed.error) }, 400);
+    return c.json({ error: 'bad_request', reasons: reasonsOf(parsed.error) }, 400);
   }
   const config = configFrom(c.env);
   const outcome = await acceptEvents({ url: config.originUrl, timeoutMs: config.originTimeoutMs, apiKey: config.originApiKey }, parsed.data, config.eventForwardBudgetMs, (p) => c.executionCtx.waitUntil(p));
@@ -99,7 +100,7 @@ app.onError((error, c) => {
   if (c.req.path === '/v1/recommendations') {
     return c.json({ items: [], modelVersion: 'none', slateVersion: null, servedBy: 'edge', path: 'popular-fallback', degraded: ['edge-error'], variant: null, latencyMs: 0, requestId: crypto.randomUUID() });
   }
-  return c.json({ error: 'internal', reason: 'unexpected edge error' }, 500);
+  return c.json({ error: 'internal', reasons: ['unexpected edge error'] }, 500);
 });
 
 export default app;

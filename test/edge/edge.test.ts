@@ -41,9 +41,9 @@ let standIn: Server;
 let edge: RunningEdge;
 let kv: KvWriter;
 
-async function get(query: string): Promise<{ status: number; json: RecommendResponse & { error?: string; reason?: string } }> {
+async function get(query: string): Promise<{ status: number; json: RecommendResponse & { error?: string; reasons?: string[] } }> {
   const response = await fetch(`${edge.url}/v1/recommendations?${query}`);
-  return { status: response.status, json: (await response.json()) as RecommendResponse & { error?: string; reason?: string } };
+  return { status: response.status, json: (await response.json()) as RecommendResponse & { error?: string; reasons?: string[] } };
 }
 
 beforeAll(async () => {
@@ -178,7 +178,7 @@ describe('edge worker in workerd', () => {
       const { status, json } = await get(query);
       expect(status, query).toBe(400);
       expect(json.error).toBe('bad_request');
-      expect(json.reason?.length).toBeGreaterThan(0);
+      expect(json.reasons?.length).toBeGreaterThan(0);
     }
   });
 
@@ -192,7 +192,7 @@ describe('edge worker in workerd', () => {
 
     const bad = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [{ ...event, type: 'hover' }] }) });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { reason: string }).reason).toContain('type');
+    expect(((await bad.json()) as { reasons: string[] }).reasons.join(' ')).toContain('type');
     expect((await fetch(`${edge.url}/v1/events`, { method: 'POST', body: '{not json' })).status).toBe(400);
 
     origin.mode = 'slow';
@@ -219,9 +219,9 @@ describe('edge worker in workerd', () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(key, value, { maxKeys: 5 }), async (params) => {
         const response = await fetch(`${edge.url}/v1/recommendations?${new URLSearchParams(params)}`);
-        const json = (await response.json()) as { reason?: string; path?: string };
+        const json = (await response.json()) as { reasons?: string[]; path?: string };
         expect([200, 400]).toContain(response.status);
-        if (response.status === 400) expect(json.reason?.length).toBeGreaterThan(0);
+        if (response.status === 400) expect(json.reasons?.length).toBeGreaterThan(0);
         else expect(json.path).toBeTruthy();
       }),
       { numRuns: 120 },
@@ -248,7 +248,7 @@ describe('edge worker in workerd', () => {
       fc.asyncProperty(body, async (text) => {
         const response = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: text });
         expect(response.status === 202 || (response.status >= 400 && response.status < 500)).toBe(true);
-        if (response.status !== 202) expect(((await response.json()) as { reason?: string }).reason?.length).toBeGreaterThan(0);
+        if (response.status !== 202) expect(((await response.json()) as { reasons?: string[] }).reasons?.length).toBeGreaterThan(0);
         else await response.text();
       }),
       { numRuns: 150 },
