@@ -1,4 +1,5 @@
 /** Clean-up of old slate versions, decided purely and applied to a real local KV (Miniflare). */
+import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { cleanupVersions, versionsToDelete, versionTime } from '../../scripts/nightly/cleanup.ts';
 import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
@@ -26,7 +27,8 @@ describe('versionsToDelete', () => {
 
 describe('cleanupVersions on a local KV', () => {
   it('deletes every key of expired versions, finished or not, and nothing else', async () => {
-    const kv = await openLocalKv({ persistTo: await tempDir('nightly-cleanup'), namespaceId: 'cleanup-ns' });
+    const persistTo = await tempDir('nightly-cleanup');
+    const kv = await openLocalKv({ persistTo, namespaceId: 'cleanup-ns' });
     try {
       const versions = { expiredFinished: v(100), expiredPartial: v(90), previous: v(70), live: v(50), running: v(1) };
       const entriesOf = (version: string, finished: boolean) => [
@@ -52,6 +54,7 @@ describe('cleanupVersions on a local KV', () => {
       expect(left).toContain(SLATE_POINTER_KEY);
     } finally {
       await kv.close();
+      await rm(persistTo, { recursive: true, force: true });
     }
   });
 });
