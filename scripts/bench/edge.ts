@@ -10,7 +10,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-
 import { itemCardKey, SLATE_POINTER_KEY, slateKey } from '../../shared/kv/keys.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { openLocalKv } from '../nightly/kv/local.ts';
+import { freePort, waitForHttp } from './http.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = process.execPath;
@@ -53,14 +53,6 @@ function bundleSize(): void {
   }
   emit({ metric: 'worker_bundle_bytes', value: raw, unit: 'bytes' });
   emit({ metric: 'worker_bundle_gzip_bytes', value: gzip, unit: 'bytes', limit_free_gzip: 3 * MiB, limit_paid_gzip: 10 * MiB, fits_free: gzip <= 3 * MiB, fits_paid: gzip <= 10 * MiB });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 async function writeFixture(persistTo: string, users: number): Promise<string[]> {
@@ -117,14 +109,7 @@ async function main(): Promise<void> {
     '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', '0', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } });
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) break;
-      } catch {
-        if (attempt > 600) throw new Error('wrangler dev did not start');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await waitForHttp(`${url}/healthz`, 60_000);
     const requests = Number(values.requests);
     const recent = (n: number): string => [recentPool[n % 50], recentPool[(n * 7) % 50], recentPool[(n * 13) % 50]].join(',');
     const plain = await latency(url, requests, (n) => `user=u${n % 200}&k=10`);

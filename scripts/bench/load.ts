@@ -9,10 +9,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { freePort, waitForHttp } from './http.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
@@ -20,14 +20,6 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 const command = 'npm run bench:load';
 const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify({ bench: 'load', duration_s: duration, connections, command, ...line }));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 function rssOf(pid: number): number {
   // /proc/<pid>/status VmRSS in kB (Linux).
@@ -42,15 +34,7 @@ async function main(): Promise<void> {
   });
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {
-        // starting
-      }
-      if (attempt > 1200) throw new Error('origin did not become ready');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForHttp(`${url}/readyz`, 120_000);
     let n = 0;
     const recommend = await autocannon({
       url, connections, duration,
