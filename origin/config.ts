@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   SEED_USERS: positiveInt(5000),
   /** Also delete an erased user's KV slates: none, or the nightly's KV backend (KV_BACKEND/CF_* / KV_PERSIST_DIR env). */
   ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
+  SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
 });
 

@@ -7,6 +7,7 @@ import type { DatabaseHandle } from './store/db/database.ts';
 import type { FeatureStore } from './store/feature-store.ts';
 import type { RateLimiter } from './http/token-bucket.ts';
 import type { OriginConfig } from './config.ts';
+import type { KvWriter } from '../shared/kv/writer.ts';
 
 export type AppConfig = Pick<OriginConfig, 'API_KEYS' | 'RATE_LIMIT_RPS' | 'RATE_LIMIT_BURST' | 'TRUST_PROXY' | 'BODY_LIMIT_BYTES' | 'RETRY_AFTER_SECONDS' | 'REDIS_COMMAND_TIMEOUT_MS'>;
 
@@ -26,6 +27,8 @@ export interface OriginDeps {
   rateLimiter?: RateLimiter | undefined;
   /** Loads another model version next to the current one (export of a given version); rejects when it doesn't exist. */
   pinModelVersion?: ((version: string) => Promise<void>) | undefined;
+  /** The KV the nightly job writes slates to (SLATES_KV), opened on first use; absent when none is configured. */
+  slatesKv?: (() => Promise<KvWriter>) | undefined;
   /** Removes an erased user's precomputed slates from KV when a writer is configured. */
   eraseSlates?: ((userId: string) => Promise<void>) | undefined;
   now?: (() => number) | undefined;

@@ -76,13 +76,14 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
 
   // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
   const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
-  // KV is opened on the first erasure only: most processes never need it.
+  // The slate KV is opened on first use only (an export or an erasure): most processes never need it.
+  const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : config.ERASE_SLATES_KV;
   let kv: Promise<KvWriter> | undefined;
-  const eraseSlates = config.ERASE_SLATES_KV === 'none' ? undefined : async (userId: string): Promise<void> => {
-    kv ??= openKv(kvSettingsFrom({ kv: config.ERASE_SLATES_KV }, process.env, resolve('.')));
-    await slateEraser(await kv)(userId);
+  const slatesKv = kvKind === 'none' ? undefined : (): Promise<KvWriter> => (kv ??= openKv(kvSettingsFrom({ kv: kvKind }, process.env, resolve('.'))));
+  const eraseSlates = config.ERASE_SLATES_KV === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
+    await slateEraser(await slatesKv())(userId);
   };
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, rateLimiter, eraseSlates, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,

@@ -1,5 +1,5 @@
 /**
- * GET /v1/export?modelVersion=&limit=: streams NDJSON slates for every (non-erased) user, computed through
+ * GET /v1/export?source=live&modelVersion=&limit=: streams NDJSON slates for every (non-erased) user, computed through
  * pipeline.recommendBatch one page at a time, so memory stays flat for any number of users. One line per
  * user ({"type":"slate",…}) and a final {"type":"end","users":N} line, so a consumer can tell a complete
  * export from a cut connection. Deterministic: no exploration slots.
@@ -12,6 +12,7 @@ import { requireApiKey } from '../http/api-key.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
 import type { PipelineRequest, PipelineResult } from '../pipeline/types.ts';
 import { usersPage } from '../store/db/repository.ts';
+import { exportWrittenSlates } from './export-slates.ts';
 import type { User } from '../../shared/catalog/types.ts';
 
 const ExportQuerySchema = z
@@ -29,7 +30,15 @@ const PAGE = 200;
 export function registerExport(app: Hono, deps: OriginDeps): void {
   const now = deps.now ?? Date.now;
   app.get('/v1/export', requireApiKey(deps.config.API_KEYS), async (c) => {
-    const query = ExportQuerySchema.safeParse(c.req.query());
+    // The written slates (what the edge serves) when a slate KV is configured, unless ?source=live asks to recompute.
+    const source = c.req.query('source') ?? (deps.slatesKv ? 'slates' : 'live');
+    if (source === 'slates') {
+      if (!deps.slatesKv) return problem(c, 400, 'invalid query', ['source: no slate KV is configured on this origin (SLATES_KV)']);
+      return exportWrittenSlates(c, deps, deps.slatesKv);
+    }
+    if (source !== 'live') return problem(c, 400, 'invalid query', ['source: expected "slates" or "live"']);
+    const { source: _source, ...rest } = c.req.query();
+    const query = ExportQuerySchema.safeParse(rest);
     if (!query.success) return problem(c, 400, 'invalid query', reasonsOf(query.error));
     const { k, limit, surface, modelVersion } = query.data;
     let db;

@@ -70,7 +70,8 @@ async function main(): Promise<void> {
 
   const originUrl = `http://127.0.0.1:${originPort}`;
   log(`starting origin on ${originUrl} (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'in-process feature store'})`);
-  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort) });
+  // The origin's GET /v1/export streams the slates the nightly writes into the same local KV as the edge reads.
+  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', KV_PERSIST_DIR: persistTo });
   await waitFor(`${originUrl}/readyz`, 120_000, origin);
 
   log('running the nightly job once (slates → local KV, then the version pointer flips)');

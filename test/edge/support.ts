@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeSlate, type ItemCard, type SlateEntry } from '../../shared/contracts/slate.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
-import { itemCardKey, SLATE_POINTER_KEY, slateKey, type SlateSubject } from '../../shared/kv/keys.ts';
+import { itemCardKey, SLATE_POINTER_KEY, slateKey, versionMetaKey, type SlateSubject } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
 import { freePort, nodeBin, root } from '../nightly/helpers.ts';
@@ -47,6 +47,8 @@ export async function writeVersion(kv: KvWriter, version: string, slates: [Slate
     ...slates.map(([subject, value]) => ({ key: slateKey(version, subject), value })),
     ...cards.map(([id, value]) => ({ key: itemCardKey(version, id), value })),
   ]);
+  // As the nightly job does: the version's meta, then the pointer, last.
+  await kv.putMany([{ key: versionMetaKey(version), value: JSON.stringify({ version, modelVersion: MODEL_VERSION, slates: slates.length, items: cards.length }) }]);
   await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify({ version, modelVersion: MODEL_VERSION, createdAt: Date.now() }) }]);
 }
 
