@@ -126,8 +126,8 @@ async function main(): Promise<void> {
     '| origin killed while the edge serves | test/resilience/origin-killed.test.ts | zero 5xx from the edge; answers flagged as fallback |',
     '| Redis stopped mid-load, then restarted | test/resilience/redis-recovery.test.ts | no 5xx; flagged `redis-unavailable` while down; full answers after |',
     '| Postgres stopped mid-load, then restarted | test/resilience/postgres-outage.test.ts | only 200 or 503 + Retry-After; retried batches stored: N posted = N rows |',
-    '| nightly run killed (kill -9) mid-write | test/resilience/nightly-killed.test.ts | previous slate version still served by the edge in workerd |
-| nightly run failing mid-write | test/nightly/serve-and-fail.test.ts | previous slate version still served; flips when the resumed run finishes |',
+    '| nightly run killed (kill -9) mid-write | test/resilience/nightly-killed.test.ts | previous slate version still served by the edge in workerd |',
+    '| nightly run failing mid-write | test/nightly/serve-and-fail.test.ts | previous slate version still served; flips when the resumed run finishes |',
     '| events soak (sustained rate, bounded time) | test/resilience/events-soak.test.ts | every event stored exactly once; RSS growth bounded |',
     '| bad input on every public endpoint | test/origin/api.test.ts, test/edge/edge.test.ts, test/fuzz/operator-endpoints.test.ts | fast-check: 4xx with a reason, never 5xx, no bad row |',
     '',
