@@ -15,6 +15,8 @@ const originPort = Number(process.env.ORIGIN_PORT ?? 3000);
 const edgePort = Number(process.env.EDGE_PORT ?? 8787);
 const persistTo = process.env.KV_PERSIST_DIR ?? join(root, '.wrangler', 'state');
 const nodeBin = process.execPath;
+/** The demo's API key for the operator endpoints (export, erase); set API_KEYS to use your own. */
+const apiKey = (process.env.API_KEYS ?? 'demo-key-change-me-0123456789').split(',')[0] ?? '';
 const children: ChildProcess[] = [];
 
 function log(message: string): void {
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   const originUrl = `http://127.0.0.1:${originPort}`;
   log(`starting origin on ${originUrl} (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'in-process feature store'})`);
   // The origin's GET /v1/export streams the slates the nightly writes into the same local KV as the edge reads.
-  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', KV_PERSIST_DIR: persistTo });
+  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey });
   await waitFor(`${originUrl}/readyz`, 120_000, origin);
 
   log('running the nightly job once (slates → local KV, then the version pointer flips)');
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
   log(`demo page:        http://127.0.0.1:${edgePort}/demo`);
   log(`edge API:         http://127.0.0.1:${edgePort}/v1/recommendations?user=u1&k=8`);
   log(`origin API:       ${originUrl}/openapi.json`);
+  log(`batch export:     curl -H 'x-api-key: ${apiKey}' '${originUrl}/v1/export?segment=gamers&format=csv'`);
   log('Ctrl-C stops everything.');
   await new Promise<void>((resolve) => {
     for (const child of [origin, edge]) child.on('exit', () => resolve());
