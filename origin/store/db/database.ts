@@ -43,27 +43,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000, query_timeout: 10_000 });
   pool.on('error', () => undefined); // idle client errors (server restart) are surfaced on the next query
   const db = drizzle({ client: pool, schema });
-  const migrated = lazyOnce(() => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }));
-  return {
-    kind: 'postgres',
-    async get() {
-      try {
-        await migrated();
-      } catch (error) {
-        throw new DatabaseUnavailableError(error);
-      }
-      return db as unknown as Db;
-    },
-    async ping() {
-      try {
-        await pool.query('select 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    close: () => pool.end(),
-  };
+  return handle('postgres', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => pool.query('select 1'), () => pool.end());
 }
 
 async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
@@ -72,26 +52,33 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   const db = drizzle({ client, schema });
-  const migrated = lazyOnce(() => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }));
+  return handle('pglite', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => client.query('select 1'), () => client.close());
+}
+
+/** The handle both drivers share: migrations run lazily (retried after a failure), ping never throws. */
+function handle(kind: DatabaseHandle['kind'], db: Db, migrate: () => Promise<unknown>, probe: () => Promise<unknown>, close: () => Promise<void>): DatabaseHandle {
+  const migrated = lazyOnce(async () => {
+    await migrate();
+  });
   return {
-    kind: 'pglite',
+    kind,
     async get() {
       try {
         await migrated();
       } catch (error) {
         throw new DatabaseUnavailableError(error);
       }
-      return db as unknown as Db;
+      return db;
     },
     async ping() {
       try {
-        await client.query('select 1');
+        await probe();
         return true;
       } catch {
         return false;
       }
     },
-    close: () => client.close(),
+    close,
   };
 }
 
