@@ -29,3 +29,24 @@ def progress(iterable, total, label):
             sys.stderr.flush()
         yield item
     sys.stderr.write("\n")
+
+
+def run_epochs(n, epochs, batch_size, label, optimizer, batch_loss):
+    """Shuffled mini-batch SGD shared by the three trainers: batch_loss(indices) returns the batch's mean loss.
+    Returns the mean loss per epoch."""
+    import torch
+
+    losses = []
+    for epoch in range(epochs):
+        perm = torch.randperm(n)
+        total = 0.0
+        batches = range(0, n, batch_size)
+        for start in progress(batches, len(batches), f"{label} epoch {epoch + 1}/{epochs}"):
+            idx = perm[start:start + batch_size]
+            loss = batch_loss(idx)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        losses.append(total / n)
+    return losses

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data import progress
+from data import run_epochs
 
 
 class DLRM(nn.Module):
@@ -43,19 +43,6 @@ def train_dlrm(sparse, dense, label, vocab, epochs, batch_size=2048, seed=11):
     s = torch.from_numpy(sparse.astype(np.int64))
     d = torch.from_numpy(dense.astype(np.float32))
     y = torch.from_numpy(label.astype(np.float32))
-    n = len(y)
-    losses = []
-    for epoch in range(epochs):
-        perm = torch.randperm(n)
-        total = 0.0
-        batches = range(0, n, batch_size)
-        for start in progress(batches, len(batches), f"dlrm epoch {epoch + 1}/{epochs}"):
-            idx = perm[start:start + batch_size]
-            loss = F.binary_cross_entropy(model(s[idx], d[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        losses.append(total / n)
+    losses = run_epochs(len(y), epochs, batch_size, "dlrm", opt, lambda idx: F.binary_cross_entropy(model(s[idx], d[idx]), y[idx]))
     model.eval()
     return model, losses

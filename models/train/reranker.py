@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data import progress
+from data import run_epochs
 
 CANDIDATES = 50
 
@@ -69,19 +69,6 @@ def train_reranker(a, vocab, user_emb, item_emb, epochs, batch_size=512, seed=5)
     sc, sb, sp = [torch.from_numpy(x) for x in features(a, a["rr_session"])]
     score = torch.from_numpy(prior)
     y = torch.from_numpy(labels)
-    n = len(y)
-    losses = []
-    for epoch in range(epochs):
-        perm = torch.randperm(n)
-        total = 0.0
-        batches = range(0, n, batch_size)
-        for start in progress(batches, len(batches), f"reranker epoch {epoch + 1}/{epochs}"):
-            i = perm[start:start + batch_size]
-            loss = F.cross_entropy(model(cc[i], cb[i], cp[i], score[i], sc[i], sb[i], sp[i]), y[i])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(i)
-        losses.append(total / n)
+    losses = run_epochs(len(y), epochs, batch_size, "reranker", opt, lambda i: F.cross_entropy(model(cc[i], cb[i], cp[i], score[i], sc[i], sb[i], sp[i]), y[i]))
     model.eval()
     return model, losses

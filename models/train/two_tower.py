@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data import progress
+from data import run_epochs
 
 
 class UserTower(nn.Module):
@@ -56,27 +56,18 @@ def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, se
     seg = torch.from_numpy(a["tt_segment"][rows].astype(np.int64))
     hist = torch.from_numpy(a["tt_history"][rows].astype(np.int64))
     target = torch.from_numpy(a["tt_item"][rows].astype(np.int64))
-    n = len(target)
-    losses = []
-    for epoch in range(epochs):
-        perm = torch.randperm(n)
-        total = 0.0
-        batches = range(0, n, batch_size)
-        for start in progress(batches, len(batches), f"{label} epoch {epoch + 1}/{epochs}"):
-            idx = perm[start:start + batch_size]
-            ids = target[idx]
-            u = user(seg[idx], hist[idx])
-            v = item(ids, cat[ids], brand[ids], price[ids])
-            logits = u @ v.T / temperature - log_q[ids].unsqueeze(0)
-            # The same item twice in a batch is not a negative for itself.
-            same = ids.unsqueeze(0) == ids.unsqueeze(1)
-            logits = logits.masked_fill(same & ~torch.eye(len(ids), dtype=torch.bool), -1e9)
-            loss = F.cross_entropy(logits, torch.arange(len(ids)))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(ids)
-        losses.append(total / n)
+
+    def batch_loss(idx):
+        ids = target[idx]
+        u = user(seg[idx], hist[idx])
+        v = item(ids, cat[ids], brand[ids], price[ids])
+        logits = u @ v.T / temperature - log_q[ids].unsqueeze(0)
+        # The same item twice in a batch is not a negative for itself.
+        same = ids.unsqueeze(0) == ids.unsqueeze(1)
+        logits = logits.masked_fill(same & ~torch.eye(len(ids), dtype=torch.bool), -1e9)
+        return F.cross_entropy(logits, torch.arange(len(ids)))
+
+    losses = run_epochs(len(target), epochs, batch_size, label, opt, batch_loss)
     user.eval()
     item.eval()
     with torch.no_grad():
