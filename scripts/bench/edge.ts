@@ -6,7 +6,8 @@
  *     and, as the peer measured in the same run, without (slate order only); ratio of the two;
  *   - throughput with autocannon (10 connections, bounded duration), with rerank.
  * Slates: real demo models' feature space, 200 users × 100 items written to a temporary local KV.
- * Flags: --requests N (default 300)  --duration S (autocannon, default 10). Prints JSON lines.
+ * Flags: --requests N (default 300)  --duration S (autocannon, default 10)  --size-only (`npm run edge:size`).
+ * Prints JSON lines.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { freePort, waitForHttp } from './http.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = process.execPath;
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '300' }, duration: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '300' }, duration: { type: 'string', default: '10' }, 'size-only': { type: 'boolean', default: false } } });
 const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify({ bench: 'edge', ...line }));
 const MiB = 1024 * 1024;
 
@@ -102,6 +103,7 @@ async function latency(url: string, requests: number, query: (n: number) => stri
 async function main(): Promise<void> {
   build();
   bundleSize();
+  if (values['size-only']) return;
   const persistTo = mkdtempSync(join(tmpdir(), 'edge-bench-kv-'));
   const recentPool = await writeFixture(persistTo, 200);
   const port = await freePort();
