@@ -6,8 +6,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from './generated/ort-wasm-simd-threaded.wasm';
-import { encodeSessionRerank, type ItemFeatures } from '../../shared/features/encode.ts';
-import { SESSION_LENGTH } from '../../shared/features/spec.ts';
+import { encodeSessionRerank, sessionRerankFeeds, slatePositionPrior, type ItemFeatures, type TensorFactory } from '../../shared/features/encode.ts';
 
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
@@ -50,17 +49,12 @@ export type RerankCandidate = ItemFeatures & { id: string };
  * prior (1 − rank / C), exactly as in training. Returns one score per candidate, in input order.
  */
 export async function scoreCandidates(session: ort.InferenceSession, candidates: readonly RerankCandidate[], recent: readonly ItemFeatures[]): Promise<Float32Array> {
-  const c = candidates.length;
-  const input = encodeSessionRerank(candidates.map((cand, rank) => ({ ...cand, score: 1 - rank / c })), recent);
-  const i64 = (values: Int32Array, dims: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
-  const out = await session.run({
-    cand_category: i64(input.candCategory, [1, c]),
-    cand_brand: i64(input.candBrand, [1, c]),
-    cand_price: i64(input.candPrice, [1, c]),
-    cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
-    sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]),
-    sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]),
-    sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
-  });
+  const input = encodeSessionRerank(candidates.map((cand, rank) => ({ ...cand, score: slatePositionPrior(rank, candidates.length) })), recent);
+  const out = await session.run(sessionRerankFeeds(input, ortTensors));
   return out.scores!.data as Float32Array;
 }
+
+const ortTensors: TensorFactory<ort.Tensor> = {
+  int64: (values, dims) => new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims),
+  float32: (values, dims) => new ort.Tensor('float32', values, dims),
+};

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { encodeDlrm, encodeSessionRerank, encodeUserTower, itemFeaturesOf } from '../../shared/features/encode.ts';
+import { encodeDlrm, encodeSessionRerank, encodeUserTower, itemFeaturesOf, sessionRerankFeeds, slatePositionPrior } from '../../shared/features/encode.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from '../../shared/features/spec.ts';
 import type { EvalUser } from '../prepare/prepare.ts';
 import { topK } from './metrics.ts';
@@ -90,19 +90,10 @@ export async function rankWithDlrm(space: FeatureSpace, models: Models, user: Ev
 export async function rerankSession(space: FeatureSpace, models: Models, user: EvalUser, slate: number[]): Promise<number[]> {
   const session = user.session.map((id) => space.itemIndex(id)).filter((i) => i > 0).slice(-SESSION_LENGTH);
   const input = encodeSessionRerank(
-    slate.map((index, rank) => ({ ...itemFeaturesOf(space, index), score: 1 - rank / slate.length })),
+    slate.map((index, rank) => ({ ...itemFeaturesOf(space, index), score: slatePositionPrior(rank, slate.length) })),
     session.map((index) => itemFeaturesOf(space, index)),
   );
-  const c = slate.length;
-  const out = await models.reranker.run({
-    cand_category: i64(input.candCategory, [1, c]),
-    cand_brand: i64(input.candBrand, [1, c]),
-    cand_price: i64(input.candPrice, [1, c]),
-    cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
-    sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]),
-    sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]),
-    sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
-  });
+  const out = await models.reranker.run(sessionRerankFeeds(input, { int64: i64, float32: (values, dims) => new ort.Tensor('float32', values, dims) }));
   const s = out.scores!.data as Float32Array;
   return slate.map((item, r) => ({ item, s: s[r] ?? 0 })).sort((a, b) => b.s - a.s).map((x) => x.item);
 }

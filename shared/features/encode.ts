@@ -156,3 +156,28 @@ export function encodeSessionRerank(
     sessPrice,
   };
 }
+
+/** The slate-order prior the reranker was trained with: 1 − rank / C for the candidate at `rank` of `count`. */
+export function slatePositionPrior(rank: number, count: number): number {
+  return 1 - rank / count;
+}
+
+/** Builds tensors for one runtime (onnxruntime-node or -web): both share the ONNX contract, not the Tensor class. */
+export interface TensorFactory<T> {
+  int64(values: Int32Array, dims: number[]): T;
+  float32(values: Float32Array, dims: number[]): T;
+}
+
+/** The session reranker's named inputs (docs/architecture.md, MODEL_IO.sessionReranker) for a batch of one. */
+export function sessionRerankFeeds<T>(input: SessionRerankInput, tensor: TensorFactory<T>): Record<string, T> {
+  const c = input.candidates;
+  return {
+    cand_category: tensor.int64(input.candCategory, [1, c]),
+    cand_brand: tensor.int64(input.candBrand, [1, c]),
+    cand_price: tensor.int64(input.candPrice, [1, c]),
+    cand_score: tensor.float32(input.candScore, [1, c]),
+    sess_category: tensor.int64(input.sessCategory, [1, SESSION_LENGTH]),
+    sess_brand: tensor.int64(input.sessBrand, [1, SESSION_LENGTH]),
+    sess_price: tensor.int64(input.sessPrice, [1, SESSION_LENGTH]),
+  };
+}
