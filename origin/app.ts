@@ -11,6 +11,7 @@ import { rateLimit } from './http/rate-limit.ts';
 import { InProcessRateLimiter } from './http/token-bucket.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerEvents } from './routes/events.ts';
+import { registerExperiments } from './routes/experiments.ts';
 import { registerExport } from './routes/export.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerRecommend } from './routes/recommend.ts';
@@ -34,6 +35,7 @@ export function createOriginApp(deps: OriginDeps): Hono {
   registerEvents(app, deps);
   registerExport(app, deps);
   registerUsers(app, deps);
+  registerExperiments(app, deps, deps.experimentService);
   registerHealth(app, deps);
   app.get('/openapi.json', (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
 

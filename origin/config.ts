@@ -45,7 +45,12 @@ const EnvSchema = z.object({
   ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
+  /** How often per-variant serving counters and shadow comparisons are added to Postgres. */
+  EXPERIMENT_STATS_FLUSH_MS: positiveInt(10_000),
+  /** How often running canaries are put through the canary rule (promote / roll back); 0 = only on request. */
+  CANARY_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type OriginConfig = z.infer<typeof EnvSchema>;

@@ -1,5 +1,7 @@
 /** What the HTTP app needs, injected so tests and the server wire real adapters explicitly. */
 import type { Experiment } from './experiments/definitions.ts';
+import type { ExperimentCounters } from './experiments/serving-stats.ts';
+import type { ExperimentService } from './experiments/service.ts';
 import type { OriginMetrics } from './metrics.ts';
 import type { ItemCatalog } from './pipeline/catalog.ts';
 import type { Pipeline } from './pipeline/types.ts';
@@ -24,6 +26,10 @@ export interface OriginDeps {
   catalog: ItemCatalog;
   metrics: OriginMetrics;
   experiments: ExperimentSource;
+  /** Per-variant serving guardrails and shadow comparisons (flushed to Postgres by the wiring). */
+  experimentCounters: ExperimentCounters;
+  /** Create/pause/stop, results and the canary rule (the /v1/experiments routes). */
+  experimentService: ExperimentService;
   rateLimiter?: RateLimiter | undefined;
   /** Loads another model version next to the current one (export of a given version); rejects when it doesn't exist. */
   pinModelVersion?: ((version: string) => Promise<void>) | undefined;

@@ -1,24 +1,68 @@
-/** Experiment definitions from Postgres, reloaded in the background; the last good set stays in force on errors. */
+/**
+ * Experiment definitions from Postgres, kept current in two ways: a LISTEN on `experiments_changed` (a
+ * trigger NOTIFYs on every write, see migration 0002) reloads within milliseconds of a change, and a poll
+ * every EXPERIMENTS_REFRESH_MS catches anything missed (listener down, Postgres restarted). The last good set
+ * stays in force on errors. onChange sees each newly loaded set (the origin pins the model versions it serves).
+ */
 import type { ExperimentSource } from './deps.ts';
 import type { Experiment } from './experiments/definitions.ts';
 import type { DatabaseHandle } from './store/db/database.ts';
 import { loadExperiments } from './store/db/repository.ts';
 
+export const EXPERIMENTS_CHANNEL = 'experiments_changed';
+
 export interface RefreshingExperiments extends ExperimentSource {
   refresh(): Promise<void>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
-export function experimentsFromDatabase(database: DatabaseHandle, refreshMs: number, log: (line: Record<string, unknown>) => void = () => undefined): RefreshingExperiments {
+export interface ExperimentSourceOptions {
+  refreshMs: number;
+  log?: (line: Record<string, unknown>) => void;
+  onChange?: (experiments: readonly Experiment[]) => void | Promise<void>;
+  /** LISTEN for changes (default true). */
+  listen?: boolean;
+}
+
+export function experimentsFromDatabase(database: DatabaseHandle, options: ExperimentSourceOptions): RefreshingExperiments {
+  const log = options.log ?? (() => undefined);
   let current: readonly Experiment[] = [];
-  const refresh = async (): Promise<void> => {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const load = async (): Promise<void> => {
     try {
       current = await loadExperiments(await database.get(), (id, reason) => log({ component: 'experiments', level: 'warn', id, reason: `invalid definition skipped: ${reason}` }));
+      await options.onChange?.(current);
     } catch (error) {
       log({ component: 'experiments', level: 'warn', error: error instanceof Error ? error.message : String(error) });
     }
   };
-  const timer = setInterval(() => void refresh(), refreshMs);
+  // One load at a time; a change notified during a load triggers one more, so the last write is always seen.
+  const refresh = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  const timer = setInterval(() => void refresh(), options.refreshMs);
   timer.unref();
-  return { current: () => current, refresh, stop: () => clearInterval(timer) };
+  const unlisten = options.listen === false ? Promise.resolve(async () => undefined) : database.listen(EXPERIMENTS_CHANNEL, () => void refresh());
+  return {
+    current: () => current,
+    refresh,
+    stop: async () => {
+      clearInterval(timer);
+      await (await unlisten)();
+      await running?.catch(() => undefined);
+    },
+  };
 }

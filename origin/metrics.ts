@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics (prom-client) on a registry owned by the app instance, so tests and several apps in
  * one process don't collide: request latency per route, per pipeline stage, feature lookups, fallbacks,
- * event ingestion outcomes, rate limiting, and the model version served.
+ * event ingestion outcomes, rate limiting, the model version served, and per experiment variant the
+ * guardrails (outcomes, latency) and shadow overlap. Variant labels only come from running experiments
+ * (at most MAX_RUNNING_EXPERIMENTS × MAX_VARIANTS series; series of stopped ones are removed).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -17,6 +19,10 @@ export interface OriginMetrics {
   events: Counter<'result'>;
   rateLimited: Counter<'kind'>;
   modelVersion: Gauge<'version'>;
+  experimentRequests: Counter<'experiment' | 'variant' | 'outcome'>;
+  experimentDuration: Histogram<'experiment' | 'variant'>;
+  shadowOverlap: Histogram<'experiment'>;
+  shadowComparisons: Counter<'experiment' | 'result'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -33,6 +39,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Origi
     events: new Counter({ name: 'origin_events_total', help: 'Ingested events: accepted, duplicate, rejected (db unavailable), feature-store-failed', labelNames: ['result'], registers }),
     rateLimited: new Counter({ name: 'origin_rate_limited_total', help: 'Requests refused with 429, by client kind', labelNames: ['kind'], registers }),
     modelVersion: new Gauge({ name: 'origin_model_version_info', help: 'Model version served (value 1)', labelNames: ['version'], registers }),
+    experimentRequests: new Counter({ name: 'origin_experiment_requests_total', help: 'Recommend requests per running experiment variant: ok, fallback (degraded by a fault), error (503)', labelNames: ['experiment', 'variant', 'outcome'], registers }),
+    experimentDuration: new Histogram({ name: 'origin_experiment_request_duration_seconds', help: 'Recommend latency per running experiment variant', labelNames: ['experiment', 'variant'], buckets: LATENCY_BUCKETS, registers }),
+    shadowOverlap: new Histogram({ name: 'origin_shadow_overlap_ratio', help: 'overlap@k of the shadow slate with the served one', labelNames: ['experiment'], buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], registers }),
+    shadowComparisons: new Counter({ name: 'origin_shadow_comparisons_total', help: 'Shadow runs: ok or error', labelNames: ['experiment', 'result'], registers }),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Builds the running service from config: database (Postgres or PGlite), feature store (Redis or
- * in-process), catalogue (seeded from the generator when empty), experiments, the model pipeline and the app.
+ * in-process), catalogue (seeded from the generator when empty), the model pipeline, experiments (definitions,
+ * per-variant counters, the canary timer) and the app.
  * server.ts calls it; tests call it with their own config to get a real app.
  */
 import { resolve } from 'node:path';
@@ -8,7 +9,11 @@ import type { Hono } from 'hono';
 import { createOriginApp } from './app.ts';
 import type { OriginConfig } from './config.ts';
 import { experimentsFromDatabase, type RefreshingExperiments } from './experiment-source.ts';
+import { experimentModelPins } from './experiments/model-pins.ts';
+import { ExperimentCounters, startFlushing } from './experiments/serving-stats.ts';
+import { createExperimentService, type ExperimentService } from './experiments/service.ts';
 import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
+import { publishVersion } from './models/pointer.ts';
 import { parseExecutionProviders } from './models/execution.ts';
 import { InMemoryItemCatalog } from './pipeline/catalog.ts';
 import { createOriginPipeline } from './pipeline/factory.ts';
@@ -28,8 +33,11 @@ export interface OriginService {
   database: DatabaseHandle;
   featureStore: FeatureStore;
   metrics: OriginMetrics;
-  /** Reloaded every EXPERIMENTS_REFRESH_MS; refresh() applies a change at once. */
+  /** Reloaded on NOTIFY and every EXPERIMENTS_REFRESH_MS; refresh() applies a change at once. */
   experiments: RefreshingExperiments;
+  experimentService: ExperimentService;
+  /** Adds this process's pending per-variant counters to Postgres now. */
+  flushExperimentCounters(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,8 +67,6 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
   if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
 
-  const experiments = experimentsFromDatabase(database, config.EXPERIMENTS_REFRESH_MS, log);
-  await experiments.refresh();
   const metrics = createMetrics({ defaultMetrics: true });
   const made = await createOriginPipeline({
     artifactsRoot: resolve(config.MODELS_DIR),
@@ -71,6 +77,37 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
+
+  // Experiments: definitions (LISTEN + poll), the versions they serve pinned, per-variant counters flushed to
+  // Postgres, the operator's service, and the canary rule on a timer.
+  const experimentCounters = new ExperimentCounters(metrics);
+  const flusher = startFlushing(experimentCounters, database, config.EXPERIMENT_STATS_FLUSH_MS, log);
+  const pins = experimentModelPins(made.registry, log);
+  const experiments = experimentsFromDatabase(database, {
+    refreshMs: config.EXPERIMENTS_REFRESH_MS,
+    log,
+    onChange: async (current) => {
+      experimentCounters.retain(current);
+      await pins(current);
+    },
+  });
+  await experiments.refresh();
+  const artifactsRoot = resolve(config.MODELS_DIR);
+  const experimentService = createExperimentService({
+    database,
+    flushCounters: () => flusher.flush(),
+    refresh: () => experiments.refresh(),
+    pinModelVersion: (version) => made.registry.pin(version),
+    publishModelVersion: (version) => publishVersion(artifactsRoot, version),
+    reloadModels: () => made.registry.reload(),
+    now: Date.now,
+    log,
+  });
+  let canaryRun: Promise<void> = Promise.resolve();
+  const canaryTimer = config.CANARY_CHECK_MS > 0 ? setInterval(() => {
+    canaryRun = canaryRun.then(() => experimentService.evaluateCanaries(experiments.current()));
+  }, config.CANARY_CHECK_MS) : undefined;
+  canaryTimer?.unref();
   const versionTimer = setInterval(() => setModelVersion(metrics, made.pipeline.modelVersion), 5000);
   versionTimer.unref();
 
@@ -83,19 +120,24 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const eraseSlates = config.ERASE_SLATES_KV === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
     featureStore,
     metrics,
     experiments,
+    experimentService,
+    flushExperimentCounters: () => flusher.flush(),
     async close() {
+      if (canaryTimer) clearInterval(canaryTimer);
+      await canaryRun;
       clearInterval(versionTimer);
       clearInterval(catalogTimer);
       rateLimiter?.close();
       if (kv) await (await kv).close();
-      experiments.stop();
+      await experiments.stop();
+      await flusher.stop();
       await made.close();
       await featureStore.close();
       await database.close();

@@ -31,6 +31,8 @@ export function assignVariant(experiment: Experiment, unit: string): Variant {
 export interface Assignment {
   /** "experimentId:variantId" joined with ',' when several experiments apply; null when none. */
   variant: string | null;
+  /** The same, as pairs (per-variant serving counters and metrics use these). */
+  arms: { experimentId: string; variantId: string }[];
   settings: PipelineSettingsOverride;
   /** Shadows of the applied experiments, to run after answering. */
   shadows: { experimentId: string; settings: PipelineSettingsOverride; sampleRate: number }[];
@@ -39,17 +41,17 @@ export interface Assignment {
 /** Applies every enabled experiment for the surface; later experiments' settings win on conflicts. */
 export function assignAll(experiments: readonly Experiment[], ids: { userId?: string | undefined; sessionId?: string | undefined }, surface: string): Assignment {
   const unit = assignmentUnit(ids);
-  const labels: string[] = [];
+  const arms: Assignment['arms'] = [];
   let settings: PipelineSettingsOverride = {};
   const shadows: Assignment['shadows'] = [];
-  if (unit === null) return { variant: null, settings, shadows };
+  if (unit === null) return { variant: null, arms, settings, shadows };
   for (const experiment of experiments) {
     if (!experiment.enabled) continue;
     if (experiment.surfaces.length > 0 && !experiment.surfaces.includes(surface)) continue;
     const variant = assignVariant(experiment, unit);
-    labels.push(`${experiment.id}:${variant.id}`);
+    arms.push({ experimentId: experiment.id, variantId: variant.id });
     settings = { ...settings, ...variant.settings };
     if (experiment.shadow) shadows.push({ experimentId: experiment.id, settings: experiment.shadow.settings, sampleRate: experiment.shadow.sampleRate });
   }
-  return { variant: labels.length === 0 ? null : labels.join(','), settings, shadows };
+  return { variant: arms.length === 0 ? null : arms.map((a) => `${a.experimentId}:${a.variantId}`).join(','), arms, settings, shadows };
 }

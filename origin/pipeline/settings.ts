@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 export const PipelineSettingsSchema = z.object({
   /** Serve this model version (must be pinned in the registry); default: the current one. */
-  modelVersion: z.string().min(1).optional(),
+  modelVersion: z.string().min(1).max(64).regex(/^[A-Za-z0-9][\w-]*(\.[\w-]+)*$/, 'a version folder name (letters, digits, _ - and inner dots)').optional(),
   /** ANN candidates per request. */
   candidates: z.number().int().min(1).max(5000),
   /** MMR trade-off: 1 = relevance only. */

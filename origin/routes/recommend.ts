@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import { RecommendRequestSchema, RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
 import type { OriginDeps } from '../deps.ts';
+import { assignAll } from '../experiments/assign.ts';
 import { recommendWithExperiments } from '../experiments/shadow.ts';
 import { mergeSessionItems, visitorFeatures } from '../features.ts';
 import { readJsonBody } from '../http/json-body.ts';
@@ -36,15 +37,22 @@ export function registerRecommend(app: Hono, deps: OriginDeps): void {
     const sessionItems = mergeSessionItems(features.storedSessionItems, request.sessionItemIds.filter(known), SESSION_ITEMS_CAP);
     const excludeIds = [...new Set([...request.excludeIds, ...features.purchased, ...sessionItems.slice(-JUST_SEEN)])];
 
+    const experiments = deps.experiments.current();
+    const assignment = assignAll(experiments, request, request.surface);
     let result;
     try {
       result = await recommendWithExperiments(
         deps.pipeline,
-        deps.experiments.current(),
+        experiments,
         { userId: request.userId, sessionId: request.sessionId, segment: request.segment ?? features.segment, surface: request.surface, k: request.k, history: features.history, sessionItems, excludeIds, now: now() },
-        (line) => log({ component: 'experiments', ...line }),
+        (line) => {
+          log({ component: 'experiments', ...line });
+          deps.experimentCounters.recordShadow(line);
+        },
+        assignment,
       );
     } catch (error) {
+      deps.experimentCounters.recordServed(assignment.arms, performance.now() - started, null);
       metrics.fallbacks.inc({ reason: 'pipeline-failed' });
       log({ component: 'recommend', level: 'error', requestId, error: error instanceof Error ? error.message : String(error) });
       return problem(c, 503, 'recommendation pipeline unavailable', undefined, { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) });
@@ -53,6 +61,7 @@ export function registerRecommend(app: Hono, deps: OriginDeps): void {
     const degraded = [...new Set([...features.degraded, ...result.degraded])];
     for (const reason of degraded) metrics.fallbacks.inc({ reason });
     metrics.served.inc({ source: result.source, variant: result.variant ?? 'none' });
+    deps.experimentCounters.recordServed(assignment.arms, performance.now() - started, degraded);
 
     const response: RecommendResponse = RecommendResponseSchema.parse({
       items: result.items.slice(0, request.k),

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from '../catalog/types.ts';
 
+/** 20 running experiments × (64-char experiment id + ':' + 64-char variant id + ','). */
+export const MAX_VARIANT_LABEL = 2600;
+
 const id = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
 
 export const EventSchema = z
@@ -18,7 +21,13 @@ export const EventSchema = z
     position: z.number().int().min(0).max(1000).optional(),
     slateVersion: z.string().max(64).nullable().optional(),
     modelVersion: z.string().max(64).optional(),
-    variant: z.string().max(64).nullable().optional(),
+    /**
+     * The response's variant label echoed back ("experiment:variant", comma-joined when several experiments
+     * applied); absent → the origin assigns it. Long enough for MAX_VARIANT_LABEL (20 running experiments).
+     */
+    variant: z.string().max(MAX_VARIANT_LABEL).regex(/^[\w.:,-]*$/, 'a variant label: experiment:variant pairs joined by commas').nullable().optional(),
+    /** Revenue of a purchase (or the value of an add-to-cart) in the shop's currency, as in the import format. */
+    value: z.number().finite().min(0).max(1e9).optional(),
   })
   .strict();
 export type RecoEvent = z.infer<typeof EventSchema>;

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { listenPostgres } from './listen.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -23,6 +24,12 @@ export interface DatabaseHandle {
   get(): Promise<Db>;
   kind: 'postgres' | 'pglite';
   ping(): Promise<boolean>;
+  /**
+   * LISTEN on a channel: onNotify gets each NOTIFY payload. On Postgres a dedicated connection that reconnects
+   * with backoff (and calls onNotify('') after a reconnect, since notifications sent meanwhile are lost); on
+   * PGlite the embedded instance's own listener. Resolves to an unsubscribe function; never rejects.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -43,7 +50,8 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000, query_timeout: 10_000 });
   pool.on('error', () => undefined); // idle client errors (server restart) are surfaced on the next query
   const db = drizzle({ client: pool, schema });
-  return handle('postgres', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => pool.query('select 1'), () => pool.end());
+  const listen = (channel: string, onNotify: (payload: string) => void) => Promise.resolve(listenPostgres(url, channel, onNotify));
+  return handle('postgres', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => pool.query('select 1'), listen, () => pool.end());
 }
 
 async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
@@ -52,11 +60,19 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   const db = drizzle({ client, schema });
-  return handle('pglite', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => client.query('select 1'), () => client.close());
+  const listen = async (channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> => {
+    try {
+      const unsubscribe = await client.listen(channel, onNotify);
+      return () => unsubscribe().catch(() => undefined);
+    } catch {
+      return async () => undefined; // the poll still refreshes
+    }
+  };
+  return handle('pglite', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => client.query('select 1'), listen, () => client.close());
 }
 
 /** The handle both drivers share: migrations run lazily (retried after a failure), ping never throws. */
-function handle(kind: DatabaseHandle['kind'], db: Db, migrate: () => Promise<unknown>, probe: () => Promise<unknown>, close: () => Promise<void>): DatabaseHandle {
+function handle(kind: DatabaseHandle['kind'], db: Db, migrate: () => Promise<unknown>, probe: () => Promise<unknown>, listen: DatabaseHandle['listen'], close: () => Promise<void>): DatabaseHandle {
   const migrated = lazyOnce(async () => {
     await migrate();
   });
@@ -78,6 +94,7 @@ function handle(kind: DatabaseHandle['kind'], db: Db, migrate: () => Promise<unk
         return false;
       }
     },
+    listen,
     close,
   };
 }

@@ -24,7 +24,7 @@ export async function insertEvents(db: Db, batch: readonly StoredEvent[]): Promi
   const unique = [...new Map(batch.map((e) => [e.eventId, e])).values()];
   const rows = await db
     .insert(events)
-    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null })))
+    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null, value: e.value ?? null })))
     .onConflictDoNothing({ target: events.eventId })
     .returning({ eventId: events.eventId });
   const written = new Set(rows.map((r) => r.eventId));
@@ -64,20 +64,24 @@ export async function userSegment(db: Db, userId: string): Promise<string | unde
   return row?.segment;
 }
 
-/** Enabled and disabled definitions that validate; an invalid stored row is reported, never served. */
+/**
+ * Every stored definition that validates, with `enabled` false unless its status is running (paused and
+ * stopped experiments assign nobody). An invalid stored row is reported, never served.
+ */
 export async function loadExperiments(db: Db, onInvalid: (id: string, reason: string) => void = () => undefined): Promise<Experiment[]> {
   const rows = await db.select().from(experiments).orderBy(asc(experiments.id));
   const valid: Experiment[] = [];
   for (const row of rows) {
     const parsed = ExperimentSchema.safeParse(row.definition);
-    if (parsed.success) valid.push(parsed.data);
+    if (parsed.success) valid.push({ ...parsed.data, enabled: parsed.data.enabled && row.status === 'running' });
     else onInvalid(row.id, parsed.error.issues.map((i) => i.message).join('; '));
   }
   return valid;
 }
 
-export async function saveExperiment(db: Db, experiment: Experiment): Promise<void> {
-  await db.insert(experiments).values({ id: experiment.id, definition: experiment }).onConflictDoUpdate({ target: experiments.id, set: { definition: experiment, updatedAt: new Date() } });
+/** Writes a definition (running), replacing one with the same id; tests and seeding use it, operators use the API. */
+export async function saveExperiment(db: Db, experiment: Experiment, now = Date.now()): Promise<void> {
+  await db.insert(experiments).values({ id: experiment.id, definition: experiment, status: 'running', startedAt: now }).onConflictDoUpdate({ target: experiments.id, set: { definition: experiment, updatedAt: new Date() } });
 }
 
 /** Deletes the user's events and profile row and records the erasure (the nightly/export omit the user). */
