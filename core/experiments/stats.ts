@@ -91,3 +91,14 @@ export function compare(control: Estimate, treatment: Estimate, options: TestOpt
   const verdict: Verdict = !enough ? 'inconclusive' : ci[0] > 0 ? 'better' : ci[1] < 0 ? 'worse' : 'inconclusive';
   return { control: control.value, treatment: treatment.value, difference, relativeDifference, ci, pValue, fixedHorizon: { ci: [difference - fixedHalf, difference + fixedHalf], pValue: fixedP }, verdict };
 }
+
+/**
+ * Probability that a look at a sample where the difference has variance v rejects (the always-valid interval
+ * excludes 0) when the true difference is `difference`: planning figure, and a lower bound on the power of
+ * continuous monitoring up to that sample (earlier looks can only add rejections).
+ */
+export function msprtPower(difference: number, v: number, tau: number, alpha: number): number {
+  const half = msprtHalfWidth(v, tau * tau, alpha);
+  const se = Math.sqrt(v);
+  return normalCdf((difference - half) / se, 0, 1) + normalCdf((-difference - half) / se, 0, 1);
+}
