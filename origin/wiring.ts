@@ -14,6 +14,7 @@ import { ExperimentCounters, startFlushing } from './experiments/serving-stats.t
 import { createExperimentService, type ExperimentService } from './experiments/service.ts';
 import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
 import { publishVersion } from './models/pointer.ts';
+import type { ModelRegistry } from './models/registry.ts';
 import { parseExecutionProviders } from './models/execution.ts';
 import { InMemoryItemCatalog } from './pipeline/catalog.ts';
 import { createOriginPipeline } from './pipeline/factory.ts';
@@ -38,6 +39,8 @@ export interface OriginService {
   experimentService: ExperimentService;
   /** Adds this process's pending per-variant counters to Postgres now. */
   flushExperimentCounters(): Promise<void>;
+  /** The model registry: the current version and those pinned for experiments (status, tests). */
+  models: ModelRegistry;
   close(): Promise<void>;
 }
 
@@ -129,6 +132,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     experiments,
     experimentService,
     flushExperimentCounters: () => flusher.flush(),
+    models: made.registry,
     async close() {
       if (canaryTimer) clearInterval(canaryTimer);
       await canaryRun;

@@ -33,8 +33,8 @@ export type Shadow = z.infer<typeof ShadowSchema>;
 export const CanarySchema = z.object({
   /** Visitors per arm before the canary may be promoted on the online metric. */
   minVisitors: z.number().int().min(100).max(100_000_000).default(2000),
-  /** Requests per arm before guardrails are judged. */
-  minRequests: z.number().int().min(50).max(100_000_000).default(500),
+  /** Requests per arm before guardrails are judged (1000: the canary's p99 then rests on its 10 slowest requests). */
+  minRequests: z.number().int().min(50).max(100_000_000).default(1000),
   /** No promotion by then → rolled back (it could not show that it is not worse). */
   maxHours: z.number().positive().max(24 * 90).default(72),
   /** Promote when the always-valid interval shows the canary at most this much worse (relative) on the primary metric. */
