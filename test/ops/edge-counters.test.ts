@@ -1,0 +1,33 @@
+/**
+ * The edge's /v1/stats counters are documented: every counter name the worker's source can produce (literal
+ * count('…') calls, `path.<serve path>` for each path in the shared contract, `degraded.<reason>` for each
+ * reason the edge itself raises) appears in docs/dashboards.md.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SERVE_PATHS } from '../../shared/contracts/recommend.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('edge counters documentation', () => {
+  it('names every counter the worker can produce', async () => {
+    const dir = join(root, 'edge', 'src');
+    const sources = await Promise.all((await readdir(dir)).filter((f) => f.endsWith('.ts')).map((f) => readFile(join(dir, f), 'utf8')));
+    const code = sources.join('\n');
+    const doc = await readFile(join(root, 'docs', 'dashboards.md'), 'utf8');
+    const names = new Set<string>();
+    for (const [, args] of code.matchAll(/\bcount\(([^;]*?)\)\)?;/g)) for (const [, literal] of args!.matchAll(/'([\w.-]+)'/g)) names.add(literal!);
+    expect(code).toMatch(/count\(`path\.\$\{/);
+    for (const path of SERVE_PATHS) names.add(`path.${path}`);
+    expect(code).toMatch(/count\(`degraded\.\$\{/);
+    // Reasons the edge raises itself: pushed onto `degraded`, in a degraded list literal, or the origin client's failure reasons.
+    const reasons = new Set<string>();
+    for (const line of code.split('\n').filter((l) => /degraded|reason/.test(l))) for (const [, r] of line.matchAll(/'([a-z]+(?:-[a-z]+)+)'/g)) reasons.add(r!);
+    for (const r of reasons) if (!(SERVE_PATHS as readonly string[]).includes(r) || r === 'stale-slate') names.add(`degraded.${r}`);
+    for (const expected of ['events.forwarded-late', 'events.dropped', 'degraded.origin-timeout', 'degraded.stale-slate', 'degraded.edge-error', 'unhandled']) expect(names).toContain(expected);
+    expect(names).not.toContain('degraded.popular-fallback');
+    const missing = [...names].filter((n) => !doc.includes(`\`${n}\``));
+    expect(missing, `add these to the edge counters table in docs/dashboards.md`).toEqual([]);
+  });
+});
