@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { EventBatchSchema } from '../shared/contracts/events.ts';
 import { RecommendRequestSchema, RecommendResponseSchema } from '../shared/contracts/recommend.ts';
+import { ExperimentCreateSchema } from './experiments/definitions.ts';
 import { EventIngestResultSchema } from './routes/events.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> => {
@@ -15,6 +16,10 @@ const ProblemSchema = z.object({ error: z.string(), reasons: z.array(z.string())
 const problemResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } } });
 const jsonResponse = (description: string, ref: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
 const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait before retrying' } };
+
+const keyed = [{ bearer: [] }, { apiKey: [] }];
+const keyedProblems = { '401': problemResponse('API key missing'), '403': problemResponse('API key not accepted'), '503': { ...problemResponse('Database unavailable'), headers: retryAfter } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 64, pattern: '^[\\w.-]+$' } };
 
 export function openApiDocument(serverUrl?: string): Record<string, unknown> {
   return {
@@ -29,6 +34,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
         EventBatch: schema(EventBatchSchema, 'input'),
         EventBatchResult: schema(EventIngestResultSchema, 'output'),
         Problem: schema(ProblemSchema, 'output'),
+        ExperimentCreate: schema(ExperimentCreateSchema, 'input'),
       },
     },
     paths: {
@@ -67,6 +73,20 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           responses: { '200': { description: 'Erased', content: { 'application/json': { schema: { type: 'object' } } } }, '400': problemResponse('Invalid id'), '401': problemResponse('API key missing'), '403': problemResponse('API key not accepted'), '503': { ...problemResponse('A store is unavailable; retry'), headers: retryAfter } },
         },
       },
+      '/v1/experiments': {
+        get: { summary: 'Experiments and their status', security: keyed, responses: { '200': { description: '{experiments: [...]}', content: { 'application/json': { schema: { type: 'object' } } } }, ...keyedProblems } },
+        post: {
+          summary: 'Create an experiment (A/B test, canary, shadow); in force on every origin at once',
+          security: keyed,
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ExperimentCreate' } } } },
+          responses: { '201': { description: 'Created', content: { 'application/json': { schema: { type: 'object' } } } }, '400': problemResponse('Invalid definition (reasons name the field) or a model version that cannot be loaded'), '409': problemResponse('Id exists, or 20 experiments run already'), ...keyedProblems },
+        },
+      },
+      '/v1/experiments/{id}': { get: { summary: 'Definition and log', security: keyed, parameters: [idParam], responses: { '200': { description: '{experiment, log}' }, '404': problemResponse('No such experiment'), ...keyedProblems } } },
+      ...Object.fromEntries(['pause', 'resume', 'stop'].map((action) => [`/v1/experiments/{id}/${action}`, { post: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} an experiment (body {reason?} optional)`, security: keyed, parameters: [idParam], responses: { '200': { description: '{experiment}' }, '404': problemResponse('No such experiment'), '409': problemResponse('Not allowed from its status (stopped is final)'), ...keyedProblems } } }])),
+      '/v1/experiments/{id}/results': { get: { summary: 'Per-variant metrics, always-valid comparisons (mSPRT), winner, guardrails, shadow, canary evaluation, log', security: keyed, parameters: [idParam], responses: { '200': { description: 'Results', content: { 'application/json': { schema: { type: 'object' } } } }, '404': problemResponse('No such experiment'), ...keyedProblems } } },
+      '/v1/experiments/{id}/report': { get: { summary: 'The results as an HTML page with plots (format=html) or text', security: keyed, parameters: [idParam, { name: 'format', in: 'query', schema: { type: 'string', enum: ['html', 'text'], default: 'html' } }], responses: { '200': { description: 'Report', content: { 'text/html': { schema: { type: 'string' } }, 'text/plain': { schema: { type: 'string' } } } }, '404': problemResponse('No such experiment'), ...keyedProblems } } },
+      '/v1/experiments/{id}/evaluate': { post: { summary: 'The canary rule now; apply=true carries out a promotion or rollback', security: keyed, parameters: [idParam, { name: 'apply', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' } }], responses: { '200': { description: '{decision: {action, reasons, figures}, applied, experiment}' }, '400': problemResponse('Not a canary'), '409': problemResponse('Canary already stopped'), ...keyedProblems } } },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Process is up' } } } },
       '/readyz': { get: { summary: 'Readiness (model loaded, database reachable)', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },

@@ -58,6 +58,14 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 describe('experiments API', () => {
+  it('is described in the OpenAPI document from the same zod schema', async () => {
+    const doc = (await (await fetch(`${a.url}/openapi.json`)).json()) as { paths: Record<string, unknown>; components: { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> } };
+    for (const path of ['/v1/experiments', '/v1/experiments/{id}', '/v1/experiments/{id}/pause', '/v1/experiments/{id}/results', '/v1/experiments/{id}/report', '/v1/experiments/{id}/evaluate']) expect(doc.paths[path], path).toBeDefined();
+    const create = doc.components.schemas.ExperimentCreate!;
+    expect(create.required).toEqual(expect.arrayContaining(['id', 'variants']));
+    expect(Object.keys(create.properties!)).toEqual(expect.arrayContaining(['canary', 'shadow', 'primaryMetric', 'status']));
+  });
+
   it('needs the API key', async () => {
     expect((await fetch(`${a.url}/v1/experiments`)).status).toBe(401);
     expect((await fetch(`${a.url}/v1/experiments`, { headers: { authorization: 'Bearer wrong-key-0123456789' } })).status).toBe(403);
