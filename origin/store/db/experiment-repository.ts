@@ -108,13 +108,21 @@ export interface CounterDelta {
   value: number;
 }
 
-/** Adds deltas to the stored counters (one upsert); replicas add their own, so the sums cover all of them. */
+/**
+ * Adds deltas to the stored counters (upserts in one transaction, so a failed flush adds nothing and can be
+ * retried whole); replicas add their own, so the sums cover all of them.
+ */
 export async function addCounters(db: Db, deltas: readonly CounterDelta[]): Promise<void> {
   if (deltas.length === 0) return;
-  await db
-    .insert(experimentCounters)
-    .values([...deltas])
-    .onConflictDoUpdate({ target: [experimentCounters.experimentId, experimentCounters.arm, experimentCounters.name], set: { value: sql`${experimentCounters.value} + excluded.value` } });
+  const chunk = 4000; // 4 parameters a row: far below Postgres' 65 535 bind parameters per statement
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < deltas.length; i += chunk) {
+      await tx
+        .insert(experimentCounters)
+        .values(deltas.slice(i, i + chunk))
+        .onConflictDoUpdate({ target: [experimentCounters.experimentId, experimentCounters.arm, experimentCounters.name], set: { value: sql`${experimentCounters.value} + excluded.value` } });
+    }
+  });
 }
 
 /** Counters of one experiment: arm → name → value. */
