@@ -15,7 +15,7 @@ const originPort = Number(process.env.ORIGIN_PORT ?? 3000);
 const edgePort = Number(process.env.EDGE_PORT ?? 8787);
 const persistTo = process.env.KV_PERSIST_DIR ?? join(root, '.wrangler', 'state');
 const nodeBin = process.execPath;
-/** The demo's API key for the operator endpoints (export, erase); set API_KEYS to use your own. */
+/** The demo's API key for the operator endpoints (export, erase, experiments); set API_KEYS to use your own. */
 const apiKey = (process.env.API_KEYS ?? 'demo-key-change-me-0123456789').split(',')[0] ?? '';
 const children: ChildProcess[] = [];
 
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
   log(`edge API:         http://127.0.0.1:${edgePort}/v1/recommendations?user=u1&k=8`);
   log(`origin API:       ${originUrl}/openapi.json`);
   log(`batch export:     curl -H 'x-api-key: ${apiKey}' '${originUrl}/v1/export?segment=gamers&format=csv'`);
+  log(`experiments:      ORIGIN_URL=${originUrl} API_KEY=${apiKey} npm run experiment -- list`);
   log('Ctrl-C stops everything.');
   await new Promise<void>((resolve) => {
     for (const child of [origin, edge]) child.on('exit', () => resolve());
