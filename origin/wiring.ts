@@ -108,7 +108,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   });
   let canaryRun: Promise<void> = Promise.resolve();
   const canaryTimer = config.CANARY_CHECK_MS > 0 ? setInterval(() => {
-    canaryRun = canaryRun.then(() => experimentService.evaluateCanaries(experiments.current()));
+    canaryRun = canaryRun.then(() => experimentService.evaluateCanaries(experiments.current())).catch((error: unknown) => log({ component: 'canary', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
   }, config.CANARY_CHECK_MS) : undefined;
   canaryTimer?.unref();
   const versionTimer = setInterval(() => setModelVersion(metrics, made.pipeline.modelVersion), 5000);

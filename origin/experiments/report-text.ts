@@ -37,8 +37,9 @@ export function renderExperimentText(report: ExperimentReport): string {
   if (log.length > 0) {
     lines.push('', 'Log:');
     for (const entry of log) {
-      const reasons = (entry.details as { reasons?: string[] } | null)?.reasons;
-      lines.push(`  ${formatTime(entry.at)}  ${entry.action} by ${entry.actor}${reasons ? ` — ${reasons.join('; ')}` : ''}`);
+      const details = entry.details as { reasons?: string[]; reason?: string } | null;
+      const why = details?.reasons?.join('; ') ?? details?.reason;
+      lines.push(`  ${formatTime(entry.at)}  ${entry.action} by ${entry.actor}${why ? ` — ${why}` : ''}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -149,7 +149,7 @@ describe('experiments API', () => {
     const report = await cli('report', 'cli-ab');
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout).toMatch(/Experiment cli-ab — paused/);
-    expect(report.stdout).toMatch(/paused by api — |paused by api/);
+    expect(report.stdout).toMatch(/paused by api — lunch/);
     const json = await cli('create', '--json', JSON.stringify({ id: 'cli-json', variants: [{ id: 'x', weight: 1 }] }), '--paused');
     expect(json.stdout).toMatch(/created cli-json \(paused\)/);
   });
