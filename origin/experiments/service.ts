@@ -9,10 +9,11 @@ import type { ArmServing } from '../../core/experiments/guardrails.ts';
 import { buildResults, type ExperimentResults } from '../../core/experiments/results.ts';
 import type { ShadowCounters } from '../../core/experiments/shadow-compare.ts';
 import type { DatabaseHandle } from '../store/db/database.ts';
-import { armSums, countersOf, countRunning, createExperiment, getExperiment, logOf, transition, type LogEntry, type StoredExperiment, type Transition } from '../store/db/experiment-repository.ts';
+import { armSums, countersOf, countRunning, createExperiment, getExperimentRow, listExperimentRows, logOf, transition, type LogEntry, type Transition } from '../store/db/experiment-repository.ts';
 import type { Experiment } from './definitions.ts';
 import { modelVersionsOf } from './definitions.ts';
 import { latencyCounts, SHADOW_ARM } from './serving-stats.ts';
+import { toStored, type StoredExperiment } from './stored.ts';
 
 /** Bounds the Prometheus label set and the per-request assignment work. */
 export const MAX_RUNNING_EXPERIMENTS = 20;
@@ -83,10 +84,21 @@ export function createExperimentService(deps: ExperimentServiceDeps) {
     await checkModelVersions(experiment);
     const database = await db();
     if (status === 'running' && (await countRunning(database)) >= MAX_RUNNING_EXPERIMENTS) throw new ExperimentError(409, `at most ${MAX_RUNNING_EXPERIMENTS} experiments may run at once`, ['status: pause or stop another experiment first, or create this one paused']);
-    const created = await createExperiment(database, experiment, status, actor, deps.now());
+    const created = await createExperiment(database, experiment.id, experiment, status, actor, deps.now());
     if (!created) throw new ExperimentError(409, `experiment ${experiment.id} exists`, ['id: experiment ids are never reused (their results are keyed by them); choose another id']);
     await deps.refresh();
-    return created;
+    return toStored(created);
+  }
+
+  async function list(): Promise<StoredExperiment[]> {
+    return (await listExperimentRows(await db())).map(toStored);
+  }
+
+  async function get(id: string): Promise<{ experiment: StoredExperiment; log: LogEntry[] }> {
+    const database = await db();
+    const row = await getExperimentRow(database, id);
+    if (!row) throw new ExperimentError(404, `no experiment ${id}`);
+    return { experiment: toStored(row), log: await logOf(database, id) };
   }
 
   async function change(id: string, action: Action, details: Record<string, unknown> = {}, actor = 'api'): Promise<StoredExperiment> {
@@ -94,8 +106,9 @@ export function createExperimentService(deps: ExperimentServiceDeps) {
     const database = await db();
     if (action === 'resume' && (await countRunning(database)) >= MAX_RUNNING_EXPERIMENTS) throw new ExperimentError(409, `at most ${MAX_RUNNING_EXPERIMENTS} experiments may run at once`);
     if (action === 'resume') {
-      const found = await getExperiment(database, id);
-      if (found?.definition) await checkModelVersions(found.definition);
+      const found = await getExperimentRow(database, id);
+      const definition = found ? toStored(found).definition : null;
+      if (definition) await checkModelVersions(definition);
     }
     const result = await transition(database, id, t.from, t.to, { action: t.logged, actor, details }, deps.now());
     const experiment = unwrap(id, action, result);
@@ -106,8 +119,9 @@ export function createExperimentService(deps: ExperimentServiceDeps) {
   async function report(id: string): Promise<ExperimentReport> {
     await deps.flushCounters().catch(() => undefined); // include this process's latest requests when it can
     const database = await db();
-    const experiment = await getExperiment(database, id);
-    if (!experiment) throw new ExperimentError(404, `no experiment ${id}`);
+    const row = await getExperimentRow(database, id);
+    if (!row) throw new ExperimentError(404, `no experiment ${id}`);
+    const experiment = toStored(row);
     if (!experiment.definition) throw new ExperimentError(409, `experiment ${id} has an invalid stored definition`, [experiment.invalid ?? '']);
     const definition = experiment.definition;
     const window = { from: experiment.startedAt ?? 0, to: (experiment.stoppedAt ?? deps.now()) + 1 };
@@ -163,13 +177,13 @@ export function createExperimentService(deps: ExperimentServiceDeps) {
     }
   }
 
-  return { create, change, report, evaluateCanary, evaluateCanaries };
+  return { create, list, get, change, report, evaluateCanary, evaluateCanaries };
 }
 
 export type ExperimentService = ReturnType<typeof createExperimentService>;
 
 function unwrap(id: string, action: string, result: Transition): StoredExperiment {
-  if (result.ok) return result.experiment;
+  if (result.ok) return toStored(result.row);
   if (result.reason === 'not-found') throw new ExperimentError(404, `no experiment ${id}`);
   throw new ExperimentError(409, `cannot ${action} experiment ${id}: it is ${result.status}`);
 }

@@ -3,16 +3,11 @@
  * temporary file beside it, then rename over it, so a registry polling the pointer never reads half a file.
  * Refuses a version whose folder has no valid manifest of that version. Used by the canary's promotion.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelPointerSchema } from '../../shared/contracts/manifest.ts';
 import { readManifest } from './loaded-model.ts';
 
 const VERSION = /^[A-Za-z0-9][\w-]*(\.[\w-]+)*$/;
-
-export async function readPointer(artifactsRoot: string): Promise<string> {
-  return ModelPointerSchema.parse(JSON.parse(await readFile(join(artifactsRoot, 'current.json'), 'utf8'))).version;
-}
 
 export async function publishVersion(artifactsRoot: string, version: string): Promise<void> {
   if (!VERSION.test(version)) throw new Error(`not a version folder name: ${version}`);

@@ -15,7 +15,6 @@ import { requireApiKey } from '../http/api-key.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
 import { DatabaseUnavailableError } from '../store/db/database.ts';
-import { getExperiment, listExperiments, logOf } from '../store/db/experiment-repository.ts';
 
 const IdParamSchema = z.string().min(1).max(64).regex(/^[\w.-]+$/, 'letters, digits, _ . - only');
 const ReasonSchema = z.object({ reason: z.string().max(500).optional() }).strict();
@@ -41,7 +40,7 @@ export function registerExperiments(app: Hono, deps: OriginDeps, service: Experi
     return parsed.success ? { ok: true, id: parsed.data } : { ok: false, response: problem(c, 400, 'invalid experiment id', parsed.error.issues.map((i) => `id: ${i.message}`)) };
   };
 
-  app.get('/v1/experiments', auth, guarded(async (c) => c.json({ experiments: await listExperiments(await deps.database.get()) })));
+  app.get('/v1/experiments', auth, guarded(async (c) => c.json({ experiments: await service.list() })));
 
   app.post('/v1/experiments', auth, guarded(async (c) => {
     const body = await readJsonBody(c, ExperimentCreateSchema);
@@ -54,10 +53,7 @@ export function registerExperiments(app: Hono, deps: OriginDeps, service: Experi
   app.get('/v1/experiments/:id', auth, guarded(async (c) => {
     const id = idOf(c);
     if (!id.ok) return id.response;
-    const database = await deps.database.get();
-    const experiment = await getExperiment(database, id.id);
-    if (!experiment) return problem(c, 404, `no experiment ${id.id}`);
-    return c.json({ experiment, log: await logOf(database, id.id) });
+    return c.json(await service.get(id.id));
   }));
 
   for (const action of ['pause', 'resume', 'stop'] as const) {

@@ -6,19 +6,17 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { EMPTY_COUNTS, type ArmCounts } from '../../../core/experiments/metrics.ts';
-import { ExperimentSchema, type Experiment, type ExperimentStatus } from '../../experiments/definitions.ts';
 import type { Db } from './database.ts';
 import { experimentCounters, experimentLog, experiments } from './schema.ts';
 
-export interface StoredExperiment {
+/** A stored experiment as it is in the table; the definition is validated by its reader (origin/experiments/stored.ts). */
+export interface ExperimentRow {
   id: string;
-  status: ExperimentStatus;
-  /** Parsed definition; null when the stored row does not validate (reason in `invalid`). */
-  definition: Experiment | null;
-  invalid?: string;
+  status: string;
+  definition: unknown;
   startedAt: number | null;
   stoppedAt: number | null;
-  updatedAt: string;
+  updatedAt: Date;
 }
 
 export interface LogEntry {
@@ -28,29 +26,13 @@ export interface LogEntry {
   details: unknown;
 }
 
-type Row = typeof experiments.$inferSelect;
-
-function stored(row: Row): StoredExperiment {
-  const parsed = ExperimentSchema.safeParse(row.definition);
-  const status = (['running', 'paused', 'stopped'] as const).find((s) => s === row.status) ?? 'stopped';
-  return {
-    id: row.id,
-    status,
-    definition: parsed.success ? parsed.data : null,
-    ...(parsed.success ? {} : { invalid: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }),
-    startedAt: row.startedAt,
-    stoppedAt: row.stoppedAt,
-    updatedAt: row.updatedAt.toISOString(),
-  };
+export async function listExperimentRows(db: Db): Promise<ExperimentRow[]> {
+  return db.select().from(experiments).orderBy(asc(experiments.id));
 }
 
-export async function listExperiments(db: Db): Promise<StoredExperiment[]> {
-  return (await db.select().from(experiments).orderBy(asc(experiments.id))).map(stored);
-}
-
-export async function getExperiment(db: Db, id: string): Promise<StoredExperiment | null> {
+export async function getExperimentRow(db: Db, id: string): Promise<ExperimentRow | null> {
   const [row] = await db.select().from(experiments).where(eq(experiments.id, id));
-  return row ? stored(row) : null;
+  return row ?? null;
 }
 
 export async function countRunning(db: Db): Promise<number> {
@@ -58,29 +40,28 @@ export async function countRunning(db: Db): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** Inserts a new experiment and its 'created' log row; null when the id exists already (ids are never reused: results are keyed by them). */
-export async function createExperiment(db: Db, experiment: Experiment, status: 'running' | 'paused', actor: string, now: number): Promise<StoredExperiment | null> {
+/** Inserts a new experiment and its 'created' log row; null when the id exists already. */
+export async function createExperiment(db: Db, id: string, definition: unknown, status: string, actor: string, now: number): Promise<ExperimentRow | null> {
   return db.transaction(async (tx) => {
-    const [row] = await tx.insert(experiments).values({ id: experiment.id, definition: experiment, status, startedAt: now }).onConflictDoNothing().returning();
+    const [row] = await tx.insert(experiments).values({ id, definition, status, startedAt: now }).onConflictDoNothing().returning();
     if (!row) return null;
-    await tx.insert(experimentLog).values({ experimentId: experiment.id, at: now, action: 'created', actor, details: { status, definition: experiment } });
-    return stored(row);
+    await tx.insert(experimentLog).values({ experimentId: id, at: now, action: 'created', actor, details: { status, definition } });
+    return row;
   });
 }
 
-export type Transition = { ok: true; experiment: StoredExperiment } | { ok: false; reason: 'not-found' | 'conflict'; status?: ExperimentStatus };
+export type Transition = { ok: true; row: ExperimentRow } | { ok: false; reason: 'not-found' | 'conflict'; status?: string };
 
 /**
  * Moves an experiment from one of `from` to `to` and logs it, in one transaction with the row locked, so
  * concurrent operators and the canary rule on several replicas cannot both act. `before` runs inside the lock
  * (e.g. the canary's pointer move); if it throws, nothing changes.
  */
-export async function transition(db: Db, id: string, from: readonly ExperimentStatus[], to: ExperimentStatus, entry: Omit<LogEntry, 'at'>, now: number, before?: () => Promise<void>): Promise<Transition> {
+export async function transition(db: Db, id: string, from: readonly string[], to: string, entry: Omit<LogEntry, 'at'>, now: number, before?: () => Promise<void>): Promise<Transition> {
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(experiments).where(eq(experiments.id, id)).for('update');
     if (!row) return { ok: false, reason: 'not-found' } as const;
-    const current = stored(row);
-    if (!from.includes(current.status)) return { ok: false, reason: 'conflict', status: current.status } as const;
+    if (!from.includes(row.status)) return { ok: false, reason: 'conflict', status: row.status } as const;
     await before?.();
     const [updated] = await tx
       .update(experiments)
@@ -88,7 +69,7 @@ export async function transition(db: Db, id: string, from: readonly ExperimentSt
       .where(eq(experiments.id, id))
       .returning();
     await tx.insert(experimentLog).values({ experimentId: id, at: now, action: entry.action, actor: entry.actor, details: entry.details ?? {} });
-    return { ok: true, experiment: stored(updated!) } as const;
+    return { ok: true, row: updated! } as const;
   });
 }
 
