@@ -8,9 +8,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from '../../shared/catalog/generator.ts';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineSettingsOverride } from '../../origin/pipeline/settings.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { createOriginPipeline } from '../../adapters/serving.ts';
+import type { PipelineSettingsOverride } from '../../core/pipeline/settings.ts';
 
 const { values } = parseArgs({ options: { users: { type: 'string', default: '400' } } });
 const root = join(import.meta.dirname, '..', '..');

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const nodeBin = join(root, 'node_modules', '.bin', 'node');

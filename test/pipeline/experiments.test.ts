@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant } from '../../origin/experiments/assign.ts';
 import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
 import { recommendWithExperiments, type ShadowLog } from '../../origin/experiments/shadow.ts';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { createOriginPipeline, type OriginPipeline } from '../../adapters/serving.ts';
 import { cloneVersion, demoDataset, historiesOf, NOW, privateArtifacts } from './support.ts';
 
 const data = demoDataset();

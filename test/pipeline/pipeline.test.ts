@@ -1,9 +1,9 @@
 /** The model pipeline on the real demo ONNX models: quality sanity, rules, cold start, micro-batching, exploration. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { createOriginPipeline, type OriginPipeline } from '../../adapters/serving.ts';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { violatesRules } from '../../shared/rerank/rules.ts';
 import { encodeUserTower } from '../../shared/features/encode.ts';
 import { createRng } from '../../shared/util/rng.ts';

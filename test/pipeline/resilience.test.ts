@@ -2,9 +2,9 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { createOriginPipeline, type OriginPipeline } from '../../adapters/serving.ts';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { cloneVersion, demoDataset, historiesOf, NOW, privateArtifacts, publish } from './support.ts';
 
 const data = demoDataset();
