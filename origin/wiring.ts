@@ -11,7 +11,7 @@ import { experimentsFromDatabase, type RefreshingExperiments } from './experimen
 import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
 import { parseExecutionProviders } from '../adapters/onnx/execution.ts';
 import { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
-import { createOriginPipeline } from '../adapters/serving.ts';
+import { openServedPipeline } from '../adapters/serving.ts';
 import { openDatabase, type DatabaseHandle } from '../adapters/postgres/database.ts';
 import { loadItems } from '../adapters/postgres/repository.ts';
 import type { FeatureStore } from '../core/ports/feature-store.ts';
@@ -62,7 +62,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const experiments = experimentsFromDatabase(database, config.EXPERIMENTS_REFRESH_MS, log);
   await experiments.refresh();
   const metrics = createMetrics({ defaultMetrics: true });
-  const made = await createOriginPipeline({
+  const made = await openServedPipeline({
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
     itemStats: (ids) => featureStore.itemStats(ids),

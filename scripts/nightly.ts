@@ -17,7 +17,7 @@ import { demoInputs, loadModelArtifacts } from '../batch/nightly/inputs.ts';
 import { erasedUserIds } from '../batch/nightly/erased.ts';
 import { runNightly } from '../batch/nightly/job.ts';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
-import { createPipelineFromArtifacts } from '../adapters/serving.ts';
+import { fixedVersionServing, openServedPipeline } from '../adapters/serving.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -51,7 +51,7 @@ const demo = demoInputs({}, values['max-users'] === undefined ? undefined : posi
 const erased = await erasedUserIds(values['database-url'] ?? process.env.DATABASE_URL);
 const inputs = { ...demo, users: demo.users.filter((user) => !erased.has(user.id)) };
 if (erased.size > 0) process.stderr.write(`[nightly] ${demo.users.length - inputs.users.length} erased users get no slate\n`);
-const pipeline = await createPipelineFromArtifacts(artifacts.dir, { items: inputs.items });
+const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
 const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
 
 const bar = new cliProgress.SingleBar(

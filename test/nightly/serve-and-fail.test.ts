@@ -16,7 +16,7 @@ import { demoInputs, loadModelArtifacts } from '../../batch/nightly/inputs.ts';
 import { runNightly } from '../../batch/nightly/job.ts';
 import { localNamespaceId } from '../../adapters/kv/open.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
-import { createPipelineFromArtifacts } from '../../adapters/serving.ts';
+import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { root, spawnScript, summaryOf, tempDir } from './helpers.ts';
 import { buildEdge, startEdge, type RunningEdge } from '../edge/support.ts';
 import { createTestDatabase } from '../origin/support.ts';
@@ -128,7 +128,7 @@ describe('nightly → KV → edge worker in workerd', () => {
     expect(before.path).toBe('kv-slate');
     const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
     const inputs = demoInputs({}, 300);
-    const pipeline = await createPipelineFromArtifacts(artifacts.dir, { items: inputs.items });
+    const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
     const kv = await openLocalKv({ persistTo: dir, namespaceId: NS });
     const at = Date.now() + 2000; // a distinct, later version id than the first run's
     const options = { pipeline, space: artifacts.space, items: inputs.items, users: inputs.users, segments: inputs.dataset.segments, stateDir: join(dir, 'var'), shards: 6, batchSize: 50, at };

@@ -1,16 +1,21 @@
 /**
- * The last stage: ranked, rule-checked candidates → the slate. MMR over the head of the ranking with
+ * Stage: the last one. Ranked, rule-checked candidates → the slate: MMR over the head of the ranking with
  * category caps, exploration slots by Thompson sampling, and one human reason per item.
  */
-import type { RecommendedItem } from '../../shared/contracts/recommend.ts';
-import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { insertExploration } from '../../shared/rerank/exploration.ts';
-import { attributeSimilarity, categoryCapFor, mmrSelect } from '../../shared/rerank/mmr.ts';
-import { reasonFor } from '../../shared/rerank/reasons.ts';
-import type { ClickStats } from '../../shared/rerank/thompson.ts';
-import type { Rng } from '../../shared/util/rng.ts';
-import type { ItemCatalog } from '../ports/catalog.ts';
-import type { PipelineResult } from './types.ts';
+import type { RecommendedItem } from '../../../shared/contracts/recommend.ts';
+import type { FeatureSpace } from '../../../shared/features/feature-space.ts';
+import { insertExploration } from '../../../shared/rerank/exploration.ts';
+import { attributeSimilarity, categoryCapFor, mmrSelect } from '../../../shared/rerank/mmr.ts';
+import { reasonFor } from '../../../shared/rerank/reasons.ts';
+import type { ClickStats } from '../../../shared/rerank/thompson.ts';
+import type { Rng } from '../../../shared/util/rng.ts';
+import type { ItemCatalog } from '../../ports/catalog.ts';
+import type { LoadedModel } from '../../ports/model.ts';
+import type { PipelineSettings } from '../settings.ts';
+import type { PipelineRequest, PipelineResult } from '../types.ts';
+import type { CandidatePath } from './choose-path.ts';
+import type { KeptCandidate } from './filter.ts';
+import { explorationSlotsFor, type ItemStatsResult } from './item-stats.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -82,4 +87,51 @@ export function rerank(ranked: readonly RankedCandidate[], ctx: RerankContext, p
     if (item) Object.assign(out, { title: item.title, price: item.price, image: item.image });
     return out;
   });
+}
+
+/** One request's scored candidates, as the rank stage leaves them. */
+export interface RerankInput {
+  readonly request: PipelineRequest;
+  readonly settings: PipelineSettings;
+  readonly path: CandidatePath;
+  /** Rule-checked candidates and one score each (same order). */
+  readonly candidates: readonly KeptCandidate[];
+  readonly scores: Float32Array;
+  readonly degraded: readonly string[];
+}
+
+/** What every slate of a batch shares. */
+export interface RerankBatch {
+  space: FeatureSpace;
+  catalog: ItemCatalog;
+  /** Item-embedding similarity for MMR and reasons; attribute similarity without a model. */
+  model: LoadedModel | null;
+  stats: ItemStatsResult;
+  rng: Rng;
+}
+
+export function rerankSlate(input: RerankInput, batch: RerankBatch): { items: RecommendedItem[]; degraded: string[] } {
+  const { request, settings, path } = input;
+  const { model } = batch;
+  const ranked: RankedCandidate[] = input.candidates.map((c, i) => ({ id: c.id, index: c.index, score: input.scores[i]! })).sort((a, b) => b.score - a.score || a.index - b.index);
+  const slots = explorationSlotsFor(request, settings);
+  const items = rerank(
+    ranked,
+    {
+      space: batch.space,
+      catalog: batch.catalog,
+      similarity: model ? (a, b) => model.itemSimilarity(a, b) : undefined,
+      k: request.k,
+      mmrLambda: settings.mmrLambda,
+      categoryCapShare: settings.categoryCapShare,
+      explorationSlots: batch.stats.ok ? slots : 0,
+      stats: batch.stats.map,
+      rng: batch.rng,
+      source: path.source,
+      anchors: path.towerHistory,
+      now: request.now,
+    },
+    settings.rerankPool,
+  );
+  return { items, degraded: slots > 0 && !batch.stats.ok ? [...input.degraded, 'item-stats-unavailable'] : [...input.degraded] };
 }
