@@ -30,7 +30,7 @@ beforeAll(async () => {
   const persistTo = await tempDir('browser-kv');
   const stateDir = await tempDir('browser-state');
   dirs.push(persistTo, stateDir);
-  const nightly = spawnScript('scripts/nightly.ts', ['--kv', 'local', '--persist-to', persistTo, '--state-dir', stateDir, '--max-users', '20', '--no-progress']);
+  const nightly = spawnScript('scripts/nightly.ts', ['--kv', 'local', '--persist-to', persistTo, '--state-dir', stateDir, '--database-url', db.url, '--max-users', '20', '--no-progress']);
   const done = await nightly.done;
   if (done.code !== 0) throw new Error(`nightly failed: ${done.stderr}`);
   edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000' });
