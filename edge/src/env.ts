@@ -1,4 +1,8 @@
-/** Bindings and vars from wrangler.jsonc, validated once per isolate. */
+/**
+ * Bindings and vars from wrangler.jsonc, validated once per isolate: workerd hands every request of an
+ * isolate the same env object, so the parsed config is cached by that object (a new env, e.g. in tests or
+ * after a redeploy, is validated again).
+ */
 import { z } from 'zod';
 
 export interface Env {
@@ -21,7 +25,18 @@ const ConfigSchema = z.object({
 });
 export type EdgeConfig = z.infer<typeof ConfigSchema>;
 
+const parsed = new WeakMap<Env, EdgeConfig>();
+
 export function configFrom(env: Env): EdgeConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Env): EdgeConfig {
   return ConfigSchema.parse({
     originUrl: env.ORIGIN_URL,
     originTimeoutMs: env.ORIGIN_TIMEOUT_MS,

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { METRICS } from '../../core/experiments/metrics.ts';
-import { PipelineSettingsOverrideSchema } from '../pipeline/settings.ts';
+import { PipelineSettingsOverrideSchema } from '../../core/pipeline/settings.ts';
 
 const IdSchema = z.string().min(1).max(64).regex(/^[\w.-]+$/, 'letters, digits, _ . - only');
 const SettingsSchema = PipelineSettingsOverrideSchema.strict();

@@ -8,8 +8,8 @@ import { decideCanary, type CanaryDecision } from '../../core/experiments/canary
 import type { ArmServing } from '../../core/experiments/guardrails.ts';
 import { buildResults, type ExperimentResults } from '../../core/experiments/results.ts';
 import type { ShadowCounters } from '../../core/experiments/shadow-compare.ts';
-import type { DatabaseHandle } from '../store/db/database.ts';
-import { armSums, countersOf, countRunning, createExperiment, getExperimentRow, listExperimentRows, logOf, transition, type LogEntry, type Transition } from '../store/db/experiment-repository.ts';
+import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
+import { armSums, countersOf, countRunning, createExperiment, getExperimentRow, listExperimentRows, logOf, transition, type LogEntry, type Transition } from '../../adapters/postgres/experiment-repository.ts';
 import type { Experiment } from './definitions.ts';
 import { modelVersionsOf } from './definitions.ts';
 import { latencyCounts, SHADOW_ARM } from './serving-stats.ts';

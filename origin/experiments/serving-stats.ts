@@ -6,8 +6,8 @@
  */
 import { isFallback, latencyBucket, latencyCounter, LATENCY_BUCKETS_MS } from '../../core/experiments/guardrails.ts';
 import type { OriginMetrics } from '../metrics.ts';
-import type { DatabaseHandle } from '../store/db/database.ts';
-import { addCounters, type CounterDelta } from '../store/db/experiment-repository.ts';
+import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
+import { addCounters, type CounterDelta } from '../../adapters/postgres/experiment-repository.ts';
 import type { Experiment } from './definitions.ts';
 import type { ShadowLog } from './shadow.ts';
 

@@ -6,7 +6,7 @@
  * never delays or changes the served answer, and its failures are reported, not raised.
  */
 import { overlapAtK, rankCorrelation } from '../../core/experiments/shadow-compare.ts';
-import type { Pipeline, PipelineRequest, PipelineResult } from '../pipeline/types.ts';
+import type { Pipeline, PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { fnv1a32 } from '../../shared/util/hash.ts';
 import { assignAll, assignmentUnit, type Assignment } from './assign.ts';
 import type { Experiment } from './definitions.ts';

@@ -1,5 +1,5 @@
 /** A stored experiment row, its definition validated (an invalid stored row is shown with its reason, never served). */
-import type { ExperimentRow } from '../store/db/experiment-repository.ts';
+import type { ExperimentRow } from '../../adapters/postgres/experiment-repository.ts';
 import { EXPERIMENT_STATUSES, ExperimentSchema, type Experiment, type ExperimentStatus } from './definitions.ts';
 
 export interface StoredExperiment {

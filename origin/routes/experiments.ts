@@ -14,7 +14,7 @@ import { ExperimentError, type ExperimentService } from '../experiments/service.
 import { requireApiKey } from '../http/api-key.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
-import { DatabaseUnavailableError } from '../store/db/database.ts';
+import { DatabaseUnavailableError } from '../../adapters/postgres/database.ts';
 
 const IdParamSchema = z.string().min(1).max(64).regex(/^[\w.-]+$/, 'letters, digits, _ . - only');
 const ReasonSchema = z.object({ reason: z.string().max(500).optional() }).strict();

@@ -20,7 +20,7 @@ import { encodeSlate, type ItemCard } from '../../shared/contracts/slate.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { itemCardKey, SLATE_POINTER_KEY, slateKey } from '../../shared/kv/keys.ts';
 import { createRng } from '../../shared/util/rng.ts';
-import { openLocalKv } from '../nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 import { freePort, waitForHttp } from './http.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant } from '../../origin/experiments/assign.ts';
 import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
 import type { ExperimentReport } from '../../origin/experiments/service.ts';
-import { demoDataset } from '../../origin/store/seed.ts';
+import { demoDataset } from '../../batch/seed/seed.ts';
 import type { RecoEvent } from '../../shared/contracts/events.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { API_KEY, createTestDatabase, postJson, startOrigin, type RunningOrigin } from '../origin/support.ts';
