@@ -35,6 +35,8 @@ export interface RecommendDeps {
 }
 
 type Path = RecommendResponse['path'];
+/** How long before a version's timestamp its catalogue may have been read (the nightly reads it first). */
+const CHANGE_SLACK_MS = 3_600_000;
 
 function pathOf(source: FoundSlate['source']): Path {
   return source === 'user' ? 'kv-slate' : source === 'segment' ? 'kv-segment-slate' : 'kv-popular-slate';
@@ -104,10 +106,14 @@ async function cardsFor(ids: readonly string[], slateCards: Map<string, ItemCard
   return out;
 }
 
-/** A card with the pending price/stock change applied. */
-function current(card: ItemCard | undefined, changes: ItemChanges): ItemCard | undefined {
+/**
+ * A card with its pending price/stock change applied. Changes recorded well before the slate's version was
+ * computed are already in its cards and are ignored (so a later full catalogue import wins over an old
+ * change); the slack covers the time between the nightly's catalogue read and its version timestamp.
+ */
+function current(card: ItemCard | undefined, changes: ItemChanges, slateAt: number): ItemCard | undefined {
   const change = card ? changes.items[card.id] : undefined;
-  if (!card || !change) return card;
+  if (!card || !change || change.at < slateAt - CHANGE_SLACK_MS) return card;
   return { ...card, pr: change.pr ?? card.pr, st: change.st ?? card.st };
 }
 
@@ -144,7 +150,7 @@ async function finishSlate(slate: Slate, query: EdgeRecommendQuery, deps: Recomm
         return new Map<string, ItemCard>();
       });
   return shortlist
-    .map((entry) => ({ entry, card: current(cards.get(entry.id), changes) }))
+    .map((entry) => ({ entry, card: current(cards.get(entry.id), changes, slate.at) }))
     .filter(({ card }) => (card?.st ?? 1) > 0)
     .slice(0, query.k)
     .map(({ entry, card }) => toItem(entry, card, recentIds, recentCards));

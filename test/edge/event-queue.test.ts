@@ -4,17 +4,15 @@
  *   - a permanent refusal (4xx) goes to the dead-letter queue with the origin's answer, without holding back
  *     the good batches it was merged with; an operator lists it, reads it, replays it once the cause is fixed,
  *     or discards it — behind ADMIN_API_KEY;
- *   - if the queue refuses a batch the beacon gets 503 + Retry-After, never a 202 (route run in Node with a
- *     queue that fails: the failing dependency).
+ *   - if the queue refuses a batch the beacon gets 503 + Retry-After, never a 202 (the handler run in Node with
+ *     a queue that fails: the failing dependency).
  * The stand-in origin plays the failing dependency; test/resilience/edge-events-outage.test.ts uses the real one.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventBatch } from '../../shared/contracts/events.ts';
-import type { Env } from '../../edge/src/env.ts';
-import { registerEvents } from '../../edge/src/routes/events.ts';
+import { acceptBeacon } from '../../edge/src/events.ts';
 import { tempDir } from '../nightly/helpers.ts';
 import { buildEdge, startEdge, type RunningEdge } from './support.ts';
 
@@ -123,12 +121,15 @@ describe('edge event queue in workerd', () => {
 
 describe('POST /v1/events when the queue refuses the batch', () => {
   it('answers 503 with Retry-After and a reason, never 202', async () => {
-    const app = new Hono<{ Bindings: Env }>();
-    registerEvents(app);
-    const failing = { send: () => Promise.reject(new Error('queue unavailable')), sendBatch: () => Promise.reject(new Error('queue unavailable')) };
-    const response = await app.request('/v1/events', { method: 'POST', body: JSON.stringify({ events: [event('e-503')] }) }, { EVENTS: failing } as unknown as Env);
-    expect(response.status).toBe(503);
-    expect(response.headers.get('retry-after')).toBe('5');
-    expect(((await response.json()) as { reasons: string[] }).reasons[0]).toContain('retry');
+    const failing = { sendBatch: () => Promise.reject(new Error('queue unavailable')) };
+    const answer = await acceptBeacon(JSON.stringify({ events: [event('e-503')] }), failing);
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('5');
+    expect((answer.body as { reasons: string[] }).reasons[0]).toContain('retry');
+    // The same batch is acknowledged once the queue takes it.
+    const sent: unknown[] = [];
+    const working = { sendBatch: async (messages: Iterable<{ body: unknown }>) => void sent.push(...[...messages].map((m) => m.body)) };
+    expect((await acceptBeacon(JSON.stringify({ events: [event('e-503')] }), working)).status).toBe(202);
+    expect(sent).toEqual([{ events: [expect.objectContaining({ eventId: 'e-503' })] }]);
   });
 });

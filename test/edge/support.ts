@@ -108,3 +108,13 @@ export async function startEdge(persistTo: string, vars: Record<string, string>,
     },
   };
 }
+
+/**
+ * GET /v1/recommendations as a signed-in shopper's page does: when the query names a user, a token for that
+ * user (minted with TOKEN_SECRET, as the site's backend would) goes in X-User-Token.
+ */
+export async function fetchRecommendations(edgeUrl: string, query: string): Promise<Response> {
+  const user = new URLSearchParams(query).get('user');
+  const headers: Record<string, string> = user ? { 'x-user-token': await userToken(user) } : {};
+  return fetch(`${edgeUrl}/v1/recommendations?${query}`, { headers });
+}
