@@ -22,7 +22,7 @@ export const typescriptRuntime: RerankerRuntime = {
       async score(input: SessionRerankInput): Promise<Float32Array> {
         const out = session.run(sessionRerankFeeds(input, tsTensors)).scores;
         if (!out || out.dtype !== 'float32') throw new Error('the reranker has no float32 output named scores');
-        return out.data as Float32Array;
+        return Float32Array.from(out.data);
       },
     };
   },

@@ -1,31 +1,39 @@
 /**
- * Tensors of the plain-TypeScript ONNX runtime: float32 values in a Float32Array (results are rounded to
- * float32 after every op, as onnxruntime does), int64 values in a Float64Array (exact up to 2^53, ample for
- * indices and shapes), bool in a Uint8Array. Row-major, like ONNX.
+ * Tensors of the plain-TypeScript ONNX runtime. Every tensor keeps its values in a Float64Array whatever its
+ * ONNX type — one array type keeps the kernels monomorphic, which V8 needs to run them fast — and `dtype`
+ * carries the semantics: float32 values are rounded to float32 when written (Math.fround), as onnxruntime
+ * rounds every op's result; int64 values are exact up to 2^53 (ample for indices and shapes); bool is 0/1.
+ * Row-major, like ONNX.
  */
 export type DType = 'float32' | 'int64' | 'bool';
 
 export interface Tensor {
   dtype: DType;
   dims: number[];
-  data: Float32Array | Float64Array | Uint8Array;
+  data: Float64Array;
 }
 
 export function sizeOf(dims: readonly number[]): number {
-  return dims.reduce((n, d) => n * d, 1);
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
 }
 
 export function alloc(dtype: DType, dims: number[]): Tensor {
-  const n = sizeOf(dims);
-  const data = dtype === 'float32' ? new Float32Array(n) : dtype === 'int64' ? new Float64Array(n) : new Uint8Array(n);
-  return { dtype, dims, data };
+  return { dtype, dims, data: new Float64Array(sizeOf(dims)) };
+}
+
+/** Rounds a freshly computed float32 tensor's values in place. */
+export function roundFloat32(t: Tensor): Tensor {
+  if (t.dtype === 'float32') for (let k = 0; k < t.data.length; k++) t.data[k] = Math.fround(t.data[k] ?? 0);
+  return t;
 }
 
 export function tensor(dtype: DType, dims: number[], values: ArrayLike<number>): Tensor {
   const out = alloc(dtype, dims);
   if (values.length !== out.data.length) throw new Error(`tensor of shape [${dims}] needs ${out.data.length} values, got ${values.length}`);
-  out.data.set(values);
-  return out;
+  for (let k = 0; k < values.length; k++) out.data[k] = values[k] ?? 0;
+  return roundFloat32(out);
 }
 
 /** From a TensorProto's raw_data (little-endian, as ONNX specifies) or its typed value list. */
