@@ -61,6 +61,40 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10
   }
 }
 
+
+/** The version every worker under test serves (the default build's and the Free plan build's). */
+async function writeFixture(target: KvWriter): Promise<void> {
+  const now = Date.now();
+  await writeVersion(
+    target,
+    V,
+    [
+      [{ kind: 'user', id: 'u1' }, slateOf(V, USER_SLATE, now, 'Picked for you', { stock: { i3: 0 } })],
+      [{ kind: 'user', id: 'ucardless' }, slateOf(V, USER_SLATE.slice(0, 6), now, 'Picked for you', { cards: false })],
+      [{ kind: 'user', id: 'ustale' }, slateOf(V, ['i600', 'i601'], now - 10 * 86_400_000, 'Old pick')],
+      [{ kind: 'segment', name: 'gamers' }, slateOf(V, ['i500', 'i501'], now, 'Popular with gamers')],
+      [{ kind: 'popular' }, slateOf(V, ['i502', 'i501', 'i500'], now, 'Popular right now')],
+    ],
+    [...ALL, 'i200'].map((id) => [id, cardOf(id, id === 'i3' ? 0 : 5)]),
+  );
+}
+
+/** The top 10 that onnxruntime-node gives for u1's slate reranked with `recent` (i3 is out of stock). */
+async function expectedRerank(recent: readonly string[]): Promise<{ id: string; score: number }[]> {
+  const window = USER_SLATE.filter((id) => !recent.includes(id)).slice(0, 50);
+  const feats = (id: string) => ({ category: space.category(space.itemIndex(id)), brand: space.brand(space.itemIndex(id)), priceBucket: space.priceBucket(space.itemIndex(id)) });
+  const input = encodeSessionRerank(window.map((id, rank) => ({ ...feats(id), score: 1 - rank / window.length })), recent.map(feats));
+  const session = await ort.InferenceSession.create(join(MODEL_DIR, 'session_reranker.onnx'));
+  const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
+  const c = window.length;
+  const out = await session.run({
+    cand_category: i64(input.candCategory, [1, c]), cand_brand: i64(input.candBrand, [1, c]), cand_price: i64(input.candPrice, [1, c]),
+    cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
+    sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]), sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]), sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
+  });
+  return window.map((id, k) => ({ id, score: (out.scores!.data as Float32Array)[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
+}
+
 beforeAll(async () => {
   buildEdge();
   standIn = createServer(async (req, res) => {
@@ -77,19 +111,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
   const persistTo = await tempDir('edge-kv');
   kv = await openKv(persistTo);
-  const now = Date.now();
-  await writeVersion(
-    kv,
-    V,
-    [
-      [{ kind: 'user', id: 'u1' }, slateOf(V, USER_SLATE, now, 'Picked for you', { stock: { i3: 0 } })],
-      [{ kind: 'user', id: 'ucardless' }, slateOf(V, USER_SLATE.slice(0, 6), now, 'Picked for you', { cards: false })],
-      [{ kind: 'user', id: 'ustale' }, slateOf(V, ['i600', 'i601'], now - 10 * 86_400_000, 'Old pick')],
-      [{ kind: 'segment', name: 'gamers' }, slateOf(V, ['i500', 'i501'], now, 'Popular with gamers')],
-      [{ kind: 'popular' }, slateOf(V, ['i502', 'i501', 'i500'], now, 'Popular right now')],
-    ],
-    ALL.map((id) => [id, cardOf(id, id === 'i3' ? 0 : 5)]),
-  );
+  await writeFixture(kv);
   const { port } = standIn.address() as AddressInfo;
   edge = await startEdge(persistTo, { ORIGIN_URL: `http://127.0.0.1:${port}`, ORIGIN_TIMEOUT_MS: '300', CACHE_FRESH_SECONDS: '0', ISOLATE_CACHE_SECONDS: '1' });
 }, 180_000);
@@ -113,7 +135,6 @@ describe('edge worker in workerd', () => {
 
   it('reranks with the session model in WASM, equal to onnxruntime-node on the same inputs', async () => {
     const recent = ['i200', 'i17'];
-    await kv.putMany([{ key: `item:${V}:i200`, value: cardOf('i200') }]);
     const { json } = await get(`user=u1&k=10&recent=${recent.join(',')}`, 'u1');
     expect(json.path).toBe('kv-slate');
     expect(json.degraded).toEqual([]);
@@ -122,18 +143,7 @@ describe('edge worker in workerd', () => {
     expect(ids).not.toContain('i3'); // out of stock
 
     // Expected scores from onnxruntime-node for the same candidate window the edge reranked.
-    const window = USER_SLATE.filter((id) => id !== 'i17').slice(0, 50);
-    const feats = (id: string) => ({ category: space.category(space.itemIndex(id)), brand: space.brand(space.itemIndex(id)), priceBucket: space.priceBucket(space.itemIndex(id)) });
-    const input = encodeSessionRerank(window.map((id, rank) => ({ ...feats(id), score: 1 - rank / window.length })), recent.map(feats));
-    const session = await ort.InferenceSession.create(join(MODEL_DIR, 'session_reranker.onnx'));
-    const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
-    const c = window.length;
-    const out = await session.run({
-      cand_category: i64(input.candCategory, [1, c]), cand_brand: i64(input.candBrand, [1, c]), cand_price: i64(input.candPrice, [1, c]),
-      cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
-      sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]), sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]), sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
-    });
-    const expected = window.map((id, k) => ({ id, score: (out.scores!.data as Float32Array)[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
+    const expected = await expectedRerank(recent);
     expect(ids).toEqual(expected.map((e) => e.id));
     json.items.forEach((item, k) => expect(item.score).toBeCloseTo(Math.round(expected[k]!.score * 1e4) / 1e4, 3));
     // The rerank changed the order (the test would pass vacuously otherwise).
@@ -315,5 +325,33 @@ describe('edge worker in workerd', () => {
     // Whatever reached the origin (forwarded by the queue consumer, possibly merged) is a valid batch.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     for (const batch of origin.events) expect(EventBatchSchema.safeParse(batch).success).toBe(true);
+  });
+});
+
+describe('the Workers Free plan build (edge/src/index.free.ts: plain-TypeScript reranker) in workerd', () => {
+  let free: RunningEdge;
+  let freeKv: KvWriter;
+
+  beforeAll(async () => {
+    const persistTo = await tempDir('edge-free-kv');
+    freeKv = await openKv(persistTo);
+    await writeFixture(freeKv);
+    free = await startEdge(persistTo, { ORIGIN_URL: 'http://127.0.0.1:9', ORIGIN_TIMEOUT_MS: '100' }, { entry: 'edge/src/index.free.ts' });
+  }, 180_000);
+
+  afterAll(async () => {
+    await free?.stop();
+    await freeKv?.close();
+  });
+
+  it('reranks like onnxruntime-node: same order, scores equal to 4 decimals', async () => {
+    const recent = ['i200', 'i17'];
+    const response = await fetch(`${free.url}/v1/recommendations?user=u1&k=10&recent=${recent.join(',')}`, { headers: { 'x-user-token': await userToken('u1') } });
+    const json = (await response.json()) as Answer;
+    expect(json).toMatchObject({ path: 'kv-slate', degraded: [] });
+    const expected = await expectedRerank(recent);
+    expect(json.items.map((i) => i.id)).toEqual(expected.map((e) => e.id));
+    json.items.forEach((item, k) => expect(item.score).toBeCloseTo(Math.round(expected[k]!.score * 1e4) / 1e4, 3));
+    expect(((await (await fetch(`${free.url}/v1/stats`)).json()) as { reranker: string }).reranker).toBe('typescript');
   });
 });
