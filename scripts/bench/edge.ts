@@ -3,7 +3,8 @@
  *   - bundle sizes of both builds (`wrangler deploy --dry-run`): default (onnxruntime-web WASM) and the Workers
  *     Free plan build (plain-TypeScript reranker, edge/src/index.free.ts), against Cloudflare's limits;
  *   - CPU time per request: the bundle the dry run produced runs in one workerd process started by Miniflare
- *     (no `wrangler dev` proxy in front); one request at a time, the CPU the workerd process got for each
+ *     (no `wrangler dev` proxy in front); one request at a time, variants interleaved round by round (same
+ *     machine conditions for each), the CPU the workerd process got for each
  *     request is read from /proc (schedstat of every thread, nanoseconds: other load on the machine does not
  *     inflate it). Reported for /healthz (the floor: workerd's HTTP handling and routing), a KV hit without
  *     rerank, and with the session rerank at 50 and 100 candidates, for both runtimes; p50/p99, and the p50
@@ -172,20 +173,24 @@ async function kvReadCost(persistTo: string, requests: number): Promise<{ floor:
   const mf = new Miniflare(convertV4MiniflareOptions({ modules: true, script: PROBE, compatibilityDate: '2025-09-01', resourcePersistencePath: join(persistTo, 'v3'), kvNamespaces: { SLATES: 'edge-reco-slates' } }));
   await mf.ready;
   const pids = descendantsNamed(process.pid, 'workerd');
-  const cpuOf = async (url: string): Promise<number[]> => {
-    const out: number[] = [];
-    for (let n = 0; n < requests + 50; n++) {
-      const before = cpuNs(pids);
-      const text = await (await mf.dispatchFetch(url.replace('{n}', String(n % 200)))).text();
-      if (text === 'missing') throw new Error('probe: slate not found');
-      if (n >= 50) out.push((cpuNs(pids) - before) / 1e6);
-    }
-    return out;
+  const cpuOf = async (url: string): Promise<number> => {
+    const before = cpuNs(pids);
+    const text = await (await mf.dispatchFetch(url)).text();
+    if (text === 'missing') throw new Error('probe: slate not found');
+    return (cpuNs(pids) - before) / 1e6;
   };
   try {
-    const floor = summary(await cpuOf('http://probe.local/')).p50;
-    const read = summary(await cpuOf(`http://probe.local/?key=${encodeURIComponent(slateKey('vbench', { kind: 'user', id: 'u' }))}{n}`)).p50;
-    return { floor, read };
+    const floor: number[] = [];
+    const read: number[] = [];
+    for (let n = 0; n < requests + 50; n++) {
+      const bare = await cpuOf('http://probe.local/');
+      const one = await cpuOf(`http://probe.local/?key=${encodeURIComponent(slateKey('vbench', { kind: 'user', id: `u${n % 200}` }))}`);
+      if (n >= 50) {
+        floor.push(bare);
+        read.push(one);
+      }
+    }
+    return { floor: summary(floor).p50, read: summary(read).p50 };
   } finally {
     await mf.dispose();
   }
@@ -225,11 +230,21 @@ async function request(worker: { mf: Miniflare; pids: number[] }, user: string |
   return { cpuMs, wallMs, isolateMs: timing(serverTiming, 'compute') ?? NaN, kvReads: Number(response.headers.get('x-kv-reads')), sessionCreateMs: timing(serverTiming, 'session-create') };
 }
 
-async function sequential(worker: { mf: Miniflare; pids: number[] }, requests: number, user: (n: number) => string | null, query: (n: number) => string): Promise<Sample[]> {
-  for (let n = 0; n < 50; n++) await request(worker, user(n), query(n)); // warm-up: JIT, isolate caches, reranker session
-  const samples: Sample[] = [];
-  for (let n = 0; n < requests; n++) samples.push(await request(worker, user(n), query(n)));
-  return samples;
+interface Variant {
+  name: string;
+  user: (n: number) => string | null;
+  query: (n: number) => string;
+}
+
+/**
+ * Requests one at a time, the variants interleaved round by round, so every variant meets the same machine
+ * conditions (background compilation, GC, other jobs) and their differences are comparable.
+ */
+async function interleaved(worker: { mf: Miniflare; pids: number[] }, rounds: number, variants: readonly Variant[]): Promise<Map<string, Sample[]>> {
+  for (let n = 0; n < 50; n++) for (const v of variants) await request(worker, v.user(n), v.query(n)); // warm-up: JIT, isolate caches
+  const out = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
+  for (let n = 0; n < rounds; n++) for (const v of variants) out.get(v.name)?.push(await request(worker, v.user(n), v.query(n)));
+  return out;
 }
 
 function report(buildName: Build, variant: Record<string, unknown>, samples: readonly Sample[], floorP50: number, kvRead: number): { kvReadsMean: number; cpuP50: number } {
@@ -268,20 +283,28 @@ async function main(): Promise<void> {
       for (const candidates of [50, 100]) {
         const worker = await startWorker(bundles[buildName].main, persistTo, candidates);
         try {
-          const floor = summary((await sequential(worker, requests, () => null, () => '')).map((s) => s.cpuMs));
           if (candidates === 50) {
-            emit({ metric: 'cpu_ms_per_request', build: buildName, runtime: RUNTIME[buildName], route: '/healthz', ...floor, source: 'the floor: workerd HTTP handling + routing', command: COMMAND });
             // Cold starts first (fresh isolate): each cold user's slate names a model version not loaded yet.
             const warm = await request(worker, 'u0', `k=10&recent=${recentOf(0)}`);
             const colds: Sample[] = [];
             for (let k = 0; k < cold; k++) colds.push(await request(worker, `cold${k}`, `k=10&recent=${recentOf(k)}`));
             if (colds.some((c) => c.sessionCreateMs === null)) throw new Error('a cold request created no reranker session');
-            emit({ metric: 'reranker_cold_start', build: buildName, runtime: RUNTIME[buildName], cpu_ms: summary(colds.map((c) => c.cpuMs)), in_isolate_create_ms: summary(colds.map((c) => c.sessionCreateMs ?? NaN)), warm_request_cpu_ms: round3(warm.cpuMs),
-              source: 'CPU of the first request per model version (model read from KV + session creation + the request)', command: COMMAND });
-            const plain = report(buildName, { candidates: 0, rerank: false }, await sequential(worker, requests, userOf, () => 'k=10'), floor.p50, kvRead);
+            emit({ metric: 'reranker_cold_start', build: buildName, runtime: RUNTIME[buildName], cpu_ms: summary(colds.map((c) => c.cpuMs)), in_isolate_create_ms: summary(colds.map((c) => c.sessionCreateMs ?? NaN)), first_request_of_isolate_cpu_ms: round3(warm.cpuMs),
+              source: 'CPU of the first request per model version (model read from KV + session creation + the request); the first request of an isolate also instantiates the runtime', command: COMMAND });
+          }
+          const variants: Variant[] = [
+            { name: 'healthz', user: () => null, query: () => '' },
+            ...(candidates === 50 ? [{ name: 'plain', user: userOf, query: () => 'k=10' }] : []),
+            { name: 'rerank', user: userOf, query: (n: number) => `k=10&recent=${recentOf(n)}` },
+          ];
+          const runs = await interleaved(worker, requests, variants);
+          const floor = summary((runs.get('healthz') ?? []).map((x) => x.cpuMs));
+          emit({ metric: 'cpu_ms_per_request', build: buildName, runtime: RUNTIME[buildName], route: '/healthz', candidates, ...floor, source: 'the floor: workerd HTTP handling + routing', command: COMMAND });
+          if (candidates === 50) {
+            const plain = report(buildName, { candidates: 0, rerank: false }, runs.get('plain') ?? [], floor.p50, kvRead);
             if (buildName === 'default') after.plain = plain.kvReadsMean;
           }
-          const rerank = report(buildName, { candidates, rerank: true }, await sequential(worker, requests, userOf, (n) => `k=10&recent=${recentOf(n)}`), floor.p50, kvRead);
+          const rerank = report(buildName, { candidates, rerank: true }, runs.get('rerank') ?? [], floor.p50, kvRead);
           if (buildName === 'default' && candidates === 50) after.rerank = rerank.kvReadsMean;
         } finally {
           await worker.mf.dispose();
