@@ -1,4 +1,4 @@
-/** Bindings, vars and secrets from wrangler.jsonc (and `wrangler secret put`), validated once per request. */
+/** Bindings, vars and secrets from wrangler.jsonc (and `wrangler secret put`), validated with zod. */
 import { z } from 'zod';
 import { tokenSecrets } from '../../shared/auth/user-token.ts';
 import type { EventBatch } from '../../shared/contracts/events.ts';
@@ -70,7 +70,19 @@ export type EdgeConfig = z.infer<typeof ConfigSchema>;
 
 const blank = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
+/** Parsed once per env object (one per isolate): validation is not paid on every request. */
+const parsed = new WeakMap<Env, EdgeConfig>();
+
 export function configFrom(env: Env): EdgeConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Env): EdgeConfig {
   return ConfigSchema.parse({
     originUrl: env.ORIGIN_URL,
     originTimeoutMs: env.ORIGIN_TIMEOUT_MS,

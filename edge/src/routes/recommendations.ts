@@ -49,7 +49,7 @@ export function registerRecommendations(app: Hono<{ Bindings: Env }>, runtime: R
     const degraded: string[] = visitor.kind === 'anonymous' && visitor.because ? [visitor.because] : [];
     const query = visitor.kind === 'user' ? parsed.data : { ...parsed.data, user: undefined };
     const kv = new MeteredKv(c.env.SLATES, meter);
-    let sessionCreateMs: number | null = null;
+    const created: { ms: number | null } = { ms: null };
     const answer = await recommendAtEdge(
       query,
       {
@@ -60,9 +60,9 @@ export function registerRecommendations(app: Hono<{ Bindings: Env }>, runtime: R
         isolateCacheMs: config.isolateCacheMs,
         rerankCandidates: config.rerankCandidates,
         reranker: async (version) => {
-          const { handle, created } = scorerFor(runtime, version, () => loadReranker(kv, version));
+          const { handle, created: fresh } = scorerFor(runtime, version, () => loadReranker(kv, version));
           const ready = await meter.io(handle);
-          if (created) sessionCreateMs = ready.createMs;
+          if (fresh) created.ms = ready.createMs;
           return ready;
         },
         now: Date.now,
@@ -84,7 +84,7 @@ export function registerRecommendations(app: Hono<{ Bindings: Env }>, runtime: R
     };
     if (config.cpuTiming === 'on') {
       // The session creation happened inside the I/O wait of the request that triggered it: reported apart.
-      const create = sessionCreateMs === null ? '' : `, session-create;dur=${(sessionCreateMs as number).toFixed(3)}`;
+      const create = created.ms === null ? '' : `, session-create;dur=${created.ms.toFixed(3)}`;
       headers['server-timing'] = `compute;dur=${computeMs.toFixed(3)}, io;dur=${meter.waitedMs().toFixed(3)}${create}`;
       headers['access-control-expose-headers'] = 'server-timing, x-kv-reads';
     }
