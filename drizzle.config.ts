@@ -3,6 +3,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './origin/store/db/schema.ts',
-  out: './origin/store/db/migrations',
+  schema: './adapters/postgres/schema.ts',
+  out: './adapters/postgres/migrations',
 });

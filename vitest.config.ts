@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A private TMPDIR for the run, removed at the end (test/global-tmpdir.ts).
+    globalSetup: ['test/global-tmpdir.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

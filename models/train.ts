@@ -1,6 +1,6 @@
 /**
  * `npm run train`: prepare data (TypeScript, shared/features) → train and export the three models
- * (PyTorch, models/train/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
+ * (PyTorch, models/torch/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
  * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from '../shared/catalog/generator.ts';
-import { loadMovieLens1M } from '../shared/catalog/movielens.ts';
+import { loadMovieLens1M } from './data/movielens-1m.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     await rm(workDir, { recursive: true, force: true });
     return;
   }
-  const python = spawnSync(PYTHON, [join(root, 'models', 'train', 'train.py'), workDir, outDir, args.dim, args.epochs], { stdio: 'inherit' });
+  const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), workDir, outDir, args.dim, args.epochs], { stdio: 'inherit' });
   if (python.status !== 0) throw new Error(`training failed (exit ${python.status})`);
   await copyFile(join(workDir, 'feature_space.json'), join(outDir, 'feature_space.json'));
   const embeddingDtype = z.enum(['float32', 'float16', 'int8']).parse(args['item-embeddings']);

@@ -8,7 +8,7 @@ import { routePath } from 'hono/route';
 import type { OriginDeps } from './deps.ts';
 import { problem } from './http/problems.ts';
 import { rateLimit } from './http/rate-limit.ts';
-import { InProcessRateLimiter } from './http/token-bucket.ts';
+import { InProcessRateLimiter } from '../adapters/memory/rate-limiter.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerEvents } from './routes/events.ts';
 import { registerExport } from './routes/export.ts';

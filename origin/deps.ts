@@ -1,11 +1,11 @@
 /** What the HTTP app needs, injected so tests and the server wire real adapters explicitly. */
 import type { Experiment } from './experiments/definitions.ts';
 import type { OriginMetrics } from './metrics.ts';
-import type { ItemCatalog } from './pipeline/catalog.ts';
-import type { Pipeline } from './pipeline/types.ts';
-import type { DatabaseHandle } from './store/db/database.ts';
-import type { FeatureStore } from './store/feature-store.ts';
-import type { RateLimiter } from './http/token-bucket.ts';
+import type { ItemCatalog } from '../core/ports/catalog.ts';
+import type { Pipeline } from '../core/pipeline/types.ts';
+import type { DatabaseHandle } from '../adapters/postgres/database.ts';
+import type { FeatureStore } from '../core/ports/feature-store.ts';
+import type { RateLimiter } from '../core/ports/rate-limiter.ts';
 import type { OriginConfig } from './config.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
 

@@ -7,21 +7,21 @@ import { resolve } from 'node:path';
 import type { Hono } from 'hono';
 import { createOriginApp } from './app.ts';
 import type { OriginConfig } from './config.ts';
-import { experimentsFromDatabase, type RefreshingExperiments } from './experiment-source.ts';
+import { experimentsFromDatabase, type RefreshingExperiments } from './experiments/source.ts';
 import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
-import { parseExecutionProviders } from './models/execution.ts';
-import { InMemoryItemCatalog } from './pipeline/catalog.ts';
-import { createOriginPipeline } from './pipeline/factory.ts';
-import { openDatabase, type DatabaseHandle } from './store/db/database.ts';
-import { loadItems } from './store/db/repository.ts';
-import type { FeatureStore } from './store/feature-store.ts';
-import { MemoryFeatureStore } from './store/memory-feature-store.ts';
-import { RedisFeatureStore } from './store/redis-feature-store.ts';
-import { kvSettingsFrom, openKv } from '../scripts/nightly/kv/open.ts';
+import { parseExecutionProviders } from '../adapters/onnx/execution.ts';
+import { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
+import { openServedPipeline } from '../adapters/serving.ts';
+import { openDatabase, type DatabaseHandle } from '../adapters/postgres/database.ts';
+import { loadItems } from '../adapters/postgres/repository.ts';
+import type { FeatureStore } from '../core/ports/feature-store.ts';
+import { MemoryFeatureStore } from '../adapters/memory/feature-store.ts';
+import { RedisFeatureStore } from '../adapters/redis/feature-store.ts';
+import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
-import { slateEraser } from './store/slate-eraser.ts';
-import { RedisRateLimiter } from './http/redis-rate-limiter.ts';
-import { demoDataset, seedCatalogIfEmpty, seedHistories } from './store/seed.ts';
+import { slateEraser } from '../core/erasure/slate-eraser.ts';
+import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
+import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 
 export interface OriginService {
   app: Hono;
@@ -62,7 +62,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const experiments = experimentsFromDatabase(database, config.EXPERIMENTS_REFRESH_MS, log);
   await experiments.refresh();
   const metrics = createMetrics({ defaultMetrics: true });
-  const made = await createOriginPipeline({
+  const made = await openServedPipeline({
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
     itemStats: (ids) => featureStore.itemStats(ids),

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ItemUpdateSchema, type ItemUpdate } from '../shared/contracts/item-changes.ts';
-import { publishItemChanges } from './nightly/item-changes.ts';
-import { kvSettingsFrom, openKv } from './nightly/kv/open.ts';
+import { publishItemChanges } from '../batch/nightly/item-changes.ts';
+import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { file: { type: 'string', default: '-' }, kv: { type: 'string' }, 'persist-to': { type: 'string' }, 'namespace-id': { type: 'string' } } });

@@ -1,4 +1,8 @@
-/** Bindings, vars and secrets from wrangler.jsonc (and `wrangler secret put`), validated with zod. */
+/**
+ * Bindings, vars and secrets from wrangler.jsonc (and `wrangler secret put`), validated once per isolate:
+ * workerd hands every request of an isolate the same env object, so the parsed config is cached by that
+ * object (a new env, e.g. in tests or after a redeploy, is validated again).
+ */
 import { z } from 'zod';
 import { tokenSecrets } from '../../shared/auth/user-token.ts';
 import type { EventBatch } from '../../shared/contracts/events.ts';
@@ -70,7 +74,6 @@ export type EdgeConfig = z.infer<typeof ConfigSchema>;
 
 const blank = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
-/** Parsed once per env object (one per isolate): validation is not paid on every request. */
 const parsed = new WeakMap<Env, EdgeConfig>();
 
 export function configFrom(env: Env): EdgeConfig {

@@ -5,7 +5,7 @@
  */
 import { fnv1a32 } from '../../shared/util/hash.ts';
 import type { Experiment, Variant } from './definitions.ts';
-import type { PipelineSettingsOverride } from '../pipeline/settings.ts';
+import type { PipelineSettingsOverride } from '../../core/pipeline/settings.ts';
 
 export const BUCKETS = 10_000;
 

@@ -4,7 +4,7 @@
  * sample of requests and only logs it. Stored by the service (Postgres); validated here with zod.
  */
 import { z } from 'zod';
-import { PipelineSettingsOverrideSchema } from '../pipeline/settings.ts';
+import { PipelineSettingsOverrideSchema } from '../../core/pipeline/settings.ts';
 
 export const VariantSchema = z.object({
   id: z.string().min(1).max(64).regex(/^[\w.-]+$/),

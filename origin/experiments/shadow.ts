@@ -4,7 +4,7 @@
  * shadow, run the shadow configuration after answering and only log how it differed. A shadow never delays
  * or changes the served answer, and its failures are logged, not raised.
  */
-import type { Pipeline, PipelineRequest, PipelineResult } from '../pipeline/types.ts';
+import type { Pipeline, PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { fnv1a32 } from '../../shared/util/hash.ts';
 import { assignAll, assignmentUnit } from './assign.ts';
 import type { Experiment } from './definitions.ts';

@@ -5,7 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { OriginMetrics } from '../metrics.ts';
 import { presentedKey } from './api-key.ts';
 import { problem } from './problems.ts';
-import type { RateLimiter } from './token-bucket.ts';
+import type { RateLimiter } from '../../core/ports/rate-limiter.ts';
 
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {

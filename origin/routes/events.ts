@@ -9,10 +9,10 @@ import { z } from 'zod';
 import { EventBatchResultSchema, EventBatchSchema } from '../../shared/contracts/events.ts';
 import type { OriginDeps } from '../deps.ts';
 import { assignAll } from '../experiments/assign.ts';
-import { withTimeout } from '../features.ts';
+import { withTimeout } from '../../shared/util/timeout.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem } from '../http/problems.ts';
-import { insertEvents, type StoredEvent } from '../store/db/repository.ts';
+import { insertEvents, type StoredEvent } from '../../adapters/postgres/repository.ts';
 
 export const EventIngestResultSchema = EventBatchResultSchema.extend({ degraded: z.array(z.string()) });
 

@@ -8,9 +8,9 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { versionMetaKey } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { contentTypeOf, ExportError, ExportQuerySchema, exportSlates } from '../../scripts/export/export.ts';
+import { contentTypeOf, ExportError, ExportQuerySchema, exportSlates } from '../../batch/export/export.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
-import { usersPage } from '../store/db/repository.ts';
+import { usersPage } from '../../adapters/postgres/repository.ts';
 import type { OriginDeps } from '../deps.ts';
 
 const SlatesQuerySchema = z

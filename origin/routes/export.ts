@@ -10,8 +10,9 @@ import { MAX_K } from '../../shared/contracts/recommend.ts';
 import type { OriginDeps } from '../deps.ts';
 import { requireApiKey } from '../http/api-key.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
-import type { PipelineRequest, PipelineResult } from '../pipeline/types.ts';
-import { usersPage } from '../store/db/repository.ts';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
+import { buildPipelineRequest } from '../../core/request/build-request.ts';
+import { usersPage } from '../../adapters/postgres/repository.ts';
 import { exportWrittenSlates } from './export-slates.ts';
 import type { User } from '../../shared/catalog/types.ts';
 
@@ -50,7 +51,7 @@ export function registerExport(app: Hono, deps: OriginDeps): void {
     const slatesOf = async (users: readonly User[]): Promise<PipelineResult[]> => {
       const requests: PipelineRequest[] = await Promise.all(users.map(async (user) => {
         const [history, purchased] = await Promise.all([deps.featureStore.userHistory(user.id).catch(() => []), deps.featureStore.purchased(user.id).catch(() => [])]);
-        return { userId: user.id, segment: user.segment, surface, k, history, sessionItems: [], excludeIds: purchased, now: now(), explorationSlots: 0, settings: modelVersion ? { modelVersion } : undefined };
+        return buildPipelineRequest({ userId: user.id, segment: user.segment, history, purchased }, { surface, k, now: now(), explorationSlots: 0, settings: modelVersion ? { modelVersion } : undefined });
       }));
       return deps.pipeline.recommendBatch(requests);
     };

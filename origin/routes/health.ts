@@ -4,7 +4,7 @@
  */
 import type { Hono } from 'hono';
 import type { OriginDeps } from '../deps.ts';
-import { withTimeout } from '../features.ts';
+import { withTimeout } from '../../shared/util/timeout.ts';
 
 export function registerHealth(app: Hono, deps: OriginDeps): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

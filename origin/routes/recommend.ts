@@ -8,14 +8,11 @@ import type { Hono } from 'hono';
 import { RecommendRequestSchema, RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
 import type { OriginDeps } from '../deps.ts';
 import { recommendWithExperiments } from '../experiments/shadow.ts';
-import { mergeSessionItems, visitorFeatures } from '../features.ts';
+import { buildPipelineRequest } from '../../core/request/build-request.ts';
+import { visitorFeatures } from '../../core/request/visitor-features.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem } from '../http/problems.ts';
 import { provenUserId } from '../http/user-identity.ts';
-import { SESSION_ITEMS_CAP } from '../store/feature-store.ts';
-
-/** How many of the newest session items are never recommended back (the visitor just saw them). */
-const JUST_SEEN = 10;
 
 export function registerRecommend(app: Hono, deps: OriginDeps): void {
   const { metrics, catalog } = deps;
@@ -36,15 +33,17 @@ export function registerRecommend(app: Hono, deps: OriginDeps): void {
 
     // Unknown ids from the widget (items since removed from the catalogue) are ignored, not an error.
     const known = (id: string): boolean => catalog.size === 0 || catalog.get(id) !== undefined;
-    const sessionItems = mergeSessionItems(features.storedSessionItems, request.sessionItemIds.filter(known), SESSION_ITEMS_CAP);
-    const excludeIds = [...new Set([...request.excludeIds, ...features.purchased, ...sessionItems.slice(-JUST_SEEN)])];
+    const pipelineRequest = buildPipelineRequest(
+      { userId: request.userId, sessionId: request.sessionId, segment: request.segment ?? features.segment, history: features.history, purchased: features.purchased, storedSessionItems: features.storedSessionItems, requestSessionItems: request.sessionItemIds.filter(known), excludeIds: request.excludeIds },
+      { surface: request.surface, k: request.k, now: now() },
+    );
 
     let result;
     try {
       result = await recommendWithExperiments(
         deps.pipeline,
         deps.experiments.current(),
-        { userId: request.userId, sessionId: request.sessionId, segment: request.segment ?? features.segment, surface: request.surface, k: request.k, history: features.history, sessionItems, excludeIds, now: now() },
+        pipelineRequest,
         (line) => log({ component: 'experiments', ...line }),
       );
     } catch (error) {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { OriginDeps } from '../deps.ts';
 import { requireApiKey } from '../http/api-key.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
-import { eraseUserRows } from '../store/db/repository.ts';
+import { eraseUserRows } from '../../adapters/postgres/repository.ts';
 
 const UserIdSchema = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ann`: the project's ANN index (origin/retrieval, usearch HNSW by default) beside FAISS
+ * `npm run bench:ann`: the project's ANN index (adapters/ann, usearch HNSW by default) beside FAISS
  * measured in the same run on the same vectors and queries: IndexHNSWFlat with the same graph parameters and
  * IndexFlatIP (exact, also the ground truth). One thread everywhere, one query per call, top-100.
  * Vectors: clustered, L2-normalised, seeded (the shape of item embeddings). Flags: --n (default 1,000,000)
@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildAnnIndex } from '../../origin/retrieval/build.ts';
+import { buildAnnIndex } from '../../adapters/ann/build.ts';
 import { createRng } from '../../shared/util/rng.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -84,7 +84,7 @@ for (const kind of ['usearch', 'hnswlib'] as const) {
   const mean = times.reduce((s, v) => s + v, 0) / times.length;
   const qps = 1000 / mean;
   emit({
-    library: `project index (${kind}, origin/retrieval) M=${M} efC=${EF_CONSTRUCTION} ef=${ef}`,
+    library: `project index (${kind}, adapters/ann) M=${M} efC=${EF_CONSTRUCTION} ef=${ef}`,
     build_s: +build.toFixed(2), qps: +qps.toFixed(1), p50_ms: +percentile(times, 50).toFixed(3), p99_ms: +percentile(times, 99).toFixed(3), recall: +(hits / (nq * k)).toFixed(4),
     ...(hnswPeer ? { peer: hnswPeer.library, qps_ratio_vs_peer: +(qps / hnswPeer.qps).toFixed(2), recall_delta_vs_peer: +(hits / (nq * k) - hnswPeer.recall).toFixed(4) } : {}),
   });

@@ -34,7 +34,7 @@ import { encodeSlate, type ItemCard } from '../../shared/contracts/slate.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { itemCardKey, modelFileKey, SLATE_POINTER_KEY, slateKey } from '../../shared/kv/keys.ts';
 import { createRng } from '../../shared/util/rng.ts';
-import { openLocalKv } from '../nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 import { cpuNs, descendantsNamed } from './process-cpu.ts';
 
 const root = join(import.meta.dirname, '..', '..');

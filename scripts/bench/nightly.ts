@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Item } from '../../shared/catalog/types.ts';
-import { activeUsersOf, demoInputs, loadModelArtifacts, type NightlyUser } from '../nightly/inputs.ts';
-import { runNightly, type NightlySummary } from '../nightly/job.ts';
-import { openLocalKv } from '../nightly/kv/local.ts';
-import { createNightlyPipeline } from '../nightly/pipeline.ts';
+import { activeUsersOf, demoInputs, loadModelArtifacts, type NightlyUser } from '../../batch/nightly/inputs.ts';
+import { runNightly, type NightlySummary } from '../../batch/nightly/job.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
+import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { readFile } from 'node:fs/promises';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
@@ -46,7 +46,7 @@ interface Case {
 async function measure(c: Case): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-nightly-'));
   const loadStarted = performance.now();
-  const pipeline = await createNightlyPipeline(c.versionDir, c.allItems);
+  const { pipeline } = await openServedPipeline(fixedVersionServing(c.versionDir, c.allItems));
   const modelLoadSeconds = (performance.now() - loadStarted) / 1000;
   const kv = await openLocalKv({ persistTo: dir, namespaceId: 'bench' });
   let summary: NightlySummary;

@@ -8,14 +8,14 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from '../../shared/catalog/generator.ts';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineSettingsOverride } from '../../origin/pipeline/settings.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { openServedPipeline } from '../../adapters/serving.ts';
+import type { PipelineSettingsOverride } from '../../core/pipeline/settings.ts';
 
 const { values } = parseArgs({ options: { users: { type: 'string', default: '400' } } });
 const root = join(import.meta.dirname, '..', '..');
 const dataset = generateDataset({});
-const origin = await createOriginPipeline({ artifactsRoot: join(root, 'models', 'artifacts'), pollMs: 0, catalog: new InMemoryItemCatalog(dataset.items), log: () => undefined });
+const origin = await openServedPipeline({ artifactsRoot: join(root, 'models', 'artifacts'), pollMs: 0, catalog: new InMemoryItemCatalog(dataset.items), log: () => undefined });
 const space = origin.registry.fallbackSpace()!.space;
 const cutoff = space.data.referenceTime;
 const history = new Map<string, string[]>();

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import type { Dataset } from '../../shared/catalog/types.ts';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { openServedPipeline } from '../../adapters/serving.ts';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
@@ -61,7 +61,7 @@ function requestsOf(dataset: Dataset, n: number, now: number): PipelineRequest[]
 
 async function scenario(name: string, artifactsRoot: string, fixedVersion: string | undefined, dataset: Dataset, now: number, extra: Record<string, unknown>): Promise<void> {
   const loadStarted = performance.now();
-  const origin = await createOriginPipeline({
+  const origin = await openServedPipeline({
     artifactsRoot,
     fixedVersion,
     pollMs: 0,

@@ -1,5 +1,5 @@
 """Synthetic model artifacts for the nightly benchmark at catalogue scales we cannot train here (1M items):
-the real architectures from models/train with random weights, exported to ONNX exactly like train.py, and
+the real architectures from models/torch with random weights, exported to ONNX exactly like train.py, and
 item embeddings clustered by category (so the ANN graph has realistic structure). Timing, not quality.
 Usage: /usr/bin/python3 scripts/bench/synthetic_models.py <out_dir> <vocab.json> <item_category.npy-ish .i32> <dim>"""
 import json
@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models", "train"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models", "torch"))
 from dlrm import DLRM, table_sizes  # noqa: E402
 from reranker import SessionReranker  # noqa: E402
 from two_tower import UserTower  # noqa: E402

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   await waitFor(`${originUrl}/readyz`, 120_000, origin);
 
   log('running the nightly job once (slates → local KV, then the version pointer flips)');
-  await run('nightly', nodeBin, [join(root, 'scripts', 'nightly', 'run.ts'), '--kv', 'local', '--persist-to', persistTo]);
+  await run('nightly', nodeBin, [join(root, 'scripts', 'nightly.ts'), '--kv', 'local', '--persist-to', persistTo]);
 
   await run('edge-build', nodeBin, [join(root, 'edge', 'scripts', 'build.ts')]);
   log(`starting the edge worker in local workerd on http://127.0.0.1:${edgePort}`);

@@ -6,6 +6,12 @@
  */
 import type { EventType } from '../catalog/types.ts';
 
+/**
+ * How many items of a user's history are kept (newest last; older ones fall off): the feature stores' user
+ * history list, the nightly's user histories and the request builder all cap at this one number.
+ */
+export const USER_HISTORY_CAP = 200;
+
 const HISTORY_EVENT_TYPES: ReadonlySet<EventType> = new Set(['view', 'add_to_cart', 'purchase']);
 
 export function entersHistory(type: EventType): boolean {

@@ -9,12 +9,17 @@ export type SlateSubject = { kind: 'user'; id: string } | { kind: 'segment'; nam
 export function slateKey(version: string, subject: SlateSubject): string {
   switch (subject.kind) {
     case 'user':
-      return `slate:${version}:user:${subject.id}`;
+      return `${slateListPrefix(version, 'user')}${subject.id}`;
     case 'segment':
-      return `slate:${version}:seg:${subject.name}`;
+      return `${slateListPrefix(version, 'segment')}${subject.name}`;
     case 'popular':
       return `slate:${version}:popular`;
   }
+}
+
+/** Prefix of every user (or segment) slate key of a version; what follows it is the user id (segment name). */
+export function slateListPrefix(version: string, kind: 'user' | 'segment'): string {
+  return `slate:${version}:${kind === 'user' ? 'user' : 'seg'}:`;
 }
 
 /** Display card and edge features of one item, versioned with the slates that reference it. */

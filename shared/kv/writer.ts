@@ -1,6 +1,6 @@
 /**
  * KV writer port used by the nightly job, the export and the clean-up. Two real adapters live in
- * scripts/nightly/kv/: local (Miniflare over the same persistence dir as `wrangler dev`) and Cloudflare's
+ * adapters/kv/: local (Miniflare over the same persistence dir as `wrangler dev`) and Cloudflare's
  * KV REST API (bulk write/delete). Values are strings (JSON); the edge reads them with `KV.get(key, 'json')`.
  */
 export interface KvEntry {

@@ -10,23 +10,28 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEdge, startEdge, userToken, type RunningEdge } from '../edge/support.ts';
 import { root, spawnScript, tempDir } from '../nightly/helpers.ts';
-import { createTestDatabase, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let db: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
 let edge: RunningEdge;
 let browser: Browser;
+const prefix = `browser:${randomBytes(4).toString('hex')}:`;
+const dirs: string[] = [];
 
 beforeAll(async () => {
   buildEdge();
   db = await createTestDatabase();
-  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: `browser:${randomBytes(4).toString('hex')}:` });
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix });
   const persistTo = await tempDir('browser-kv');
-  const nightly = spawnScript('scripts/nightly/run.ts', ['--kv', 'local', '--persist-to', persistTo, '--state-dir', await tempDir('browser-state'), '--max-users', '20', '--no-progress']);
+  const stateDir = await tempDir('browser-state');
+  dirs.push(persistTo, stateDir);
+  const nightly = spawnScript('scripts/nightly.ts', ['--kv', 'local', '--persist-to', persistTo, '--state-dir', stateDir, '--database-url', db.url, '--max-users', '20', '--no-progress']);
   const done = await nightly.done;
   if (done.code !== 0) throw new Error(`nightly failed: ${done.stderr}`);
   edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000' });
@@ -41,6 +46,8 @@ afterAll(async () => {
   await edge?.stop();
   await origin?.close();
   await db?.drop();
+  await deleteRedisPrefix(prefix);
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 describe('the <reco-slate> widget in Chromium', () => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
 import { EventBatchSchema } from '../../shared/contracts/events.ts';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
 import { encodeSessionRerank } from '../../shared/features/encode.ts';
@@ -43,6 +44,7 @@ const ALL = [...USER_SLATE, 'i500', 'i501', 'i502', 'i600', 'i601'];
 let standIn: Server;
 let edge: RunningEdge;
 let kv: KvWriter;
+let persistTo = '';
 
 type Answer = RecommendResponse & { error?: string; reasons?: string[] };
 
@@ -109,7 +111,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.url === '/v1/events' ? { accepted: 1, duplicates: 0 } : ORIGIN_ANSWER));
   });
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
-  const persistTo = await tempDir('edge-kv');
+  persistTo = await tempDir('edge-kv');
   kv = await openKv(persistTo);
   await writeFixture(kv);
   const { port } = standIn.address() as AddressInfo;
@@ -120,6 +122,7 @@ afterAll(async () => {
   await edge?.stop();
   await kv?.close();
   await new Promise((resolve) => standIn?.close(resolve));
+  if (persistTo) await rm(persistTo, { recursive: true, force: true });
 });
 
 describe('edge worker in workerd', () => {

@@ -11,7 +11,7 @@ import { encodeSlate, type ItemCard, type SlateEntry } from '../../shared/contra
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { itemCardKey, SLATE_POINTER_KEY, slateKey, versionMetaKey, type SlateSubject } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 import { freePort, nodeBin, root } from '../nightly/helpers.ts';
 
 export const NAMESPACE_ID = 'edge-reco-slates';

@@ -6,21 +6,23 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, createTestDatabase, postJson, REDIS_URL, startOrigin, uniqueId, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, deleteRedisPrefix, postJson, REDIS_URL, startOrigin, uniqueId, type RunningOrigin } from '../origin/support.ts';
 
 let db: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
 const auth = { 'x-api-key': API_KEY };
+const prefix = `${uniqueId('fuzz')}:`;
 const weird = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("' OR 1=1 --", '%00', '../../etc/passwd', '<script>', 'ü', '-1', '1e9', 'NaN', 'a'.repeat(300)));
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: `${uniqueId('fuzz')}:`, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
 }, 120_000);
 
 afterAll(async () => {
   await origin?.close();
   await db?.drop();
+  await deleteRedisPrefix(prefix);
 });
 
 async function sentinelRows(): Promise<number> {

@@ -2,17 +2,19 @@
  * Batch export: the origin's GET /v1/export (source=slates) and `npm run export` stream the same rows — the
  * slates the nightly job wrote to KV, i.e. what the edge serves — filtered by version and segment.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { cardOf, NAMESPACE_ID, openKv, slateOf, writeVersion } from '../edge/support.ts';
 import { spawnScript, tempDir } from '../nightly/helpers.ts';
-import { API_KEY, createTestDatabase, REDIS_URL, startOrigin, uniqueId, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, uniqueId, type RunningOrigin } from '../origin/support.ts';
 
 let db: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
 let kv: KvWriter;
 let persistTo = '';
 const auth = { 'x-api-key': API_KEY };
+const prefix = `${uniqueId('exp')}:`;
 
 beforeAll(async () => {
   persistTo = await tempDir('export-kv');
@@ -29,12 +31,14 @@ beforeAll(async () => {
   db = await createTestDatabase();
   process.env.KV_PERSIST_DIR = persistTo;
   process.env.KV_NAMESPACE_ID = NAMESPACE_ID;
-  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: `${uniqueId('exp')}:`, SLATES_KV: 'local' });
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, SLATES_KV: 'local' });
 }, 120_000);
 
 afterAll(async () => {
   await origin?.close();
   await db?.drop();
+  await deleteRedisPrefix(prefix);
+  if (persistTo) await rm(persistTo, { recursive: true, force: true });
   delete process.env.KV_PERSIST_DIR;
   delete process.env.KV_NAMESPACE_ID;
 });
@@ -45,7 +49,7 @@ describe('export of the written slates', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('ndjson');
     const fromOrigin = (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as { subject: string; id: string; items: { id: string }[] });
-    const cli = await spawnScript('scripts/export/run.ts', ['--persist-to', persistTo, '--namespace-id', NAMESPACE_ID]).done;
+    const cli = await spawnScript('scripts/export.ts', ['--persist-to', persistTo, '--namespace-id', NAMESPACE_ID]).done;
     expect(cli.code).toBe(0);
     const fromCli = cli.stdout.trim().split('\n').map((l) => JSON.parse(l) as { subject: string; id: string });
     expect(fromOrigin).toEqual(fromCli);

@@ -7,25 +7,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { RedisFeatureStore } from '../../origin/store/redis-feature-store.ts';
+import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { buildEdge, cardOf, fetchRecommendations, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
 import { tempDir } from '../nightly/helpers.ts';
-import { API_KEY, createTestDatabase, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 const prefix = `thin:${randomBytes(4).toString('hex')}:`;
 let db: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
 let edge: RunningEdge;
 let kv: KvWriter;
+let persistTo = '';
 
 beforeAll(async () => {
   buildEdge();
   db = await createTestDatabase();
   origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix });
-  const persistTo = await tempDir('thin-kv');
+  persistTo = await tempDir('thin-kv');
   kv = await openKv(persistTo);
   await writeVersion(kv, 'vthin', [[{ kind: 'user', id: 'u1' }, slateOf('vthin', ['i10', 'i11', 'i12'], Date.now(), 'Picked for you')]], ['i10', 'i11', 'i12'].map((id) => [id, cardOf(id)]));
   edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000', ORIGIN_API_KEY: API_KEY });
@@ -36,6 +38,8 @@ afterAll(async () => {
   await kv?.close();
   await origin?.close();
   await db?.drop();
+  await deleteRedisPrefix(prefix);
+  if (persistTo) await rm(persistTo, { recursive: true, force: true });
 });
 
 describe('thin slice: widget → edge → origin → Postgres / Redis, and KV slates', () => {

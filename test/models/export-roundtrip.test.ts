@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { python, trainTiny } from './support.ts';
 
 type Reference = Record<'user_tower' | 'dlrm' | 'session_reranker', { inputs: Record<string, number[] | number[][]>; output: number[] | number[][] }>;
@@ -15,12 +16,15 @@ function tensor(name: string, value: number[] | number[][]): ort.Tensor {
 
 describe('ONNX export round-trip', () => {
   let modelDir = '';
+  let base = '';
   let reference: Reference;
   beforeAll(() => {
     const trained = trainTiny();
     modelDir = trained.modelDir;
+    base = trained.base;
     reference = JSON.parse(python('roundtrip.py', [trained.workDir])) as Reference;
   }, 180_000);
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   for (const [name, file, output] of [
     ['user_tower', 'user_tower.onnx', 'user_embedding'],

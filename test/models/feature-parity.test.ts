@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import type { Interaction } from '../../shared/catalog/types.ts';
 import { encodeDlrm, encodeSessionRerank, encodeUserTower, itemFeaturesOf } from '../../shared/features/encode.ts';
@@ -29,11 +29,14 @@ describe('feature parity between the trainer and serving', () => {
   const dataset = generateDataset(TINY);
   let rows: Rows;
   let space: FeatureSpace;
+  let base = '';
   beforeAll(() => {
-    const { workDir, modelDir } = trainTiny();
+    const { workDir, modelDir, base: trainedIn } = trainTiny();
+    base = trainedIn;
     rows = JSON.parse(python('dump_rows.py', [workDir, '60'])) as Rows;
     space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(readFileSync(join(modelDir, 'feature_space.json'), 'utf8'))));
   }, 180_000);
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('user tower rows equal what serving computes from the raw event stream', () => {
     expect(rows.tt.event.length).toBeGreaterThan(20);

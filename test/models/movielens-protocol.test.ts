@@ -3,11 +3,11 @@
  * this machine): loader → leave-one-out split → prepare → PyTorch → ONNX → full-ranking evaluation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMovieLens1M } from '../../shared/catalog/movielens.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMovieLens1M } from '../../models/data/movielens-1m.ts';
 import type { Dataset } from '../../shared/catalog/types.ts';
 import { ModelManifestSchema, ModelPointerSchema } from '../../shared/contracts/manifest.ts';
 import { createRng } from '../../shared/util/rng.ts';
@@ -47,6 +47,7 @@ describe('MovieLens-1M leave-one-out protocol', () => {
   const base = mkdtempSync(join(tmpdir(), 'reco-ml-'));
   const dataDir = join(base, 'ml-1m');
   let dataset: Dataset;
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   beforeAll(async () => {
     spawnSync('mkdir', ['-p', dataDir]);

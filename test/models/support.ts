@@ -8,7 +8,8 @@ export const root = join(import.meta.dirname, '..', '..');
 export const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 export const TINY = { items: 300, users: 150 };
 
-export function trainTiny(): { workDir: string; modelDir: string } {
+/** The caller removes `base` (the temp folder holding work/ and artifacts/) when done. */
+export function trainTiny(): { base: string; workDir: string; modelDir: string } {
   const base = mkdtempSync(join(tmpdir(), 'reco-train-'));
   const workDir = join(base, 'work');
   const result = spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--items', String(TINY.items), '--users', String(TINY.users),
@@ -16,11 +17,11 @@ export function trainTiny(): { workDir: string; modelDir: string } {
   if (result.status !== 0) throw new Error(`training failed: ${result.stderr}\n${result.stdout}`);
   const version = readdirSync(join(base, 'artifacts'))[0];
   if (!version) throw new Error('no model version written');
-  return { workDir, modelDir: join(base, 'artifacts', version) };
+  return { base, workDir, modelDir: join(base, 'artifacts', version) };
 }
 
 export function python(script: string, args: string[]): string {
-  const result = spawnSync(PYTHON, [join(root, 'models', 'train', script), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(PYTHON, [join(root, 'models', 'torch', script), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`${script} failed: ${result.stderr}`);
   return result.stdout;
 }

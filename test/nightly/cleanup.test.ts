@@ -1,8 +1,8 @@
 /** Clean-up of old slate versions, decided purely and applied to a real local KV (Miniflare). */
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { cleanupVersions, versionsToDelete, versionTime } from '../../scripts/nightly/cleanup.ts';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { cleanupVersions, versionsToDelete, versionTime } from '../../batch/nightly/cleanup.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 import { itemCardKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey } from '../../shared/kv/keys.ts';
 import { listAll } from '../../shared/kv/writer.ts';
 import { tempDir } from './helpers.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCloudflareKv, planBulkBatches } from '../../scripts/nightly/kv/cloudflare.ts';
-import { backoffDelayMs, retryAfterMs } from '../../scripts/nightly/kv/backoff.ts';
+import { openCloudflareKv, planBulkBatches } from '../../adapters/kv/cloudflare.ts';
+import { backoffDelayMs, retryAfterMs } from '../../adapters/kv/backoff.ts';
 import { listAll } from '../../shared/kv/writer.ts';
 import { startFakeCloudflareKv, type FakeCloudflareKv } from './fake-cloudflare-kv.ts';
 

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const nodeBin = join(root, 'node_modules', '.bin', 'node');
@@ -18,9 +18,14 @@ export interface Spawned {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-/** Spawns a script in its own process group, so a kill can take its workerd children with it. */
+/**
+ * Spawns a script in its own process group, so a kill can take its workerd children with it. The suite's
+ * DATABASE_URL is not passed on: a script reads a database only when the test names one (`--database-url`),
+ * so no script migrates or reads the suite's admin database.
+ */
 export function spawnScript(script: string, args: string[]): Spawned {
-  const child = spawn(nodeBin, [join(root, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const { DATABASE_URL: _suiteDatabase, ...env } = process.env;
+  const child = spawn(nodeBin, [join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ItemChangesSchema } from '../../shared/contracts/item-changes.ts';
 import { ITEM_CHANGES_KEY, SLATE_POINTER_KEY } from '../../shared/kv/keys.ts';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 import { spawnScript, tempDir } from './helpers.ts';
 
 const NS = 'edge-reco-slates';

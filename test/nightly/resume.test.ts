@@ -24,9 +24,9 @@ async function doneShards(stateFile: string): Promise<number> {
 describe('nightly kill -9 and resume', () => {
   it('finishes without recomputing finished shards and writes exactly what an uninterrupted run writes', async () => {
     const [straightDir, killedDir] = await Promise.all([tempDir('nightly-straight'), tempDir('nightly-killed')]);
-    const straight = spawnScript('scripts/nightly/run.ts', [...common, '--persist-to', straightDir, '--state-dir', join(straightDir, 'var')]);
+    const straight = spawnScript('scripts/nightly.ts', [...common, '--persist-to', straightDir, '--state-dir', join(straightDir, 'var')]);
 
-    const killed = spawnScript('scripts/nightly/run.ts', [...common, '--persist-to', killedDir, '--state-dir', join(killedDir, 'var')]);
+    const killed = spawnScript('scripts/nightly.ts', [...common, '--persist-to', killedDir, '--state-dir', join(killedDir, 'var')]);
     const stateFile = join(killedDir, 'var', VERSION, 'state.json');
     const deadline = Date.now() + 150_000;
     while ((await doneShards(stateFile)) < 3 && Date.now() < deadline && killed.child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
@@ -40,7 +40,7 @@ describe('nightly kill -9 and resume', () => {
     // Killed before the flip: nothing is live in that namespace.
     expect((await dumpLocalKv(killedDir, NS)).has(SLATE_POINTER_KEY)).toBe(false);
 
-    const resumed = await spawnScript('scripts/nightly/run.ts', [...common, '--resume', '--persist-to', killedDir, '--state-dir', join(killedDir, 'var')]).done;
+    const resumed = await spawnScript('scripts/nightly.ts', [...common, '--resume', '--persist-to', killedDir, '--state-dir', join(killedDir, 'var')]).done;
     expect(resumed.code, resumed.stderr).toBe(0);
     const summary = summaryOf(resumed.stdout);
     expect(summary.resumed, JSON.stringify(summary)).toBe(true);

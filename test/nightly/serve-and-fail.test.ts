@@ -7,19 +7,19 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
-import { openDatabase } from '../../origin/store/db/database.ts';
-import { eraseUserRows } from '../../origin/store/db/repository.ts';
+import { openDatabase } from '../../adapters/postgres/database.ts';
+import { eraseUserRows } from '../../adapters/postgres/repository.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSlateCards, SlateSchema, ItemCardSchema, SlatePointerSchema, type Slate } from '../../shared/contracts/slate.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { demoInputs, loadModelArtifacts } from '../../scripts/nightly/inputs.ts';
-import { runNightly } from '../../scripts/nightly/job.ts';
-import { localNamespaceId } from '../../scripts/nightly/kv/open.ts';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
-import { createNightlyPipeline } from '../../scripts/nightly/pipeline.ts';
+import { demoInputs, loadModelArtifacts } from '../../batch/nightly/inputs.ts';
+import { runNightly } from '../../batch/nightly/job.ts';
+import { localNamespaceId } from '../../adapters/kv/open.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
+import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { root, spawnScript, summaryOf, tempDir } from './helpers.ts';
 import { buildEdge, fetchRecommendations, startEdge, type RunningEdge } from '../edge/support.ts';
+import { createTestDatabase } from '../origin/support.ts';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import { modelFileKey } from '../../shared/kv/keys.ts';
 
@@ -27,6 +27,8 @@ import { modelFileKey } from '../../shared/kv/keys.ts';
 const NS = localNamespaceId(join(root, 'edge', 'wrangler.jsonc'));
 let dir: string;
 let edge: RunningEdge;
+/** This file's own Postgres database (dropped after the run). */
+let testDatabase: { url: string; drop: () => Promise<void> } | undefined;
 
 /** The edge's answer for a user (k items), validated by the shared response contract. */
 const recommend = async (query: string) => RecommendResponseSchema.parse(await (await fetchRecommendations(edge.url, query)).json());
@@ -50,21 +52,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await edge?.stop();
+  await testDatabase?.drop();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A fresh Postgres database for this file (DATABASE_URL's server); fails when Postgres is down. */
-async function createDatabase(): Promise<string> {
-  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const name = `t_nightly_${Math.random().toString(36).slice(2, 10)}`;
-  const client = new pg.Client({ connectionString: base });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 /** Reads keys straight from the local KV (the same persistence the edge reads) to compare with its answers. */
 async function readKv<T>(read: (kv: KvWriter) => Promise<T>): Promise<T> {
@@ -85,12 +75,13 @@ describe('nightly → KV → edge worker in workerd', () => {
     const user = users[17];
     const erasedUser = users[5];
     if (!user || !erasedUser) throw new Error('no demo user');
-    const databaseUrl = await createDatabase();
+    testDatabase = await createTestDatabase();
+    const databaseUrl = testDatabase.url;
     const database = await openDatabase({ databaseUrl });
     await eraseUserRows(await database.get(), erasedUser.id);
     await database.close();
 
-    const run = await spawnScript('scripts/nightly/run.ts', ['--persist-to', dir, '--state-dir', join(dir, 'var'), '--max-users', '300', '--no-progress', '--database-url', databaseUrl]).done;
+    const run = await spawnScript('scripts/nightly.ts', ['--persist-to', dir, '--state-dir', join(dir, 'var'), '--max-users', '300', '--no-progress', '--database-url', databaseUrl]).done;
     expect(run.code, run.stderr).toBe(0);
     const summary = summaryOf(run.stdout);
     expect(summary.users).toBe(299);
@@ -139,7 +130,7 @@ describe('nightly → KV → edge worker in workerd', () => {
     expect(before.path).toBe('kv-slate');
     const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
     const inputs = demoInputs({}, 300);
-    const pipeline = await createNightlyPipeline(artifacts.dir, inputs.items);
+    const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
     const kv = await openLocalKv({ persistTo: dir, namespaceId: NS });
     const at = Date.now() + 2000; // a distinct, later version id than the first run's
     const options = { pipeline, space: artifacts.space, items: inputs.items, users: inputs.users, segments: inputs.dataset.segments, stateDir: join(dir, 'var'), shards: 6, batchSize: 50, at };
@@ -171,7 +162,7 @@ describe('nightly → KV → edge worker in workerd', () => {
 
   it('exports the live version as NDJSON and CSV, equal to what is in KV, filtered by segment', async () => {
     const live = await readKv(async (kv) => SlatePointerSchema.parse(JSON.parse((await kv.get('slates:current')) ?? 'null')));
-    const ndjson = await spawnScript('scripts/export/run.ts', ['--persist-to', dir]).done;
+    const ndjson = await spawnScript('scripts/export.ts', ['--persist-to', dir]).done;
     expect(ndjson.code, ndjson.stderr).toBe(0);
     const rows = ndjson.stdout.trim().split('\n').map((line) => JSON.parse(line) as { version: string; subject: string; id: string; segment: string | null; items: { id: string }[] });
     // The live version is the in-process resumed run above (300 users, no erasure list given).
@@ -185,7 +176,7 @@ describe('nightly → KV → edge worker in workerd', () => {
 
     const { users } = demoInputs({}, 300);
     const gamers = users.filter((u) => u.segment === 'gamers').map((u) => u.id).sort();
-    const csv = await spawnScript('scripts/export/run.ts', ['--persist-to', dir, '--segment', 'gamers', '--format', 'csv', '--limit', '3']).done;
+    const csv = await spawnScript('scripts/export.ts', ['--persist-to', dir, '--segment', 'gamers', '--format', 'csv', '--limit', '3']).done;
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('version,model_version,subject,id,segment,rank,item_id,score,reason');

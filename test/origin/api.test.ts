@@ -9,8 +9,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
-import { allErasedUsers, saveExperiment } from '../../origin/store/db/repository.ts';
-import { experiments } from '../../origin/store/db/schema.ts';
+import { allErasedUsers, saveExperiment } from '../../adapters/postgres/repository.ts';
+import { experiments } from '../../adapters/postgres/schema.ts';
 import { API_KEY, REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
 let database: { url: string; drop: () => Promise<void> };

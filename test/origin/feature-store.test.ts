@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SESSION_ITEMS_CAP, USER_HISTORY_CAP, type FeatureStore } from '../../origin/store/feature-store.ts';
-import { MemoryFeatureStore } from '../../origin/store/memory-feature-store.ts';
-import { RedisFeatureStore } from '../../origin/store/redis-feature-store.ts';
+import { SESSION_ITEMS_CAP, type FeatureStore } from '../../core/ports/feature-store.ts';
+import { USER_HISTORY_CAP } from '../../shared/features/history.ts';
+import { MemoryFeatureStore } from '../../adapters/memory/feature-store.ts';
+import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { deleteRedisPrefix } from './support.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openLocalKv } from '../../scripts/nightly/kv/local.ts';
+import { openLocalKv } from '../../adapters/kv/local.ts';
 import { SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey } from '../../shared/kv/keys.ts';
 import { listAll, type KvWriter } from '../../shared/kv/writer.ts';
-import { slateEraser } from '../../origin/store/slate-eraser.ts';
+import { slateEraser } from '../../core/erasure/slate-eraser.ts';
 
 let dir: string;
 let kv: KvWriter;

@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant } from '../../origin/experiments/assign.ts';
 import { ExperimentSchema } from '../../origin/experiments/definitions.ts';
 import { recommendWithExperiments, type ShadowLog } from '../../origin/experiments/shadow.ts';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
 import { cloneVersion, demoDataset, historiesOf, NOW, privateArtifacts } from './support.ts';
 
 const data = demoDataset();
 const histories = historiesOf(data);
-let origin: OriginPipeline;
+let origin: ServedPipeline;
 let root = '';
 let version = '';
 const candidate = () => `${version}-candidate`;
@@ -18,7 +18,7 @@ const candidate = () => `${version}-candidate`;
 beforeAll(async () => {
   ({ root, version } = await privateArtifacts());
   await cloneVersion(root, version, candidate());
-  origin = await createOriginPipeline({ artifactsRoot: root, catalog: new InMemoryItemCatalog(data.items), pollMs: 0, annCacheDir: null, log: () => undefined });
+  origin = await openServedPipeline({ artifactsRoot: root, catalog: new InMemoryItemCatalog(data.items), pollMs: 0, annCacheDir: null, log: () => undefined });
   await origin.registry.pin(candidate());
 });
 afterAll(async () => {

@@ -1,9 +1,9 @@
 /** The model pipeline on the real demo ONNX models: quality sanity, rules, cold start, micro-batching, exploration. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { violatesRules } from '../../shared/rerank/rules.ts';
 import { encodeUserTower } from '../../shared/features/encode.ts';
 import { createRng } from '../../shared/util/rng.ts';
@@ -14,12 +14,12 @@ const catalog = new InMemoryItemCatalog(data.items);
 const histories = historiesOf(data);
 const users = [...histories.keys()].slice(0, 200);
 const segmentOf = new Map(data.users.map((u) => [u.id, u.segment]));
-let origin: OriginPipeline;
+let origin: ServedPipeline;
 
 const request = (partial: Partial<PipelineRequest>): PipelineRequest => ({ surface: 'home', k: 10, history: [], sessionItems: [], excludeIds: [], now: NOW, explorationSlots: 0, ...partial });
 
 beforeAll(async () => {
-  origin = await createOriginPipeline({ artifactsRoot: ARTIFACTS_ROOT, catalog, pollMs: 0, annCacheDir: null, rng: createRng(5), log: () => undefined });
+  origin = await openServedPipeline({ artifactsRoot: ARTIFACTS_ROOT, catalog, pollMs: 0, annCacheDir: null, rng: createRng(5), log: () => undefined });
   expect(origin.registry.status.lastError).toBeNull();
 });
 afterAll(async () => origin?.close());
@@ -146,7 +146,7 @@ describe('micro-batching', () => {
 describe('exploration', () => {
   it('is reproducible with a seeded RNG, uses item stats, and is off when slots = 0', async () => {
     const stats = async (ids: readonly string[]) => new Map(ids.map((id, n) => [id, { impressions: 100, clicks: n % 7 === 0 ? 60 : 1 }]));
-    const make = () => createOriginPipeline({ artifactsRoot: ARTIFACTS_ROOT, catalog, pollMs: 0, annCacheDir: null, rng: createRng(42), itemStats: stats, log: () => undefined });
+    const make = () => openServedPipeline({ artifactsRoot: ARTIFACTS_ROOT, catalog, pollMs: 0, annCacheDir: null, rng: createRng(42), itemStats: stats, log: () => undefined });
     const [a, b] = await Promise.all([make(), make()]);
     try {
       const userId = users[3]!;

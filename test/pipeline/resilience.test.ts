@@ -2,9 +2,9 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InMemoryItemCatalog } from '../../origin/pipeline/catalog.ts';
-import { createOriginPipeline, type OriginPipeline } from '../../origin/pipeline/factory.ts';
-import type { PipelineRequest, PipelineResult } from '../../origin/pipeline/types.ts';
+import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
+import { openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { cloneVersion, demoDataset, historiesOf, NOW, privateArtifacts, publish } from './support.ts';
 
 const data = demoDataset();
@@ -13,10 +13,10 @@ const histories = historiesOf(data);
 const someUser = [...histories.keys()][0]!;
 const personal: PipelineRequest = { userId: someUser, surface: 'home', k: 10, history: histories.get(someUser) ?? [], sessionItems: [], excludeIds: [], now: NOW, explorationSlots: 0 };
 const roots: string[] = [];
-const opened: OriginPipeline[] = [];
+const opened: ServedPipeline[] = [];
 
-async function open(root: string, pollMs = 0): Promise<OriginPipeline> {
-  const origin = await createOriginPipeline({ artifactsRoot: root, catalog, pollMs, annCacheDir: null, log: () => undefined });
+async function open(root: string, pollMs = 0): Promise<ServedPipeline> {
+  const origin = await openServedPipeline({ artifactsRoot: root, catalog, pollMs, annCacheDir: null, log: () => undefined });
   opened.push(origin);
   return origin;
 }
@@ -92,7 +92,7 @@ describe('degradation', () => {
   it('failing item stats turn exploration off, flagged', async () => {
     const { root } = await privateArtifacts();
     roots.push(root);
-    const origin = await createOriginPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, log: () => undefined, itemStats: async () => Promise.reject(new Error('redis down')) });
+    const origin = await openServedPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, log: () => undefined, itemStats: async () => Promise.reject(new Error('redis down')) });
     opened.push(origin);
     const result = await origin.pipeline.recommend({ ...personal, explorationSlots: 2 });
     expect(result.degraded).toContain('item-stats-unavailable');
@@ -106,7 +106,7 @@ describe('execution providers', () => {
     const { root } = await privateArtifacts();
     roots.push(root);
     const logs: Record<string, unknown>[] = [];
-    const origin = await createOriginPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, execution: { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 1 }, log: (line) => logs.push(line) });
+    const origin = await openServedPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, execution: { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 1 }, log: (line) => logs.push(line) });
     opened.push(origin);
     const status = origin.registry.status;
     expect(status.lastError).toBeNull();

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildAnnIndex, buildOrLoadAnnIndex } from '../../origin/retrieval/build.ts';
-import { readManifest } from '../../origin/models/loaded-model.ts';
+import { buildAnnIndex, buildOrLoadAnnIndex } from '../../adapters/ann/build.ts';
+import { readManifest } from '../../core/registry/artifacts.ts';
 import { ARTIFACTS_ROOT, currentVersion } from './support.ts';
 
 const dir = join(ARTIFACTS_ROOT, await currentVersion());

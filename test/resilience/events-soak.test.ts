@@ -6,19 +6,21 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, postJson, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { createTestDatabase, deleteRedisPrefix, postJson, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 let db: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
+const prefix = `soak:${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: `soak:${randomBytes(4).toString('hex')}:`, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
 }, 120_000);
 
 afterAll(async () => {
   await origin?.close();
   await db?.drop();
+  await deleteRedisPrefix(prefix);
 });
 
 describe('event ingestion soak', () => {

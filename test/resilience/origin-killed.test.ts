@@ -2,12 +2,13 @@
  * Origin killed while the edge serves: the widget keeps getting 200s. Visitors with a KV slate are unaffected;
  * visitors who needed the origin get the popular slate, flagged. Real origin process, real edge in workerd.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecommendResponse } from '../../shared/contracts/recommend.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { buildEdge, cardOf, fetchRecommendations, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
 import { tempDir } from '../nightly/helpers.ts';
-import { createTestDatabase, REDIS_URL } from '../origin/support.ts';
+import { createTestDatabase, deleteRedisPrefix, REDIS_URL } from '../origin/support.ts';
 import { spawnOrigin, stop } from './support.ts';
 import type { ChildProcess } from 'node:child_process';
 
@@ -15,12 +16,14 @@ let db: { url: string; drop: () => Promise<void> };
 let origin: { url: string; child: ChildProcess };
 let edge: RunningEdge;
 let kv: KvWriter;
+let persistTo = '';
+const prefix = `killed:${Date.now()}:`;
 
 beforeAll(async () => {
   buildEdge();
   db = await createTestDatabase();
-  origin = await spawnOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: `killed:${Date.now()}:` });
-  const persistTo = await tempDir('killed-kv');
+  origin = await spawnOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix });
+  persistTo = await tempDir('killed-kv');
   kv = await openKv(persistTo);
   const now = Date.now();
   await writeVersion(kv, 'vk', [
@@ -35,6 +38,8 @@ afterAll(async () => {
   await stop(origin?.child);
   await kv?.close();
   await db?.drop();
+  await deleteRedisPrefix(prefix);
+  if (persistTo) await rm(persistTo, { recursive: true, force: true });
 });
 
 describe('origin killed while the edge serves', () => {

@@ -6,22 +6,24 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../nightly/helpers.ts';
-import { postJson, startOrigin, uniqueId, type RunningOrigin, REDIS_URL } from '../origin/support.ts';
+import { deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin, REDIS_URL } from '../origin/support.ts';
 import { createPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
 
 let postgres: PrivatePostgres;
 let origin: RunningOrigin;
 const BATCH = 5;
+const prefix = `${uniqueId('pgout')}:`;
 
 beforeAll(async () => {
   postgres = await createPrivatePostgres(await freePort());
   await postgres.start();
-  origin = await startOrigin({ DATABASE_URL: postgres.url, REDIS_URL, REDIS_KEY_PREFIX: `${uniqueId('pgout')}:`, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
+  origin = await startOrigin({ DATABASE_URL: postgres.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000' });
 }, 120_000);
 
 afterAll(async () => {
   await origin?.close();
   await postgres?.destroy();
+  await deleteRedisPrefix(prefix);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,13 +3,21 @@
  * shared server on 5432. Postgres refuses to run as root, so as root the binaries run as the `postgres` user.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** PG_BIN, else the newest Debian server install (/usr/lib/postgresql/<major>/bin) that has initdb. */
+function postgresBin(): string {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  if (majors.length === 0) throw new Error(`no PostgreSQL server binaries (initdb) under ${root}: install postgresql or set PG_BIN`);
+  return join(root, majors[0]!, 'bin');
+}
+const BIN = postgresBin();
 
 export interface PrivatePostgres {
   url: string;

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
-import { RedisFeatureStore } from '../../origin/store/redis-feature-store.ts';
+import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { freePort } from '../nightly/helpers.ts';
 import { createTestDatabase, postJson, startOrigin, uniqueId, type RunningOrigin } from '../origin/support.ts';
 import { startRedis, stop } from './support.ts';

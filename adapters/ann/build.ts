@@ -1,0 +1,84 @@
+/**
+ * One entry point for building or loading an index of any kind, with an optional on-disk cache: building
+ * HNSW over 1M items takes minutes, loading the saved graph takes about a second. The cache folder writes
+ * its own `.gitignore` (`*`) so cached graphs next to the artifacts are never committed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
+import type { AnnBuildOptions } from './options.ts';
+import { createExactIndex } from './exact-index.ts';
+import { buildHnswlibIndex, loadHnswlibIndex } from './hnswlib-index.ts';
+import { buildUsearchIndex, loadUsearchIndex } from './usearch-index.ts';
+
+export const DEFAULT_ANN_KIND: AnnKind = 'usearch';
+/** From this many vectors on, an uncached graph is built in a worker thread (the event loop keeps serving). */
+export const WORKER_BUILD_MIN_VECTORS = 200_000;
+
+export function buildAnnIndex(kind: AnnKind, vectors: Float32Array, dim: number, options: AnnBuildOptions = {}): AnnIndex {
+  if (kind === 'usearch') return buildUsearchIndex(vectors, dim, options);
+  if (kind === 'hnswlib') return buildHnswlibIndex(vectors, dim, options);
+  return createExactIndex(vectors, dim);
+}
+
+export function loadAnnIndex(kind: AnnKind, path: string, dim: number, options: AnnBuildOptions = {}): AnnIndex {
+  if (kind === 'usearch') return loadUsearchIndex(path, dim, options);
+  if (kind === 'hnswlib') return loadHnswlibIndex(path, dim, options);
+  throw new Error('exact indexes are not loaded from disk; build them from the embeddings');
+}
+
+export interface CachedBuild {
+  index: AnnIndex;
+  fromCache: boolean;
+  buildMs: number;
+}
+
+/**
+ * Loads `<cacheDir>/<key>.<kind>` when present, else builds and saves it (atomically: write then rename).
+ * `key` must change whenever the embeddings or options change (model version + sizes + options).
+ */
+export async function buildOrLoadAnnIndex(
+  kind: AnnKind,
+  vectors: Float32Array,
+  dim: number,
+  cacheDir: string | undefined,
+  key: string,
+  options: AnnBuildOptions = {},
+): Promise<CachedBuild> {
+  const started = performance.now();
+  if (kind === 'exact' || cacheDir === undefined) {
+    return { index: buildAnnIndex(kind, vectors, dim, options), fromCache: false, buildMs: performance.now() - started };
+  }
+  const path = join(cacheDir, `${key}.${kind}`);
+  if (existsSync(path)) {
+    try {
+      const index = loadAnnIndex(kind, path, dim, options);
+      if (index.size === Math.floor(vectors.length / dim)) return { index, fromCache: true, buildMs: performance.now() - started };
+    } catch {
+      // unreadable cache: rebuild below
+    }
+  }
+  await mkdir(cacheDir, { recursive: true });
+  if (!existsSync(join(cacheDir, '.gitignore'))) await writeFile(join(cacheDir, '.gitignore'), '*\n');
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  if (vectors.length / dim >= WORKER_BUILD_MIN_VECTORS) {
+    await buildInWorker(kind, vectors, dim, tmp, options);
+    await rename(tmp, path);
+    return { index: loadAnnIndex(kind, path, dim, options), fromCache: false, buildMs: performance.now() - started };
+  }
+  const index = buildAnnIndex(kind, vectors, dim, options);
+  await index.save(tmp);
+  await rename(tmp, path);
+  return { index, fromCache: false, buildMs: performance.now() - started };
+}
+
+function buildInWorker(kind: AnnKind, vectors: Float32Array, dim: number, path: string, options: AnnBuildOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./build-worker.ts', import.meta.url), { workerData: { kind, vectors, dim, path, options } });
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ANN build worker exited with ${code}`))));
+  });
+}

@@ -1,0 +1,28 @@
+/** Build and search options shared by the ANN adapters, and the query-splitting helper they all use. */
+export interface AnnBuildOptions {
+  /** Graph degree (M). */
+  connectivity?: number;
+  /** Candidate list size while building. */
+  expansionAdd?: number;
+  /** Candidate list size while searching; raised to k when k is larger. */
+  expansionSearch?: number;
+  /**
+   * Threads for building and batch search (usearch); 0 = all cores. Default 1: a single-threaded build is
+   * deterministic (same graph, same candidates, reproducible slates and tests); big catalogues load a cached graph.
+   */
+  threads?: number;
+}
+
+export const DEFAULT_ANN_OPTIONS: Required<AnnBuildOptions> = {
+  connectivity: 16,
+  expansionAdd: 128,
+  expansionSearch: 1024,
+  threads: 1,
+};
+
+/** Splits n × dim queries into per-query views copied out (usearch ignores subarray offsets). */
+export function rowsOf(queries: Float32Array, dim: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let offset = 0; offset + dim <= queries.length; offset += dim) out.push(queries.slice(offset, offset + dim));
+  return out;
+}

@@ -1,0 +1,28 @@
+/**
+ * The in-memory item catalogue: the origin fills it from Postgres (and refreshes stock), the nightly and
+ * tests build it from the generated Item[]. Lookups are a Map, so rules and reasons cost no I/O per request.
+ */
+import type { Item } from '../../shared/catalog/types.ts';
+import type { CatalogItem, ItemCatalog } from '../../core/ports/catalog.ts';
+
+export class InMemoryItemCatalog implements ItemCatalog {
+  private readonly byId: Map<string, CatalogItem>;
+
+  constructor(items: readonly Item[] | readonly CatalogItem[]) {
+    this.byId = new Map(items.map((item) => [item.id, { id: item.id, title: item.title, category: item.category, price: item.price, image: item.image, stock: item.stock, createdAt: item.createdAt }]));
+  }
+
+  get(id: string): CatalogItem | undefined {
+    return this.byId.get(id);
+  }
+  isAvailable(id: string): boolean {
+    return (this.byId.get(id)?.stock ?? 0) > 0;
+  }
+  get size(): number {
+    return this.byId.size;
+  }
+  /** Replaces or adds items (stock changes, new arrivals) without rebuilding. */
+  upsert(items: readonly CatalogItem[]): void {
+    for (const item of items) this.byId.set(item.id, item);
+  }
+}

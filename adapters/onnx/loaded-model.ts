@@ -1,0 +1,161 @@
+/**
+ * The ONNX model loader: one version folder → a LoadedModel (core/ports/model.ts) with the user tower and
+ * DLRM sessions in onnxruntime-node, the item embeddings and their ANN index. This module owns the sessions
+ * (load, warm-up, run, dispose); callers see `embedUsers(batch)`, `scoreCandidates(batch)`, `index` and
+ * `itemSimilarity` only. onnxModelLoader(options) is what the model registry is given.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as ort from 'onnxruntime-node';
+import { MODEL_IO, type ModelManifest } from '../../shared/contracts/manifest.ts';
+import type { FeatureSpace } from '../../shared/features/feature-space.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
+import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
+import type { LoadedModel, ModelLoader } from '../../core/ports/model.ts';
+import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
+import type { AnnBuildOptions } from '../ann/options.ts';
+import { buildOrLoadAnnIndex } from '../ann/build.ts';
+import { createSession, DEFAULT_EXECUTION, float32Tensor, floatOutput, int64Tensor, type ExecutionConfig } from './execution.ts';
+
+export interface ModelLoadOptions {
+  execution?: ExecutionConfig;
+  annKind?: AnnKind;
+  ann?: AnnBuildOptions;
+  /** Folder for cached ANN graphs (self-gitignored); undefined = always build. */
+  annCacheDir?: string | undefined;
+}
+
+async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Float32Array> {
+  const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
+  const expected = manifest.itemCount * manifest.embeddingDim;
+  if (manifest.itemEmbeddingsDtype === 'float32') {
+    if (bytes.byteLength !== expected * 4) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected * 4}`);
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  if (manifest.itemEmbeddingsDtype === 'int8') {
+    if (bytes.byteLength !== expected) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected}`);
+    const scale = manifest.itemEmbeddingsScale ?? 1;
+    return Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), (v) => v * scale);
+  }
+  throw new Error(`item embeddings dtype ${manifest.itemEmbeddingsDtype} is not supported by the origin`);
+}
+
+function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(vectors.length);
+  for (let base = 0; base < vectors.length; base += dim) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += vectors[base + d]! ** 2;
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let d = 0; d < dim; d++) out[base + d] = vectors[base + d]! * inv;
+  }
+  return out;
+}
+
+/** The cached graph depends on the embeddings and the graph options, not on how many threads built it. */
+function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined): string {
+  const { threads: _threads, ...graph } = ann ?? {};
+  return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}-${JSON.stringify(graph).replace(/\W/g, '')}`;
+}
+
+/** The loader the model registry is given: ONNX sessions with these execution and ANN options. */
+export function onnxModelLoader(options: ModelLoadOptions = {}): ModelLoader {
+  return { load: (dir) => loadModel(dir, options) };
+}
+
+/** Loads a version folder and warms it up (first runs allocate arenas; do that before serving). */
+export async function loadModel(dir: string, options: ModelLoadOptions = {}): Promise<LoadedModel> {
+  const manifest = await readManifest(dir);
+  if (manifest.featureSpecVersion !== FEATURE_SPEC_VERSION) {
+    throw new Error(`model ${manifest.version} uses feature spec ${manifest.featureSpecVersion}, this code speaks ${FEATURE_SPEC_VERSION}`);
+  }
+  const space = await readFeatureSpace(dir, manifest);
+  const execution = options.execution ?? DEFAULT_EXECUTION;
+  const [tower, dlrm, embeddings] = await Promise.all([
+    readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
+    readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
+    readEmbeddings(dir, manifest),
+  ]);
+  const dim = manifest.embeddingDim;
+  const { index } = await buildOrLoadAnnIndex(
+    options.annKind ?? 'usearch',
+    embeddings,
+    dim,
+    options.annCacheDir,
+    annCacheKey(manifest, options.ann),
+    options.ann,
+  );
+  const unit = normalisedRows(embeddings, dim);
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
+  await warmUp(model);
+  return model;
+}
+
+interface Parts {
+  dir: string;
+  manifest: ModelManifest;
+  space: FeatureSpace;
+  dim: number;
+  unit: Float32Array;
+  index: AnnIndex;
+  tower: ort.InferenceSession;
+  dlrm: ort.InferenceSession;
+  warnings: string[];
+  providers: string[];
+}
+
+function createLoadedModel(p: Parts): LoadedModel {
+  const [segmentName, historyName] = MODEL_IO.userTower.inputs;
+  const [sparseName, denseName] = MODEL_IO.dlrm.inputs;
+  return {
+    version: p.manifest.version,
+    dir: p.dir,
+    manifest: p.manifest,
+    space: p.space,
+    dim: p.dim,
+    unitEmbeddings: p.unit,
+    index: p.index,
+    warnings: p.warnings,
+    providers: p.providers,
+    async embedUsers(batch) {
+      const n = batch.length;
+      const segment = Int32Array.from(batch, (u) => u.segment);
+      const history = new Int32Array(n * HISTORY_LENGTH);
+      batch.forEach((u, i) => history.set(u.history, i * HISTORY_LENGTH));
+      const result = await p.tower.run({ [segmentName]: int64Tensor(segment, [n]), [historyName]: int64Tensor(history, [n, HISTORY_LENGTH]) });
+      const out = floatOutput(result, MODEL_IO.userTower.outputs[0]);
+      if (out.length !== n * p.dim) throw new Error(`user tower returned ${out.length} values, expected ${n * p.dim}`);
+      return out;
+    },
+    async scoreCandidates(batch) {
+      if (batch.rows === 0) return new Float32Array(0);
+      const result = await p.dlrm.run({
+        [sparseName]: int64Tensor(batch.sparse, [batch.rows, DLRM_SPARSE_FEATURES.length]),
+        [denseName]: float32Tensor(batch.dense, [batch.rows, DLRM_DENSE_FEATURES.length]),
+      });
+      const out = floatOutput(result, MODEL_IO.dlrm.outputs[0]);
+      if (out.length !== batch.rows) throw new Error(`DLRM returned ${out.length} scores, expected ${batch.rows}`);
+      return out;
+    },
+    itemSimilarity(a, b) {
+      if (a <= 0 || b <= 0 || a > p.space.itemCount || b > p.space.itemCount) return 0;
+      const ba = (a - 1) * p.dim;
+      const bb = (b - 1) * p.dim;
+      let dot = 0;
+      for (let d = 0; d < p.dim; d++) dot += p.unit[ba + d]! * p.unit[bb + d]!;
+      return dot;
+    },
+    async dispose() {
+      await Promise.allSettled([p.tower.release(), p.dlrm.release()]);
+      p.index.dispose();
+    },
+  };
+}
+
+async function warmUp(model: LoadedModel): Promise<void> {
+  const history = new Int32Array(HISTORY_LENGTH);
+  if (model.space.itemCount > 0) history[HISTORY_LENGTH - 1] = 1;
+  const embedding = await model.embedUsers([{ segment: 0, history }, { segment: 1, history }]);
+  model.index.search(embedding.slice(0, model.dim), 10);
+  const rows = 8;
+  await model.scoreCandidates({ rows, sparse: new Int32Array(rows * DLRM_SPARSE_FEATURES.length).fill(1), dense: new Float32Array(rows * DLRM_DENSE_FEATURES.length) });
+}

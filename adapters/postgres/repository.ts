@@ -1,0 +1,109 @@
+/**
+ * The origin's queries, one function per use: event ingestion (idempotent on event id), catalogue and user
+ * reads, experiment definitions, and user erasure. Each takes a migrated Db so it runs on Postgres and PGlite alike.
+ */
+import { and, asc, count, eq, gt, inArray, isNull } from 'drizzle-orm';
+import type { Item, User } from '../../shared/catalog/types.ts';
+import type { RecoEvent } from '../../shared/contracts/events.ts';
+import type { ZodType } from 'zod';
+import type { Db } from './database.ts';
+import { events, experiments, items, userDeletions, users } from './schema.ts';
+
+export interface StoredEvent extends RecoEvent {
+  ts: number;
+}
+
+export interface InsertResult {
+  /** Events written now, in request order (the feature store applies exactly these). */
+  inserted: StoredEvent[];
+  duplicates: number;
+}
+
+/** INSERT … ON CONFLICT (event_id) DO NOTHING: a repeated id (in this batch or stored earlier) is counted, not written. */
+export async function insertEvents(db: Db, batch: readonly StoredEvent[]): Promise<InsertResult> {
+  const unique = [...new Map(batch.map((e) => [e.eventId, e])).values()];
+  const rows = await db
+    .insert(events)
+    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null })))
+    .onConflictDoNothing({ target: events.eventId })
+    .returning({ eventId: events.eventId });
+  const written = new Set(rows.map((r) => r.eventId));
+  return { inserted: unique.filter((e) => written.has(e.eventId)), duplicates: batch.length - written.size };
+}
+
+export async function countItems(db: Db): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(items);
+  return row?.n ?? 0;
+}
+
+export async function insertCatalog(db: Db, catalog: readonly Item[], people: readonly User[]): Promise<void> {
+  const chunk = 1000; // keeps each statement far below Postgres' 65 535 bind-parameter limit
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < catalog.length; i += chunk) await tx.insert(items).values(catalog.slice(i, i + chunk)).onConflictDoNothing();
+    for (let i = 0; i < people.length; i += chunk) await tx.insert(users).values(people.slice(i, i + chunk)).onConflictDoNothing();
+  });
+}
+
+export async function loadItems(db: Db): Promise<Item[]> {
+  return db.select().from(items).orderBy(asc(items.id));
+}
+
+/** Users after `afterId` (keyset pagination), skipping erased users. */
+export async function usersPage(db: Db, afterId: string, limit: number): Promise<User[]> {
+  return db
+    .select({ id: users.id, segment: users.segment })
+    .from(users)
+    .leftJoin(userDeletions, eq(userDeletions.userId, users.id))
+    .where(and(gt(users.id, afterId), isNull(userDeletions.userId)))
+    .orderBy(asc(users.id))
+    .limit(limit);
+}
+
+export async function userSegment(db: Db, userId: string): Promise<string | undefined> {
+  const [row] = await db.select({ segment: users.segment }).from(users).where(eq(users.id, userId));
+  return row?.segment;
+}
+
+/** Enabled and disabled definitions that validate; an invalid stored row is reported, never served. */
+/** Stored experiment definitions that pass `schema` (the origin's ExperimentSchema); invalid rows are reported and skipped. */
+export async function loadExperiments<T>(db: Db, schema: ZodType<T>, onInvalid: (id: string, reason: string) => void = () => undefined): Promise<T[]> {
+  const rows = await db.select().from(experiments).orderBy(asc(experiments.id));
+  const valid: T[] = [];
+  for (const row of rows) {
+    const parsed = schema.safeParse(row.definition);
+    if (parsed.success) valid.push(parsed.data);
+    else onInvalid(row.id, parsed.error.issues.map((i) => i.message).join('; '));
+  }
+  return valid;
+}
+
+export async function saveExperiment(db: Db, experiment: { id: string }): Promise<void> {
+  await db.insert(experiments).values({ id: experiment.id, definition: experiment }).onConflictDoUpdate({ target: experiments.id, set: { definition: experiment, updatedAt: new Date() } });
+}
+
+/** Deletes the user's events and profile row and records the erasure (the nightly/export omit the user). */
+export async function eraseUserRows(db: Db, userId: string): Promise<{ events: number }> {
+  return db.transaction(async (tx) => {
+    const deleted = await tx.delete(events).where(eq(events.userId, userId)).returning({ id: events.eventId });
+    await tx.delete(users).where(eq(users.id, userId));
+    await tx.insert(userDeletions).values({ userId }).onConflictDoNothing();
+    return { events: deleted.length };
+  });
+}
+
+export async function erasedUsers(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.select({ id: userDeletions.userId }).from(userDeletions).where(inArray(userDeletions.userId, [...ids]));
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function eventsOfUser(db: Db, userId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(events).where(eq(events.userId, userId));
+  return row?.n ?? 0;
+}
+
+/** Every erased user id: the nightly job drops these before computing slates (open with openDatabase(DATABASE_URL)). */
+export async function allErasedUsers(db: Db): Promise<Set<string>> {
+  const rows = await db.select({ id: userDeletions.userId }).from(userDeletions);
+  return new Set(rows.map((r) => r.id));
+}

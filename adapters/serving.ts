@@ -1,0 +1,104 @@
+/**
+ * Composition: opens a served pipeline from a model artifacts folder — the model registry (core) loading
+ * versions with the ONNX loader and their ANN index (adapters), behind the core pipeline
+ * (core/pipeline/compose.ts). The origin, the nightly, the export, the benchmarks and the tests all open their
+ * pipeline with openServedPipeline; the options say what differs (hot reload or one fixed version, the
+ * catalogue, exploration, execution providers, ANN library).
+ */
+import { basename, dirname, join } from 'node:path';
+import type { Item } from '../shared/catalog/types.ts';
+import type { Rng } from '../shared/util/rng.ts';
+import type { AnnKind } from '../core/ports/ann.ts';
+import type { ItemCatalog } from '../core/ports/catalog.ts';
+import { composePipeline, type ComposedPipeline } from '../core/pipeline/compose.ts';
+import type { PipelineSettings } from '../core/pipeline/settings.ts';
+import type { ItemStatsSource } from '../core/pipeline/stages/item-stats.ts';
+import { popularIndices } from '../core/pipeline/stages/popular.ts';
+import { ModelRegistry } from '../core/registry/model-registry.ts';
+import type { AnnBuildOptions } from './ann/options.ts';
+import { InMemoryItemCatalog } from './memory/item-catalog.ts';
+import { DEFAULT_EXECUTION, parseExecutionProviders, type ExecutionConfig } from './onnx/execution.ts';
+import { onnxModelLoader } from './onnx/loaded-model.ts';
+
+export interface ServingOptions {
+  /** Folder holding current.json and one folder per model version. */
+  artifactsRoot: string;
+  /** Serve exactly this version folder and ignore current.json (the nightly pins the version it started with). */
+  fixedVersion?: string | undefined;
+  /** current.json poll interval (ms); 0 = no hot reload. Default 5000. */
+  pollMs?: number | undefined;
+  /** Stock and display data for rules and reasons: a catalogue, or the items to build one from. */
+  catalog: ItemCatalog | readonly Item[];
+  /** Click stats for exploration (the feature store's itemStats); none = uniform priors. */
+  itemStats?: ItemStatsSource | undefined;
+  /** Overrides of the pipeline defaults (e.g. explorationSlots: 0 for deterministic slates). */
+  settings?: Partial<PipelineSettings> | undefined;
+  /** ONNX execution providers and threads; default from env (executionFromEnv). */
+  execution?: ExecutionConfig | undefined;
+  annKind?: AnnKind | undefined;
+  /** Graph/search options (connectivity, expansion, build threads). */
+  ann?: AnnBuildOptions | undefined;
+  /** Where ANN graphs are cached; default <artifactsRoot>/.ann-cache (self-gitignored); null = always build. */
+  annCacheDir?: string | null | undefined;
+  /** Seeded RNG for reproducible exploration (tests). */
+  rng?: Rng | undefined;
+  batchWindowMs?: number | undefined;
+  maxBatch?: number | undefined;
+  log?: ((line: Record<string, unknown>) => void) | undefined;
+}
+
+export interface ServedPipeline {
+  pipeline: ComposedPipeline;
+  registry: ModelRegistry;
+  close(): Promise<void>;
+}
+
+/** Execution config from env: ONNX_EXECUTION_PROVIDERS=cuda,cpu ONNX_INTRA_OP_THREADS=1 (same names as the origin's config; ORT_* accepted too). */
+export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): ExecutionConfig {
+  return {
+    executionProviders: parseExecutionProviders(env.ONNX_EXECUTION_PROVIDERS ?? env.ORT_EXECUTION_PROVIDERS),
+    intraOpNumThreads: Number(env.ONNX_INTRA_OP_THREADS ?? env.ORT_INTRA_OP_THREADS ?? DEFAULT_EXECUTION.intraOpNumThreads) || 1,
+  };
+}
+
+/** Loads the model version(s) and returns the pipeline over them; close() releases the models. */
+export async function openServedPipeline(options: ServingOptions): Promise<ServedPipeline> {
+  const registry = new ModelRegistry({
+    artifactsRoot: options.artifactsRoot,
+    pollMs: options.pollMs ?? 5000,
+    fixedVersion: options.fixedVersion,
+    loader: onnxModelLoader({
+      execution: options.execution ?? executionFromEnv(),
+      annKind: options.annKind ?? 'usearch',
+      ann: options.ann,
+      annCacheDir: options.annCacheDir === null ? undefined : (options.annCacheDir ?? join(options.artifactsRoot, '.ann-cache')),
+    }),
+    // Sorting a 1M-item catalogue by popularity takes ~1 s: do it before the swap, not in a request.
+    prepare: (model) => void popularIndices(model.space),
+    log: options.log ?? ((line) => process.stderr.write(`${JSON.stringify({ component: 'model-registry', ...line })}\n`)),
+  });
+  await registry.start();
+  const catalog = isCatalog(options.catalog) ? options.catalog : new InMemoryItemCatalog(options.catalog);
+  const pipeline = composePipeline({
+    registry,
+    catalog,
+    itemStats: options.itemStats,
+    settings: options.settings,
+    rng: options.rng,
+    batchWindowMs: options.batchWindowMs,
+    maxBatch: options.maxBatch,
+  });
+  return { pipeline, registry, close: () => registry.close() };
+}
+
+/**
+ * The options of a deterministic batch run (nightly, benchmarks): one version folder, no hot reload, no
+ * exploration, so slates are reproducible and a resumed run writes what an uninterrupted one would.
+ */
+export function fixedVersionServing(versionDir: string, items: readonly Item[]): ServingOptions {
+  return { artifactsRoot: dirname(versionDir), fixedVersion: basename(versionDir), pollMs: 0, catalog: items, settings: { explorationSlots: 0 } };
+}
+
+function isCatalog(catalog: ItemCatalog | readonly Item[]): catalog is ItemCatalog {
+  return !Array.isArray(catalog);
+}

@@ -1,0 +1,221 @@
+/**
+ * The nightly slate job: for every active user (sharded by fnv1a32(userId) % shards), each segment and the
+ * global popular slate, ask the pipeline for the top-N in batches and write the slates, plus every item
+ * card, under a new version prefix in KV. Only when everything is written: `slates:meta:<v>`, then the
+ * pointer flip. A crash anywhere before the flip leaves the previous version live; `resume` continues the
+ * newest unfinished version from its state file without recomputing finished shards.
+ */
+import type { Item } from '../../shared/catalog/types.ts';
+import { SlatePointerSchema, type SlatePointer } from '../../shared/contracts/slate.ts';
+import type { FeatureSpace } from '../../shared/features/feature-space.ts';
+import { itemCardKey, modelFileKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey, type SlateSubject } from '../../shared/kv/keys.ts';
+import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
+import { bucketOf, fnv1a32 } from '../../shared/util/hash.ts';
+import type { Pipeline, PipelineRequest } from '../../core/pipeline/types.ts';
+import { buildPipelineRequest } from '../../core/request/build-request.ts';
+import { cleanupVersions, DEFAULT_GRACE_MS } from './cleanup.ts';
+import type { NightlyUser } from './inputs.ts';
+import { chunk } from '../../adapters/kv/pool.ts';
+import { itemCardOf, percentile, slateOf, type VersionInfo } from './slates.ts';
+import { newestUnfinished, saveState, type RunState } from './state.ts';
+import { StageTimer } from './timing.ts';
+
+export interface NightlyOptions {
+  kv: KvWriter;
+  pipeline: Pipeline;
+  space: FeatureSpace;
+  items: readonly Item[];
+  users: readonly NightlyUser[];
+  segments: readonly string[];
+  /** Model files the edge loads from KV (modelFileKey), e.g. the session reranker; written before any slate. */
+  edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[];
+  stateDir: string;
+  shards?: number;
+  batchSize?: number;
+  slateSize?: number;
+  resume?: boolean;
+  /** Force the version id and its time (reproducible runs, tests); default: now. */
+  version?: string;
+  at?: number;
+  graceMs?: number;
+  /** Wall clock for clean-up decisions. */
+  now?: () => number;
+  onProgress?: (event: { usersDone: number; usersTotal: number }) => void;
+}
+
+export interface NightlySummary {
+  event: 'nightly-summary';
+  version: string;
+  modelVersion: string;
+  resumed: boolean;
+  users: number;
+  slates: number;
+  itemCards: number;
+  shards: number;
+  shardsSkipped: number;
+  /** Users whose slates this process computed (less than users after a resume). */
+  usersComputed: number;
+  seconds: number;
+  usersPerSecond: number;
+  bytesPerSlate: { p50: number; max: number; mean: number };
+  stagesMs: Record<string, number>;
+  /** False when a newer version was already live, so the pointer was left alone. */
+  flipped: boolean;
+  deletedVersions: string[];
+}
+
+function fingerprint(users: readonly NightlyUser[], items: readonly Item[], segments: readonly string[]): string {
+  let h = fnv1a32(`${users.length}|${items.length}|${segments.join(',')}`);
+  for (const user of users) h = fnv1a32(`${h}:${user.id}:${user.history.length}`);
+  for (let i = 0; i < items.length; i += 97) h = fnv1a32(`${h}:${items[i]?.id}`);
+  return h.toString(16);
+}
+
+export async function runNightly(options: NightlyOptions): Promise<NightlySummary> {
+  const started = performance.now();
+  const timer = new StageTimer();
+  const { kv, pipeline, space } = options;
+  const slateSize = options.slateSize ?? 100;
+  const batchSize = options.batchSize ?? 256;
+  const inputs = fingerprint(options.users, options.items, options.segments);
+  // Slates carry their items' cards (one KV read per widget request at the edge).
+  const catalog = new Map(options.items.map((item) => [item.id, item]));
+
+  const previous = options.resume ? await newestUnfinished(options.stateDir) : undefined;
+  const resumable = previous && previous.modelVersion === pipeline.modelVersion && previous.inputs === inputs && previous.slateSize === slateSize;
+  const at = options.at ?? Date.now();
+  const state: RunState = resumable
+    ? previous
+    : {
+        version: options.version ?? newSlateVersion(new Date(at)),
+        modelVersion: pipeline.modelVersion,
+        at,
+        shards: options.shards ?? 16,
+        slateSize,
+        inputs,
+        itemsDone: false,
+        segmentsDone: false,
+        doneShards: [],
+        slateBytes: [],
+        usersDone: 0,
+        completed: false,
+      };
+  // Slates are deterministic (no exploration) and computed for the version's time, so a resume writes the same.
+  const shape = { surface: 'home', k: slateSize, now: state.at, explorationSlots: 0 };
+  const version: VersionInfo = { slateVersion: state.version, modelVersion: state.modelVersion, at: state.at };
+  const shardsSkipped = state.doneShards.length;
+  const usersDoneBefore = state.usersDone;
+  await saveState(options.stateDir, state);
+  await kv.putMany([{ key: versionRunKey(state.version), value: JSON.stringify({ version: state.version, at: state.at }) }]);
+
+  const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[]): Promise<void> => {
+    for (const [batchIndex, batch] of chunk(requests, batchSize).entries()) {
+      const results = await timer.time('pipeline', () => pipeline.recommendBatch(batch));
+      // A batch call reports the batch's stage times on every result: count them once per batch.
+      for (const [stage, ms] of Object.entries(results[0]?.stageMs ?? {})) timer.add(`pipeline.${stage}`, ms);
+      const entries: KvEntry[] = timer.timeSync('encode', () =>
+        results.map((result, r) => {
+          const subject = subjects[batchIndex * batchSize + r];
+          if (!subject) throw new Error('pipeline returned more results than requests');
+          const value = JSON.stringify(slateOf(space, version, result.items.slice(0, slateSize), catalog));
+          state.slateBytes.push(Buffer.byteLength(value));
+          return { key: slateKey(state.version, subject), value };
+        }),
+      );
+      if (results.length !== batch.length) throw new Error(`pipeline answered ${results.length} of ${batch.length} requests`);
+      await timer.time('kv_write', () => kv.putMany(entries));
+    }
+  };
+
+  if (!state.itemsDone) {
+    // Model files are keyed by model version (shared by every slate version of that model): written first,
+    // so the pointer can never name a model whose reranker the edge cannot load.
+    const files = options.edgeModelFiles ?? [];
+    if (files.length > 0) {
+      await timer.time('kv_write', () =>
+        kv.putMany(files.map((f) => ({ key: modelFileKey(state.modelVersion, f.file), value: Buffer.from(f.bytes).toString('base64'), base64: true }))),
+      );
+    }
+    for (const items of chunk(options.items, 2000)) {
+      const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(state.version, item.id), value: JSON.stringify(itemCardOf(space, item)) })));
+      await timer.time('kv_write', () => kv.putMany(entries));
+    }
+    state.itemsDone = true;
+    await saveState(options.stateDir, state);
+  }
+
+  if (!state.segmentsDone) {
+    const subjects: SlateSubject[] = [...options.segments.map((name): SlateSubject => ({ kind: 'segment', name })), { kind: 'popular' }];
+    const requests = subjects.map((s) => buildPipelineRequest({ segment: s.kind === 'segment' ? s.name : undefined }, shape));
+    await writeSlates(subjects, requests);
+    state.segmentsDone = true;
+    await saveState(options.stateDir, state);
+  }
+
+  const byShard = new Map<number, NightlyUser[]>();
+  for (const user of options.users) {
+    const shard = bucketOf(user.id, state.shards);
+    const members = byShard.get(shard) ?? [];
+    members.push(user);
+    byShard.set(shard, members);
+  }
+  options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
+  for (let shard = 0; shard < state.shards; shard++) {
+    if (state.doneShards.includes(shard)) continue;
+    const users = byShard.get(shard) ?? [];
+    for (const group of chunk(users, batchSize)) {
+      const subjects = group.map((u): SlateSubject => ({ kind: 'user', id: u.id }));
+      const requests = group.map((u) => buildPipelineRequest({ userId: u.id, segment: u.segment, history: u.history, purchased: u.purchased }, shape));
+      await writeSlates(subjects, requests);
+      options.onProgress?.({ usersDone: state.usersDone + group.length, usersTotal: options.users.length });
+      state.usersDone += group.length;
+    }
+    state.doneShards.push(shard);
+    await saveState(options.stateDir, state);
+  }
+
+  const bytes = { p50: percentile(state.slateBytes, 0.5), max: Math.max(0, ...state.slateBytes), mean: Math.round(state.slateBytes.reduce((a, b) => a + b, 0) / Math.max(1, state.slateBytes.length)) };
+  const seconds = (performance.now() - started) / 1000;
+  const meta = {
+    version: state.version,
+    modelVersion: state.modelVersion,
+    createdAt: state.at,
+    users: options.users.length,
+    segments: options.segments.length,
+    slates: state.slateBytes.length,
+    itemCards: options.items.length,
+    slateSize,
+    bytesPerSlate: bytes,
+  };
+  const pointer: SlatePointer = SlatePointerSchema.parse({ version: state.version, modelVersion: state.modelVersion, createdAt: state.at });
+  // Order matters: the meta marks the version complete, the pointer flip (a single key) makes it live.
+  await kv.putMany([{ key: versionMetaKey(state.version), value: JSON.stringify(meta) }]);
+  // Never move the pointer backwards (a late resume of an old version after a newer one went live).
+  const live = await kv.get(SLATE_POINTER_KEY);
+  const liveVersion = live === null ? undefined : SlatePointerSchema.parse(JSON.parse(live)).version;
+  const flipped = liveVersion === undefined || liveVersion <= state.version;
+  if (flipped) await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify(pointer) }]);
+  state.completed = true;
+  await saveState(options.stateDir, state);
+
+  const deletedVersions = await timer.time('cleanup', () => cleanupVersions(kv, (options.now ?? Date.now)(), options.graceMs ?? DEFAULT_GRACE_MS));
+  const users = options.users.length;
+  return {
+    event: 'nightly-summary',
+    version: state.version,
+    modelVersion: state.modelVersion,
+    resumed: Boolean(resumable),
+    users,
+    slates: state.slateBytes.length,
+    itemCards: options.items.length,
+    shards: state.shards,
+    shardsSkipped,
+    usersComputed: state.usersDone - usersDoneBefore,
+    seconds: Math.round(seconds * 1000) / 1000,
+    usersPerSecond: Math.round((users / seconds) * 10) / 10,
+    bytesPerSlate: bytes,
+    stagesMs: timer.totals(),
+    flipped,
+    deletedVersions,
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Stage: the last one. Ranked, rule-checked candidates → the slate: MMR over the head of the ranking with
+ * category caps, exploration slots by Thompson sampling, and one human reason per item.
+ */
+import type { RecommendedItem } from '../../../shared/contracts/recommend.ts';
+import type { FeatureSpace } from '../../../shared/features/feature-space.ts';
+import { insertExploration } from '../../../shared/rerank/exploration.ts';
+import { attributeSimilarity, categoryCapFor, mmrSelect } from '../../../shared/rerank/mmr.ts';
+import { reasonFor } from '../../../shared/rerank/reasons.ts';
+import type { ClickStats } from '../../../shared/rerank/thompson.ts';
+import type { Rng } from '../../../shared/util/rng.ts';
+import type { ItemCatalog } from '../../ports/catalog.ts';
+import type { LoadedModel } from '../../ports/model.ts';
+import type { PipelineSettings } from '../settings.ts';
+import type { PipelineRequest, PipelineResult } from '../types.ts';
+import type { CandidatePath } from './choose-path.ts';
+import type { KeptCandidate } from './filter.ts';
+import { explorationSlotsFor, type ItemStatsResult } from './item-stats.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface RankedCandidate {
+  id: string;
+  index: number;
+  score: number;
+}
+
+export interface RerankContext {
+  space: FeatureSpace;
+  catalog: ItemCatalog;
+  /** Cosine similarity of two items by feature-space index; attribute similarity when absent. */
+  similarity?: ((a: number, b: number) => number) | undefined;
+  k: number;
+  mmrLambda: number;
+  categoryCapShare: number;
+  explorationSlots: number;
+  stats: ReadonlyMap<string, ClickStats>;
+  rng: Rng;
+  source: PipelineResult['source'];
+  /** The visitor's items (newest last) that can explain a recommendation. */
+  anchors: readonly string[];
+  now: number;
+}
+
+export function rerank(ranked: readonly RankedCandidate[], ctx: RerankContext, poolSize: number): RecommendedItem[] {
+  const head = ranked.slice(0, poolSize);
+  const { space } = ctx;
+  const sim = ctx.similarity ?? ((a: number, b: number) => attributeSimilarity({ category: space.category(a), brand: space.brand(a) }, { category: space.category(b), brand: space.brand(b) }));
+  const pool = head.map((c) => ({ id: c.id, score: c.score, category: space.category(c.index) }));
+  const chosen = mmrSelect(pool, {
+    k: ctx.k,
+    lambda: ctx.mmrLambda,
+    maxPerCategory: categoryCapFor(ctx.k, ctx.categoryCapShare),
+    similarity: (a, b) => sim(head[a]!.index, head[b]!.index),
+  }).map((p) => head[p]!);
+  const byId = new Map(ranked.map((c) => [c.id, c]));
+  let ids = chosen.map((c) => c.id);
+  let explored = new Set<string>();
+  if (ctx.explorationSlots > 0) {
+    const result = insertExploration({ slate: ids, pool: ranked.slice(0, poolSize * 2).map((c) => c.id), stats: ctx.stats, slots: ctx.explorationSlots, k: ctx.k, rng: ctx.rng });
+    ids = result.ids;
+    explored = result.explored;
+  }
+  const anchorIndices = ctx.anchors.slice(-20).map((id) => ({ id, index: space.itemIndex(id) })).filter((a) => a.index > 0);
+  return ids.map((id) => {
+    const candidate = byId.get(id)!;
+    const item = ctx.catalog.get(id);
+    let anchor: { id: string; similarity: number } | undefined;
+    const category = space.category(candidate.index);
+    for (const a of anchorIndices) {
+      // Only an item of the same category explains a recommendation in words a shopper accepts.
+      if (space.category(a.index) !== category) continue;
+      const s = sim(a.index, candidate.index);
+      if (!anchor || s > anchor.similarity) anchor = { id: a.id, similarity: s };
+    }
+    const categoryName = item?.category ?? space.data.categories[space.category(candidate.index) - 1] ?? 'our shop';
+    const createdAt = item?.createdAt ?? space.createdAt(candidate.index);
+    const reason = reasonFor({
+      anchorTitle: anchor ? (ctx.catalog.get(anchor.id)?.title ?? anchor.id) : undefined,
+      anchorSimilarity: anchor?.similarity,
+      ageDays: Math.max(0, (ctx.now - createdAt) / DAY_MS),
+      categoryName,
+      source: ctx.source,
+      explored: explored.has(id),
+    });
+    const out: RecommendedItem = { id, score: Math.round(candidate.score * 1e6) / 1e6, reason, category: categoryName };
+    if (item) Object.assign(out, { title: item.title, price: item.price, image: item.image });
+    return out;
+  });
+}
+
+/** One request's scored candidates, as the rank stage leaves them. */
+export interface RerankInput {
+  readonly request: PipelineRequest;
+  readonly settings: PipelineSettings;
+  readonly path: CandidatePath;
+  /** Rule-checked candidates and one score each (same order). */
+  readonly candidates: readonly KeptCandidate[];
+  readonly scores: Float32Array;
+  readonly degraded: readonly string[];
+}
+
+/** What every slate of a batch shares. */
+export interface RerankBatch {
+  space: FeatureSpace;
+  catalog: ItemCatalog;
+  /** Item-embedding similarity for MMR and reasons; attribute similarity without a model. */
+  model: LoadedModel | null;
+  stats: ItemStatsResult;
+  rng: Rng;
+}
+
+export function rerankSlate(input: RerankInput, batch: RerankBatch): { items: RecommendedItem[]; degraded: string[] } {
+  const { request, settings, path } = input;
+  const { model } = batch;
+  const ranked: RankedCandidate[] = input.candidates.map((c, i) => ({ id: c.id, index: c.index, score: input.scores[i]! })).sort((a, b) => b.score - a.score || a.index - b.index);
+  const slots = explorationSlotsFor(request, settings);
+  const items = rerank(
+    ranked,
+    {
+      space: batch.space,
+      catalog: batch.catalog,
+      similarity: model ? (a, b) => model.itemSimilarity(a, b) : undefined,
+      k: request.k,
+      mmrLambda: settings.mmrLambda,
+      categoryCapShare: settings.categoryCapShare,
+      explorationSlots: batch.stats.ok ? slots : 0,
+      stats: batch.stats.map,
+      rng: batch.rng,
+      source: path.source,
+      anchors: path.towerHistory,
+      now: request.now,
+    },
+    settings.rerankPool,
+  );
+  return { items, degraded: slots > 0 && !batch.stats.ok ? [...input.degraded, 'item-stats-unavailable'] : [...input.degraded] };
+}

@@ -1,0 +1,25 @@
+/**
+ * The ANN port: an inner-product index over item embedding rows. Row r of the embedding matrix has key r,
+ * so callers map hits back to items without a side table (feature-space item index = row + 1).
+ * Implementations (adapters/ann/): usearch (default, see docs/ann-choice.md), hnswlib-node, and exact search
+ * (ground truth).
+ */
+export type AnnKind = 'usearch' | 'hnswlib' | 'exact';
+
+export interface AnnHits {
+  /** Embedding rows, best first. */
+  rows: Int32Array;
+  /** Inner-product similarity of each row with the query (higher is closer). */
+  scores: Float32Array;
+}
+
+export interface AnnIndex {
+  readonly kind: AnnKind;
+  readonly dim: number;
+  readonly size: number;
+  search(query: Float32Array, k: number): AnnHits;
+  /** Queries flattened row-major (n × dim); one result per query. */
+  searchBatch(queries: Float32Array, k: number): AnnHits[];
+  save(path: string): Promise<void>;
+  dispose(): void;
+}

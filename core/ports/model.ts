@@ -1,0 +1,34 @@
+/**
+ * The model runtime port: one loaded model version (user tower, DLRM ranker, item embeddings and their ANN
+ * index) as the pipeline sees it, and the loader the model registry is given. The ONNX implementation is
+ * adapters/onnx/loaded-model.ts; the core never names a runtime.
+ */
+import type { ModelManifest } from '../../shared/contracts/manifest.ts';
+import type { DlrmInput, UserTowerInput } from '../../shared/features/encode.ts';
+import type { FeatureSpace } from '../../shared/features/feature-space.ts';
+import type { AnnIndex } from './ann.ts';
+
+export interface LoadedModel {
+  readonly version: string;
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  readonly space: FeatureSpace;
+  readonly dim: number;
+  /** Item embeddings, L2-normalised copy (row r = item index r + 1), for MMR similarity and reasons. */
+  readonly unitEmbeddings: Float32Array;
+  readonly index: AnnIndex;
+  readonly warnings: readonly string[];
+  readonly providers: readonly string[];
+  /** User embeddings, n × dim row-major. */
+  embedUsers(batch: readonly UserTowerInput[]): Promise<Float32Array>;
+  /** Click probabilities, one per DLRM row. */
+  scoreCandidates(batch: DlrmInput): Promise<Float32Array>;
+  /** Cosine similarity of two items by feature-space index (0 for unknown). */
+  itemSimilarity(a: number, b: number): number;
+  dispose(): Promise<void>;
+}
+
+export interface ModelLoader {
+  /** Loads and warms up the version folder `dir`; rejects when it cannot be served. */
+  load(dir: string): Promise<LoadedModel>;
+}

@@ -1,0 +1,103 @@
+/**
+ * `npm run nightly -- [flags]`: precomputes every slate of a new version into KV, flips the pointer, cleans up.
+ *   --kv local|cloudflare   adapter (default local; cloudflare reads CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN)
+ *   --persist-to DIR        local KV persistence (same as `wrangler dev --persist-to`, default .wrangler/state)
+ *   --namespace-id ID       KV namespace (default: SLATES binding id from edge/wrangler.jsonc)
+ *   --resume                continue the newest unfinished version (finished shards are not recomputed)
+ *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
+ *   --version V --at MS     force the version id/time (reproducible runs)
+ *   --database-url URL      origin's Postgres (default env DATABASE_URL): users erased there get no slate
+ * Prints a progress bar on stderr and one JSON summary line on stdout.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { demoInputs, loadModelArtifacts } from '../batch/nightly/inputs.ts';
+import { erasedUserIds } from '../batch/nightly/erased.ts';
+import { runNightly } from '../batch/nightly/job.ts';
+import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
+import { fixedVersionServing, openServedPipeline } from '../adapters/serving.ts';
+
+const root = join(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    kv: { type: 'string' },
+    'persist-to': { type: 'string' },
+    'namespace-id': { type: 'string' },
+    resume: { type: 'boolean', default: false },
+    shards: { type: 'string', default: '16' },
+    batch: { type: 'string', default: '256' },
+    'slate-size': { type: 'string', default: '100' },
+    'max-users': { type: 'string' },
+    'grace-hours': { type: 'string', default: '48' },
+    'state-dir': { type: 'string', default: join(root, 'var', 'nightly') },
+    artifacts: { type: 'string', default: join(root, 'models', 'artifacts') },
+    version: { type: 'string' },
+    at: { type: 'string' },
+    'no-progress': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+  },
+});
+
+const positiveInt = (name: string, text: string | undefined): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return n;
+};
+
+const artifacts = await loadModelArtifacts(values.artifacts);
+const demo = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
+const erased = await erasedUserIds(values['database-url'] ?? process.env.DATABASE_URL);
+const inputs = { ...demo, users: demo.users.filter((user) => !erased.has(user.id)) };
+if (erased.size > 0) process.stderr.write(`[nightly] ${demo.users.length - inputs.users.length} erased users get no slate\n`);
+const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
+const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
+
+const bar = new cliProgress.SingleBar(
+  { format: 'nightly [{bar}] {percentage}% | {value}/{total} users | {speed} users/s | eta {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: false },
+  cliProgress.Presets.shades_classic,
+);
+const showProgress = !values['no-progress'];
+// Users/second on the bar counts from the first user batch (item cards and segments come before).
+let barStarted = 0;
+let barFrom = 0;
+let barOn = false;
+try {
+  const summary = await runNightly({
+    kv,
+    pipeline,
+    space: artifacts.space,
+    items: inputs.items,
+    users: inputs.users,
+    segments: inputs.dataset.segments,
+    edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
+    stateDir: values['state-dir'],
+    shards: positiveInt('shards', values.shards),
+    batchSize: positiveInt('batch', values.batch),
+    slateSize: positiveInt('slate-size', values['slate-size']),
+    resume: values.resume,
+    version: values.version,
+    at: values.at === undefined ? undefined : Number(values.at),
+    graceMs: Number(values['grace-hours']) * 3_600_000,
+    onProgress: ({ usersDone, usersTotal }) => {
+      if (!showProgress) return;
+      if (!barOn) {
+        barStarted = performance.now();
+        barFrom = usersDone;
+        bar.start(usersTotal, usersDone, { speed: 0 });
+        barOn = true;
+      } else bar.update(usersDone, { speed: Math.round((usersDone - barFrom) / Math.max(0.001, (performance.now() - barStarted) / 1000)) });
+    },
+  });
+  if (barOn) bar.stop();
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+} catch (error) {
+  if (barOn) bar.stop();
+  process.stderr.write(`[nightly] failed, the previous slate version stays live: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await kv.close();
+}
+// ONNX sessions and the model registry hold native handles; the job is done, so exit explicitly.
+process.exit();
