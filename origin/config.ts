@@ -28,6 +28,12 @@ const EnvSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((k) => k.trim()).filter((k) => k !== ''))
     .pipe(z.array(z.string().min(16, 'each API key needs at least 16 characters'))),
+  /**
+   * Secret shared with the site's backend and the edge: verifies user tokens (X-User-Token) on POST /v1/recommend.
+   * USER_TOKEN_SECRET_PREVIOUS is also accepted while rotating. None → a userId is honoured only with an API key.
+   */
+  USER_TOKEN_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
+  USER_TOKEN_SECRET_PREVIOUS: z.string().min(32, 'needs at least 32 characters').optional(),
   /** Token bucket per API key or client IP: sustained requests per second and burst size. */
   RATE_LIMIT_RPS: z.coerce.number().positive().default(50),
   RATE_LIMIT_BURST: positiveInt(100),

@@ -78,6 +78,8 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const slateSize = options.slateSize ?? 100;
   const batchSize = options.batchSize ?? 256;
   const inputs = fingerprint(options.users, options.items, options.segments);
+  // Slates carry their items' cards (one KV read per widget request at the edge).
+  const catalog = new Map(options.items.map((item) => [item.id, item]));
 
   const previous = options.resume ? await newestUnfinished(options.stateDir) : undefined;
   const resumable = previous && previous.modelVersion === pipeline.modelVersion && previous.inputs === inputs && previous.slateSize === slateSize;
@@ -115,7 +117,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
         results.map((result, r) => {
           const subject = subjects[batchIndex * batchSize + r];
           if (!subject) throw new Error('pipeline returned more results than requests');
-          const value = JSON.stringify(slateOf(space, version, result.items.slice(0, slateSize)));
+          const value = JSON.stringify(slateOf(space, version, result.items.slice(0, slateSize), catalog));
           state.slateBytes.push(Buffer.byteLength(value));
           return { key: slateKey(state.version, subject), value };
         }),

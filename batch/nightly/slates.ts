@@ -1,6 +1,7 @@
 /**
  * Pure conversion from pipeline answers to KV values: slates (shared/contracts/slate.ts, with the item
- * features the edge reranker needs) and item cards. No I/O.
+ * features the edge reranker needs and the cards of their items, so the edge reads one key per request) and
+ * item cards. No I/O.
  */
 import type { Item } from '../../shared/catalog/types.ts';
 import type { RecommendedItem } from '../../shared/contracts/recommend.ts';
@@ -15,12 +16,17 @@ export interface VersionInfo {
   at: number;
 }
 
-export function slateOf(space: FeatureSpace, version: VersionInfo, items: readonly RecommendedItem[]): Slate {
+/** `catalog` (id → item) supplies the cards the slate carries; without it the slate is card-less. */
+export function slateOf(space: FeatureSpace, version: VersionInfo, items: readonly RecommendedItem[], catalog?: ReadonlyMap<string, Item>): Slate {
   const entries: SlateEntry[] = items.map((item) => {
     const features = itemFeaturesOf(space, space.itemIndex(item.id));
     return { id: item.id, score: item.score, reason: item.reason, ...features };
   });
-  return encodeSlate(version, entries);
+  const cards = catalog ? items.map((item) => {
+    const known = catalog.get(item.id);
+    return known ? itemCardOf(space, known) : undefined;
+  }) : undefined;
+  return encodeSlate(version, entries, cards);
 }
 
 export function itemCardOf(space: FeatureSpace, item: Item): ItemCard {

@@ -4,8 +4,8 @@
  */
 const counts = new Map<string, number>();
 
-export function count(name: string): void {
-  counts.set(name, (counts.get(name) ?? 0) + 1);
+export function count(name: string, by = 1): void {
+  counts.set(name, (counts.get(name) ?? 0) + by);
 }
 
 export function snapshot(): Record<string, number> {

@@ -1,8 +1,16 @@
-/** The demo shop page served at /demo: a product page with the widget embedded by one script tag. */
+/**
+ * The demo shop page served at /demo: a product page with the widget embedded by one script tag. It plays the
+ * shop's page template: the shop's backend would render `user` and a `user-token` it signed; here both come
+ * from the URL, which `npm start` prints with a token it minted (the edge never mints tokens itself).
+ * Without a valid token the widget is answered as an anonymous visitor.
+ */
 export function demoPage(query: URLSearchParams): string {
-  const user = query.get('user') ?? 'u1';
+  const user = query.get('user') ?? '';
+  const token = query.get('token') ?? '';
   const item = query.get('item') ?? '';
   const esc = (s: string): string => s.replace(/[^\w.:@-]/g, '');
+  const signedIn = user !== '' && token !== '';
+  const keep = `${user ? `user=${esc(user)}&` : ''}${token ? `token=${esc(token)}&` : ''}`;
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -12,11 +20,12 @@ header{display:flex;justify-content:space-between;align-items:center;border-bott
 form{display:flex;gap:.5rem;align-items:center;font-size:.9rem}</style></head>
 <body>
 <header><h1>Demo shop</h1>
-<form method="get" action="/demo"><label>Shopper <input name="user" value="${esc(user)}" size="8"></label>
+<form method="get" action="/demo">${user ? `<input type="hidden" name="user" value="${esc(user)}">` : ''}${token ? `<input type="hidden" name="token" value="${esc(token)}">` : ''}
 <label>Viewing item <input name="item" value="${esc(item)}" size="8" placeholder="e.g. i42"></label><button>Go</button></form></header>
-<p>This page embeds the widget with one tag: <code>&lt;script src="/widget.js" defer&gt;&lt;/script&gt;</code> and
-<code>&lt;reco-slate surface="home" k="8" user="…"&gt;</code>. Clicking an item records it as a recent view and reranks the next answer.</p>
-<reco-slate surface="home" k="8" user="${esc(user)}" ${item ? `item="${esc(item)}"` : ''} href-template="/demo?user=${esc(user)}&item={id}"></reco-slate>
+<p>${signedIn ? `Signed in as <b>${esc(user)}</b> (a user token signed by the shop's backend — here the demo launcher).` : 'Anonymous visitor: popular picks, reranked by what you view in this browser.'}
+This page embeds the widget with one tag: <code>&lt;script src="/widget.js" defer&gt;&lt;/script&gt;</code> and
+<code>&lt;reco-slate surface="home" k="8" user="…" user-token="…"&gt;</code>. Clicking an item records it as a recent view and reranks the next answer.</p>
+<reco-slate surface="home" k="8" ${user ? `user="${esc(user)}"` : ''} ${token ? `user-token="${esc(token)}"` : ''} ${item ? `item="${esc(item)}"` : ''} href-template="/demo?${keep}item={id}"></reco-slate>
 <script src="/widget.js" defer></script>
 </body></html>`;
 }

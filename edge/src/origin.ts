@@ -1,4 +1,4 @@
-/** Calls the origin within a time budget; any failure is reported as a reason, never thrown. */
+/** Calls the origin within a time budget; any failure is reported as a reason or a status, never thrown. */
 import { RecommendResponseSchema, type RecommendRequest, type RecommendResponse } from '../../shared/contracts/recommend.ts';
 import type { EventBatch } from '../../shared/contracts/events.ts';
 
@@ -22,7 +22,10 @@ export async function recommendFromOrigin(client: OriginClient, request: Recomme
       body: JSON.stringify(request),
       signal: AbortSignal.timeout(client.timeoutMs),
     });
-    if (!response.ok) return { ok: false, reason: 'origin-error' };
+    if (!response.ok) {
+      await response.body?.cancel();
+      return { ok: false, reason: 'origin-error' };
+    }
     const parsed = RecommendResponseSchema.safeParse(await response.json());
     return parsed.success ? { ok: true, response: parsed.data } : { ok: false, reason: 'origin-error' };
   } catch (error) {
@@ -31,8 +34,19 @@ export async function recommendFromOrigin(client: OriginClient, request: Recomme
   }
 }
 
-/** Posts an event batch; true when the origin stored it (2xx). */
-export async function forwardEvents(client: OriginClient, batch: EventBatch, timeoutMs: number): Promise<boolean> {
+/** The origin's answer to an event batch: stored, or why not (status 0: no answer at all). */
+export type ForwardResult = { ok: true } | { ok: false; status: number; retryAfterSeconds: number | null; reason: string };
+
+/** Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110); null when absent or unreadable. */
+export function retryAfterSeconds(header: string | null, nowMs: number): number | null {
+  if (header === null || header.trim() === '') return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+/** Posts an event batch to the origin's POST /v1/events. */
+export async function forwardEvents(client: OriginClient, batch: EventBatch, timeoutMs: number): Promise<ForwardResult> {
   try {
     const response = await fetch(`${client.url}/v1/events`, {
       method: 'POST',
@@ -40,8 +54,10 @@ export async function forwardEvents(client: OriginClient, batch: EventBatch, tim
       body: JSON.stringify(batch),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return response.ok;
-  } catch {
-    return false;
+    const text = await response.text();
+    if (response.ok) return { ok: true };
+    return { ok: false, status: response.status, retryAfterSeconds: retryAfterSeconds(response.headers.get('retry-after'), Date.now()), reason: text.slice(0, 1000) };
+  } catch (error) {
+    return { ok: false, status: 0, retryAfterSeconds: null, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
 }

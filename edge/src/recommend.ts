@@ -1,43 +1,50 @@
 /**
  * GET /v1/recommendations at the edge. The decision chain, each step flagged in `path` / `degraded`:
- *   user slate in KV (fresh)            → kv-slate
+ *   verified user's slate in KV (fresh) → kv-slate
  *   anonymous: segment / popular slate  → kv-segment-slate / kv-popular-slate
  *   user slate missing or stale, or no slate version at all → origin (within the timeout budget)
  *   origin failed: stale user slate     → stale-slate;  else segment/popular slate → popular-fallback
  *   nothing anywhere                    → an empty list (200), never a 5xx for a dependency failure
- * Then: per-request rules (drop just-viewed and excluded items, out-of-stock cards), the session rerank
- * when the visitor has recent items, item cards for display, the shared response contract.
+ * Then: per-request rules (drop just-viewed and excluded items, out-of-stock items), the session rerank
+ * when the visitor sent recent items, cards (carried by the slate; price/stock changes applied), the shared
+ * response contract. `query.user` is set only for a visitor whose user token was verified (identity.ts).
  */
+import type { ItemChanges } from '../../shared/contracts/item-changes.ts';
 import type { EdgeRecommendQuery, RecommendedItem, RecommendResponse } from '../../shared/contracts/recommend.ts';
-import { decodeSlate, type ItemCard, type Slate, type SlateEntry } from '../../shared/contracts/slate.ts';
+import { decodeSlate, decodeSlateCards, type ItemCard, type Slate, type SlateEntry } from '../../shared/contracts/slate.ts';
 import type { ItemFeatures } from '../../shared/features/encode.ts';
+import { SESSION_LENGTH } from '../../shared/features/spec.ts';
+import type { MeteredKv } from './meter.ts';
 import { recommendFromOrigin, type OriginClient } from './origin.ts';
-import { rerankerSession, scoreCandidates } from './reranker.ts';
-import { readItemCards, readPointer, readSharedFallback, readUserSlate, type FoundSlate, type SharedSlateCache } from './slates.ts';
+import { scoreCandidates, type ScorerHandle } from './rerank/runtime.ts';
+import { readItemCards, readItemChanges, readPointer, readSharedFallback, readUserSlate, type FoundSlate, type SharedSlateCache } from './slates.ts';
 
 export interface RecommendDeps {
-  kv: KVNamespace;
+  kv: MeteredKv;
   origin: OriginClient;
   slateMaxAgeMs: number;
   cache: SharedSlateCache;
-  /** Bytes of the session reranker for a model version. */
-  loadReranker: (modelVersion: string) => Promise<Uint8Array>;
+  /** How long the pointer and the pending item changes are kept in isolate memory. */
+  isolateCacheMs: number;
+  /** Slate candidates scored by the session reranker. */
+  rerankCandidates: number;
+  /** The session reranker for a model version (created once per isolate). */
+  reranker: (modelVersion: string) => Promise<ScorerHandle>;
   now: () => number;
   requestId: string;
 }
 
 type Path = RecommendResponse['path'];
-/** How many slate candidates are reranked and checked for stock before the top k is cut. */
-const RERANK_WINDOW = 50;
+/** How long before a version's timestamp its catalogue may have been read (the nightly reads it first). */
+const CHANGE_SLACK_MS = 3_600_000;
 
 function pathOf(source: FoundSlate['source']): Path {
   return source === 'user' ? 'kv-slate' : source === 'segment' ? 'kv-segment-slate' : 'kv-popular-slate';
 }
 
-export async function recommendAtEdge(query: EdgeRecommendQuery, deps: RecommendDeps): Promise<RecommendResponse> {
+export async function recommendAtEdge(query: EdgeRecommendQuery, deps: RecommendDeps, degraded: string[] = []): Promise<RecommendResponse> {
   const started = deps.now();
-  const degraded: string[] = [];
-  const pointer = await readPointer(deps.kv).catch(() => {
+  const pointer = await readPointer(deps.kv, deps.isolateCacheMs, started).catch(() => {
     degraded.push('kv-error');
     return null;
   });
@@ -52,16 +59,20 @@ export async function recommendAtEdge(query: EdgeRecommendQuery, deps: Recommend
   const stale = found !== null && deps.now() - found.slate.at > deps.slateMaxAgeMs;
   let path: Path | null = found ? pathOf(found.source) : null;
   if (!found || stale) {
-    const origin = await recommendFromOrigin(deps.origin, {
-      userId: query.user,
-      sessionId: query.session,
-      surface: query.surface,
-      k: query.k,
-      sessionItemIds: query.recent,
-      excludeIds: query.exclude,
-      segment: query.segment,
-      context: {},
-    });
+    const origin = await deps.kv.meter.io(
+      recommendFromOrigin(deps.origin, {
+        userId: query.user,
+        // An anonymous visitor's session id is not a credential: the origin gets a fresh one, so it answers
+        // from the items the browser sent, never from what it stored under someone's session.
+        sessionId: query.user ? query.session : `anon-${deps.requestId}`,
+        surface: query.surface,
+        k: query.k,
+        sessionItemIds: query.recent,
+        excludeIds: query.exclude,
+        segment: query.segment,
+        context: {},
+      }),
+    );
     if (origin.ok) return { ...origin.response, degraded: [...degraded, ...origin.response.degraded, ...(stale ? ['stale-slate'] : [])] };
     degraded.push(origin.reason);
     if (found && stale) {
@@ -80,36 +91,69 @@ export async function recommendAtEdge(query: EdgeRecommendQuery, deps: Recommend
   return respond(items, { path: path ?? pathOf(found.source), slateVersion: found.slate.sv, modelVersion: found.slate.mv, degraded, started, deps });
 }
 
+/** Cards for ids: from the slate when it carries them, else item reads (isolate-cached). */
+async function cardsFor(ids: readonly string[], slateCards: Map<string, ItemCard> | null, slate: Slate, deps: RecommendDeps): Promise<Map<string, ItemCard>> {
+  const out = new Map<string, ItemCard>();
+  const rest: string[] = [];
+  for (const id of ids) {
+    const card = slateCards?.get(id);
+    if (card) out.set(id, card);
+    else rest.push(id);
+  }
+  if (rest.length === 0) return out;
+  const read = await readItemCards(deps.kv, slate.sv, rest, deps.now());
+  for (const [id, card] of read) out.set(id, card);
+  return out;
+}
+
+/**
+ * A card with its pending price/stock change applied. Changes recorded well before the slate's version was
+ * computed are already in its cards and are ignored (so a later full catalogue import wins over an old
+ * change); the slack covers the time between the nightly's catalogue read and its version timestamp.
+ */
+function current(card: ItemCard | undefined, changes: ItemChanges, slateAt: number): ItemCard | undefined {
+  const change = card ? changes.items[card.id] : undefined;
+  if (!card || !change || change.at < slateAt - CHANGE_SLACK_MS) return card;
+  return { ...card, pr: change.pr ?? card.pr, st: change.st ?? card.st };
+}
+
 /** Rules, session rerank, stock check and cards for a slate. */
 async function finishSlate(slate: Slate, query: EdgeRecommendQuery, deps: RecommendDeps, degraded: string[]): Promise<RecommendedItem[]> {
   const blocked = new Set([...query.recent, ...query.exclude]);
   const entries = decodeSlate(slate);
-  let candidates = entries.filter((e) => !blocked.has(e.id)).slice(0, RERANK_WINDOW);
-  const recentIds = query.recent.slice(-5);
-  let recentCards = new Map<string, ItemCard>();
-  if (recentIds.length > 0) {
-    recentCards = await readItemCards(deps.kv, slate.sv, recentIds).catch(() => new Map<string, ItemCard>());
-    const recent = recentFeatures(recentIds, entries, recentCards);
-    if (recent.length > 0) {
-      try {
-        const session = await rerankerSession(slate.mv, () => deps.loadReranker(slate.mv));
-        const scores = await scoreCandidates(session, candidates.map((c) => ({ id: c.id, category: c.category, brand: c.brand, priceBucket: c.priceBucket })), recent);
-        candidates = candidates.map((c, i) => ({ ...c, score: scores[i] ?? 0 })).sort((a, b) => b.score - a.score);
-      } catch (error) {
-        console.error(JSON.stringify({ event: 'rerank-failed', error: String(error) }));
-        degraded.push('rerank-failed');
-      }
+  const slateCards = decodeSlateCards(slate);
+  let candidates = entries.filter((e) => !blocked.has(e.id)).slice(0, deps.rerankCandidates);
+  const recentIds = query.recent.slice(-SESSION_LENGTH);
+  const [recentCards, changes] = await Promise.all([
+    recentIds.length > 0 ? cardsFor(recentIds, slateCards, slate, deps).catch(() => new Map<string, ItemCard>()) : Promise.resolve(new Map<string, ItemCard>()),
+    readItemChanges(deps.kv, deps.isolateCacheMs, deps.now()).catch((): ItemChanges => {
+      degraded.push('item-changes-unavailable');
+      return { f: 1, items: {} };
+    }),
+  ]);
+  const recent = recentFeatures(recentIds, entries, recentCards);
+  if (recent.length > 0) {
+    try {
+      const { scorer } = await deps.reranker(slate.mv);
+      const scores = await scoreCandidates(scorer, candidates.map((c) => ({ id: c.id, category: c.category, brand: c.brand, priceBucket: c.priceBucket })), recent);
+      candidates = candidates.map((c, i) => ({ ...c, score: scores[i] ?? 0 })).sort((a, b) => b.score - a.score);
+    } catch (error) {
+      console.error(JSON.stringify({ event: 'rerank-failed', error: String(error) }));
+      degraded.push('rerank-failed');
     }
   }
   const shortlist = candidates.slice(0, Math.min(candidates.length, query.k * 2));
-  const cards = await readItemCards(deps.kv, slate.sv, shortlist.map((c) => c.id)).catch(() => {
-    degraded.push('cards-unavailable');
-    return new Map<string, ItemCard>();
-  });
+  const cards = slateCards
+    ? slateCards
+    : await cardsFor(shortlist.map((c) => c.id), null, slate, deps).catch(() => {
+        degraded.push('cards-unavailable');
+        return new Map<string, ItemCard>();
+      });
   return shortlist
-    .filter((c) => (cards.get(c.id)?.st ?? 1) > 0)
+    .map((entry) => ({ entry, card: current(cards.get(entry.id), changes, slate.at) }))
+    .filter(({ card }) => (card?.st ?? 1) > 0)
     .slice(0, query.k)
-    .map((c) => toItem(c, cards.get(c.id), recentIds, recentCards));
+    .map(({ entry, card }) => toItem(entry, card, recentIds, recentCards));
 }
 
 /** Features of the visitor's recent items: from the slate when they are in it, else from their cards. */
@@ -123,8 +167,12 @@ function recentFeatures(ids: readonly string[], entries: readonly SlateEntry[], 
   });
 }
 
+/**
+ * A session-driven reason wins when the item shares the category of something just viewed. It names only
+ * items the browser sent (`recentIds`); other reasons come from the slate (a user's own slate only when the
+ * user was verified).
+ */
 function toItem(entry: SlateEntry, card: ItemCard | undefined, recentIds: readonly string[], recentCards: Map<string, ItemCard>): RecommendedItem {
-  // A session-driven reason wins when the item shares the category of something just viewed.
   const related = [...recentIds].reverse().map((id) => recentCards.get(id)).find((r) => r && r.f[0] === entry.category);
   const reason = related ? `Because you viewed ${related.t}` : entry.reason;
   return {

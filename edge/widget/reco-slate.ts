@@ -1,13 +1,19 @@
 /**
- * <reco-slate surface="home" k="8" [user="u1"] [item="i123"] [endpoint="https://edge.example"]>
+ * <reco-slate surface="home" k="8" [user="u1" user-token="v1.…"] [item="i123"] [endpoint="https://edge.example"]>
  * A recommendation widget a site embeds with one script tag. It renders image, title, price and reason per
  * item; remembers the visitor's recent views (localStorage) and sends them with each request; reports
- * impressions and clicks with navigator.sendBeacon; works with the keyboard (each card is a link) and gives
- * every image alt text. `item` marks the product the current page shows (recorded as a view).
+ * impressions and clicks; works with the keyboard (each card is a link) and gives every image alt text.
+ * `item` marks the product the current page shows (recorded as a view). `user` is honoured by the edge only
+ * with `user-token`, a short-lived token the site's backend signs (docs/security.md); it travels in the
+ * X-User-Token header, never in the URL. Events go to an outbox in localStorage first and leave it only when
+ * the edge acknowledged them (202), so a batch refused (503) or cut off by navigation is sent again later.
  */
 const RECENT_KEY = 'reco:recent';
 const SESSION_KEY = 'reco:session';
+const OUTBOX_KEY = 'reco:outbox';
 const MAX_RECENT = 10;
+/** Batches kept for a later try at most (oldest dropped first): bounded storage on a broken network. */
+const MAX_OUTBOX = 30;
 
 interface Item {
   id: string;
@@ -41,6 +47,39 @@ function sessionId(): string {
   return id;
 }
 
+interface OutboxEntry {
+  id: string;
+  body: string;
+}
+
+function readOutbox(): OutboxEntry[] {
+  try {
+    const value: unknown = JSON.parse(localStorage.getItem(OUTBOX_KEY) ?? '[]');
+    return Array.isArray(value) ? value.filter((v): v is OutboxEntry => typeof v?.id === 'string' && typeof v?.body === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeOutbox(entries: OutboxEntry[]): void {
+  try {
+    localStorage.setItem(OUTBOX_KEY, JSON.stringify(entries.slice(-MAX_OUTBOX)));
+  } catch {
+    // storage full or disabled: the batch is still sent once below
+  }
+}
+
+/** Posts a batch; it leaves the outbox only on 202 (acknowledged = durable at the edge). */
+function send(endpoint: string, entry: OutboxEntry): void {
+  void fetch(`${endpoint}/v1/events`, { method: 'POST', body: entry.body, headers: { 'content-type': 'text/plain' }, keepalive: true })
+    .then((response) => {
+      // 4xx other than 408/429: the batch will never be accepted; keeping it would resend it forever.
+      const final = response.status === 202 || (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429);
+      if (final) writeOutbox(readOutbox().filter((e) => e.id !== entry.id));
+    })
+    .catch(() => undefined);
+}
+
 function rememberView(itemId: string): void {
   const recent = readList(RECENT_KEY).filter((id) => id !== itemId);
   recent.push(itemId);
@@ -63,6 +102,8 @@ class RecoSlate extends HTMLElement {
   private readonly root = this.attachShadow({ mode: 'open' });
 
   connectedCallback(): void {
+    // Batches not acknowledged on an earlier page (503, network, navigation) go again; event ids make it safe.
+    for (const entry of readOutbox()) send(this.endpoint, entry);
     const item = this.getAttribute('item');
     if (item) {
       rememberView(item);
@@ -82,8 +123,9 @@ class RecoSlate extends HTMLElement {
     if (user) params.set('user', user);
     const recent = readList(RECENT_KEY);
     if (recent.length) params.set('recent', recent.join(','));
+    const token = this.getAttribute('user-token');
     try {
-      const response = await fetch(`${this.endpoint}/v1/recommendations?${params}`);
+      const response = await fetch(`${this.endpoint}/v1/recommendations?${params}`, token && user ? { headers: { 'x-user-token': token } } : {});
       if (!response.ok) throw new Error(String(response.status));
       this.render((await response.json()) as Answer);
     } catch {
@@ -136,8 +178,9 @@ class RecoSlate extends HTMLElement {
         ...(answer ? { slateVersion: answer.slateVersion, modelVersion: answer.modelVersion, variant: answer.variant } : {}),
       })),
     };
-    const body = new Blob([JSON.stringify(payload)], { type: 'text/plain' });
-    if (!navigator.sendBeacon(`${this.endpoint}/v1/events`, body)) void fetch(`${this.endpoint}/v1/events`, { method: 'POST', body, keepalive: true });
+    const entry: OutboxEntry = { id: crypto.randomUUID(), body: JSON.stringify(payload) };
+    writeOutbox([...readOutbox(), entry]);
+    send(this.endpoint, entry);
   }
 }
 

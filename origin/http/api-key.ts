@@ -13,6 +13,16 @@ export function presentedKey(header: (name: string) => string | undefined): stri
   return bearer ?? header('x-api-key') ?? undefined;
 }
 
+/** True when the request presents one of `keys` (constant-time digest comparison). */
+export function hasApiKey(keys: readonly string[], header: (name: string) => string | undefined): boolean {
+  const key = presentedKey(header);
+  if (key === undefined) return false;
+  const presented = digest(key);
+  let match = false;
+  for (const known of keys) if (timingSafeEqual(digest(known), presented)) match = true;
+  return match;
+}
+
 export function requireApiKey(keys: readonly string[]): MiddlewareHandler {
   const known = keys.map(digest);
   return async (c, next) => {

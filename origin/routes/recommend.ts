@@ -1,5 +1,6 @@
 /**
- * POST /v1/recommend: features from the store (degrading without them), experiment assignment, the
+ * POST /v1/recommend: who may be answered for (a userId only with a user token or an API key, see
+ * http/user-identity.ts), features from the store (degrading without them), experiment assignment, the
  * pipeline, and an answer that is checked against the shared contract before it leaves.
  */
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import { buildPipelineRequest } from '../../core/request/build-request.ts';
 import { visitorFeatures } from '../../core/request/visitor-features.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem } from '../http/problems.ts';
+import { provenUserId } from '../http/user-identity.ts';
 
 export function registerRecommend(app: Hono, deps: OriginDeps): void {
   const { metrics, catalog } = deps;
@@ -21,7 +23,8 @@ export function registerRecommend(app: Hono, deps: OriginDeps): void {
     const started = performance.now();
     const body = await readJsonBody(c, RecommendRequestSchema);
     if (!body.ok) return problem(c, body.status, body.error, body.reasons);
-    const request = body.value;
+    const proof = await provenUserId(body.value.userId, (name) => c.req.header(name), deps.config, now());
+    const request = { ...body.value, userId: proof.userId };
     const requestId = c.req.header('x-request-id')?.slice(0, 64) ?? randomUUID();
 
     const featuresStarted = performance.now();
@@ -57,7 +60,7 @@ export function registerRecommend(app: Hono, deps: OriginDeps): void {
       return problem(c, 503, 'recommendation pipeline unavailable', undefined, { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) });
     }
     for (const [stage, ms] of Object.entries(result.stageMs)) metrics.stageDuration.observe({ stage }, ms / 1000);
-    const degraded = [...new Set([...features.degraded, ...result.degraded])];
+    const degraded = [...new Set([...proof.degraded, ...features.degraded, ...result.degraded])];
     for (const reason of degraded) metrics.fallbacks.inc({ reason });
     metrics.served.inc({ source: result.source, variant: result.variant ?? 'none' });
     deps.experimentCounters.recordServed(assignment.arms, performance.now() - started, degraded);

@@ -18,7 +18,7 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean', default: fal
 const quick = values.quick;
 
 const BENCHES: { name: string; title: string; script: string; args: string[] }[] = [
-  { name: 'edge', title: 'Edge: KV hit with session rerank in local workerd, bundle and widget size', script: 'scripts/bench/edge.ts', args: quick ? ['--requests', '150', '--duration', '5'] : [] },
+  { name: 'edge', title: "Edge: the worker's CPU per request inside workerd (with/without session rerank, both builds), cold starts, KV reads and their cost, bundle and widget sizes", script: 'scripts/bench/edge.ts', args: quick ? ['--requests', '150', '--cold', '5'] : [] },
   { name: 'pipeline', title: 'Origin pipeline: p50/p99 per stage (demo catalogue and 1M items)', script: 'scripts/bench/origin-pipeline.ts', args: quick ? ['--skip-big', '--requests', '200'] : [] },
   { name: 'load', title: 'HTTP load on 127.0.0.1 (autocannon): origin recommend and events', script: 'scripts/bench/load.ts', args: quick ? ['--duration', '5'] : [] },
   { name: 'nightly', title: 'Nightly job: users/hour with per-stage breakdown', script: 'scripts/bench/nightly.ts', args: quick ? ['--skip-big', '--users', '1000'] : [] },
@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     '| origin killed while the edge serves | test/resilience/origin-killed.test.ts | zero 5xx from the edge; answers flagged as fallback |',
     '| Redis stopped mid-load, then restarted | test/resilience/redis-recovery.test.ts | no 5xx; flagged `redis-unavailable` while down; full answers after |',
     '| Postgres stopped mid-load, then restarted | test/resilience/postgres-outage.test.ts | only 200 or 503 + Retry-After; retried batches stored: N posted = N rows |',
+    '| origin database down for a minute behind the edge | test/resilience/edge-events-outage.test.ts | every beacon 202 (queued); after recovery N posted = N stored, each once |',
     '| nightly run killed (kill -9) mid-write | test/resilience/nightly-killed.test.ts | previous slate version still served by the edge in workerd |',
     '| nightly run failing mid-write | test/nightly/serve-and-fail.test.ts | previous slate version still served; flips when the resumed run finishes |',
     '| events soak (sustained rate, bounded time) | test/resilience/events-soak.test.ts | every event stored exactly once; RSS growth bounded |',

@@ -4,11 +4,15 @@
  *      it seeds the built-in catalogue and shopper histories on first start;
  *   2. the nightly job once — slates for every user/segment into the local KV persistence, then the pointer flip;
  *   3. the edge worker in local workerd (`wrangler dev`, same KV persistence), pointed at the origin;
- *   4. prints the demo page URL. Ctrl-C stops everything.
+ *   4. prints the demo page URLs: anonymous, and signed in as a few shoppers with user tokens it mints — the
+ *      launcher plays the shop's backend, which holds the token secret (USER_TOKEN_SECRET, random per run
+ *      unless set). Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { signUserToken } from '../../shared/auth/user-token.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const originPort = Number(process.env.ORIGIN_PORT ?? 3000);
@@ -17,6 +21,8 @@ const persistTo = process.env.KV_PERSIST_DIR ?? join(root, '.wrangler', 'state')
 const nodeBin = process.execPath;
 /** The demo's API key for the operator endpoints (export, erase, experiments); set API_KEYS to use your own. */
 const apiKey = (process.env.API_KEYS ?? 'demo-key-change-me-0123456789').split(',')[0] ?? '';
+/** Shared by the "shop backend" (this launcher), the edge and the origin; see docs/security.md. */
+const tokenSecret = process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('base64url');
 const children: ChildProcess[] = [];
 
 function log(message: string): void {
@@ -73,7 +79,7 @@ async function main(): Promise<void> {
   const originUrl = `http://127.0.0.1:${originPort}`;
   log(`starting origin on ${originUrl} (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'in-process feature store'})`);
   // The origin's GET /v1/export streams the slates the nightly writes into the same local KV as the edge reads.
-  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey });
+  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey, USER_TOKEN_SECRET: tokenSecret });
   await waitFor(`${originUrl}/readyz`, 120_000, origin);
 
   log('running the nightly job once (slates → local KV, then the version pointer flips)');
@@ -86,14 +92,18 @@ async function main(): Promise<void> {
     'edge',
     nodeBin,
     [wrangler, 'dev', '--config', join(root, 'edge', 'wrangler.jsonc'), '--port', String(edgePort), '--ip', '127.0.0.1',
-      '--persist-to', persistTo, '--var', `ORIGIN_URL:${originUrl}`],
+      '--persist-to', persistTo, '--var', `ORIGIN_URL:${originUrl}`, '--var', `USER_TOKEN_SECRET:${tokenSecret}`, '--var', `ORIGIN_API_KEY:${apiKey}`],
     { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
   );
   await waitFor(`http://127.0.0.1:${edgePort}/healthz`, 120_000, edge);
 
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  // Tokens as a shop's backend mints them on each page render (here valid for the maximum, 24 hours).
+  const tokenFor = (user: string): Promise<string> => signUserToken(tokenSecret, user, Math.floor(Date.now() / 1000) + 24 * 3600 - 60);
   log('');
-  log(`demo page:        http://127.0.0.1:${edgePort}/demo`);
-  log(`edge API:         http://127.0.0.1:${edgePort}/v1/recommendations?user=u1&k=8`);
+  log(`demo page:        ${edgeUrl}/demo            (anonymous visitor)`);
+  for (const user of ['u1', 'u2', 'u3']) log(`signed in as ${user}:  ${edgeUrl}/demo?user=${user}&token=${await tokenFor(user)}`);
+  log(`edge API:         curl -H 'x-user-token: ${await tokenFor('u1')}' '${edgeUrl}/v1/recommendations?user=u1&k=8'`);
   log(`origin API:       ${originUrl}/openapi.json`);
   log(`batch export:     curl -H 'x-api-key: ${apiKey}' '${originUrl}/v1/export?segment=gamers&format=csv'`);
   log(`experiments:      ORIGIN_URL=${originUrl} API_KEY=${apiKey} npm run experiment -- list`);

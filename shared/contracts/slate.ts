@@ -1,11 +1,23 @@
 /**
  * The slate value stored in KV: compact (parallel arrays, short keys), versioned by `f`, validated with zod
- * when read. A slate carries what the edge needs to rerank without any other lookup: ids, scores, the
- * static item features of the session reranker, and reason codes.
+ * when read. A slate carries what the edge needs to answer without any other lookup: ids, scores, the
+ * static item features of the session reranker, reason codes and (since the nightly writes them, optional
+ * for older slates) the display cards of its items, so a widget request costs one KV read, not one per item.
  */
 import { z } from 'zod';
 
 export const SLATE_FORMAT = 1;
+
+/** Display cards of a slate's items, one entry per item in slate order; categories as indices into `cats`. */
+export const SlateCardsSchema = z.object({
+  t: z.array(z.string()),
+  pr: z.array(z.number()),
+  img: z.array(z.string()),
+  cat: z.array(z.number().int().nonnegative()),
+  cats: z.array(z.string()),
+  st: z.array(z.number().int()),
+});
+export type SlateCards = z.infer<typeof SlateCardsSchema>;
 
 export const SlateSchema = z
   .object({
@@ -26,9 +38,14 @@ export const SlateSchema = z
     /** Reason per item as an index into rt. */
     r: z.array(z.number().int()),
     rt: z.array(z.string()),
+    /** Item cards (title, price, image, category, stock as of the nightly), same order. */
+    d: SlateCardsSchema.optional(),
   })
   .refine((s) => [s.s, s.c, s.b, s.p, s.r].every((column) => column.length === s.i.length), {
     message: 'slate columns must all have one entry per item',
+  })
+  .refine((s) => !s.d || [s.d.t, s.d.pr, s.d.img, s.d.cat, s.d.st].every((column) => column.length === s.i.length), {
+    message: 'slate card columns must all have one entry per item',
   });
 export type Slate = z.infer<typeof SlateSchema>;
 
@@ -41,7 +58,12 @@ export interface SlateEntry {
   reason: string;
 }
 
-export function encodeSlate(meta: { slateVersion: string; modelVersion: string; at: number }, entries: readonly SlateEntry[]): Slate {
+/**
+ * Encodes a slate. With `cards` (one per entry, same order) the slate carries its display cards; a missing
+ * card (undefined) makes the whole slate card-less, so the edge falls back to per-item reads rather than
+ * showing an item without its card.
+ */
+export function encodeSlate(meta: { slateVersion: string; modelVersion: string; at: number }, entries: readonly SlateEntry[], cards?: readonly (ItemCard | undefined)[]): Slate {
   const reasons: string[] = [];
   const reasonIndex = new Map<string, number>();
   const r = entries.map((entry) => {
@@ -65,7 +87,42 @@ export function encodeSlate(meta: { slateVersion: string; modelVersion: string; 
     p: entries.map((e) => e.priceBucket),
     r,
     rt: reasons,
+    ...(cards && cards.length === entries.length && cards.every((c) => c !== undefined) ? { d: encodeCards(cards as readonly ItemCard[]) } : {}),
   };
+}
+
+function encodeCards(cards: readonly ItemCard[]): SlateCards {
+  const cats: string[] = [];
+  const catIndex = new Map<string, number>();
+  const cat = cards.map((card) => {
+    let index = catIndex.get(card.cat);
+    if (index === undefined) {
+      index = cats.length;
+      cats.push(card.cat);
+      catIndex.set(card.cat, index);
+    }
+    return index;
+  });
+  return { t: cards.map((c) => c.t), pr: cards.map((c) => c.pr), img: cards.map((c) => c.img), cat, cats, st: cards.map((c) => c.st) };
+}
+
+/** The cards a slate carries, by item id (features from the slate's own columns); null for card-less slates. */
+export function decodeSlateCards(slate: Slate): Map<string, ItemCard> | null {
+  const d = slate.d;
+  if (!d) return null;
+  const out = new Map<string, ItemCard>();
+  slate.i.forEach((id, k) => {
+    out.set(id, {
+      id,
+      t: d.t[k] ?? id,
+      pr: d.pr[k] ?? 0,
+      img: d.img[k] ?? '',
+      cat: d.cats[d.cat[k] ?? -1] ?? '',
+      f: [slate.c[k] ?? 0, slate.b[k] ?? 0, slate.p[k] ?? 0],
+      st: d.st[k] ?? 0,
+    });
+  });
+  return out;
 }
 
 export function decodeSlate(slate: Slate): SlateEntry[] {

@@ -27,6 +27,12 @@ export function itemCardKey(version: string, itemId: string): string {
   return `item:${version}:${itemId}`;
 }
 
+/**
+ * Price/stock changes since the live version was computed (shared/contracts/item-changes.ts). Not versioned:
+ * a change must apply to whichever version is live; the nightly prunes what its new version includes.
+ */
+export const ITEM_CHANGES_KEY = 'catalog:changes';
+
 /** Summary of a finished version, written just before the pointer flips. */
 export function versionMetaKey(version: string): string {
   return `slates:meta:${version}`;

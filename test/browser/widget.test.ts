@@ -1,8 +1,9 @@
 /**
  * The widget as a shopper meets it: real Chromium (Debian's, via playwright-core) loads the demo page from
  * the edge in workerd; slates come from a real nightly run; the origin is the real service on Postgres/Redis.
- * The test sees recommendations, clicks one, checks the click event reached the origin's Postgres, and
- * saves screenshots (test-results/).
+ * The shopper is signed in (the page carries a user token, as a shop's backend would render it). The test sees
+ * recommendations from their own slate, clicks one, checks the click event went through the edge's queue to
+ * the origin's Postgres, and saves screenshots (test-results/).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -11,7 +12,7 @@ import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEdge, startEdge, type RunningEdge } from '../edge/support.ts';
+import { buildEdge, startEdge, userToken, type RunningEdge } from '../edge/support.ts';
 import { root, spawnScript, tempDir } from '../nightly/helpers.ts';
 import { createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
@@ -52,10 +53,15 @@ afterAll(async () => {
 describe('the <reco-slate> widget in Chromium', () => {
   it('shows recommendations, records a click at the origin, and reranks after it', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.goto(`${edge.url}/demo?user=u1`);
+    const answers: { path: string; degraded: string[] }[] = [];
+    page.on('response', async (response) => {
+      if (response.url().includes('/v1/recommendations')) answers.push((await response.json()) as { path: string; degraded: string[] });
+    });
+    await page.goto(`${edge.url}/demo?user=u1&token=${await userToken('u1', 3600)}`);
     const cards = page.locator('reco-slate li a');
     await cards.first().waitFor({ timeout: 20_000 });
     expect(await cards.count()).toBe(8);
+    expect(answers[0]).toMatchObject({ path: 'kv-slate', degraded: [] }); // the signed-in shopper's own slate
     // Each card shows an image with alt text, a title, a price and a reason, and is reachable by keyboard.
     const first = cards.first();
     expect(await first.locator('img').getAttribute('alt')).toBeTruthy();

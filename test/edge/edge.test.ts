@@ -1,8 +1,11 @@
 /**
  * The edge worker in real workerd (wrangler dev): every serving path, rules, the WASM session rerank (with a
- * parity check against onnxruntime-node), the Cache API, bad input and event forwarding. Failure paths use
- * a stand-in origin that answers slowly or with 500 — a failing dependency, which is what is under test here;
- * the real origin is exercised end to end in test/integration/thin-slice.test.ts.
+ * parity check against onnxruntime-node), the Cache API, KV reads per request (slates carry their cards;
+ * price/stock changes applied within the isolate cache time), bad input and event forwarding through the
+ * queue. Failure paths use a stand-in origin that answers slowly or with 500 — a failing dependency, which is
+ * what is under test here; the real origin is exercised end to end in test/integration/thin-slice.test.ts.
+ * Personal reads (user tokens, CORS) are tested in personal-reads.test.ts, the event queue's retries and dead
+ * letters in event-queue.test.ts.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,9 +19,9 @@ import { RecommendResponseSchema, type RecommendResponse } from '../../shared/co
 import { encodeSessionRerank } from '../../shared/features/encode.ts';
 import { SESSION_LENGTH } from '../../shared/features/spec.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { slateKey } from '../../shared/kv/keys.ts';
+import { ITEM_CHANGES_KEY, slateKey } from '../../shared/kv/keys.ts';
 import { tempDir } from '../nightly/helpers.ts';
-import { buildEdge, cardOf, MODEL_DIR, MODEL_VERSION, openKv, slateOf, space, startEdge, writeVersion, type RunningEdge } from './support.ts';
+import { buildEdge, cardOf, MODEL_DIR, MODEL_VERSION, openKv, slateOf, space, startEdge, userToken, writeVersion, type RunningEdge } from './support.ts';
 
 type Mode = 'ok' | 'slow' | 'error';
 const origin = { mode: 'ok' as Mode, events: [] as unknown[], recommends: 0 };
@@ -43,9 +46,55 @@ let edge: RunningEdge;
 let kv: KvWriter;
 let persistTo = '';
 
-async function get(query: string): Promise<{ status: number; json: RecommendResponse & { error?: string; reasons?: string[] } }> {
-  const response = await fetch(`${edge.url}/v1/recommendations?${query}`);
-  return { status: response.status, json: (await response.json()) as RecommendResponse & { error?: string; reasons?: string[] } };
+type Answer = RecommendResponse & { error?: string; reasons?: string[] };
+
+/** GET /v1/recommendations; `as` signs a user token for that user (as the site's backend would). */
+async function get(query: string, as?: string): Promise<{ status: number; json: Answer; kvReads: number }> {
+  const headers: Record<string, string> = as ? { 'x-user-token': await userToken(as) } : {};
+  const response = await fetch(`${edge.url}/v1/recommendations?${query}`, { headers });
+  return { status: response.status, json: (await response.json()) as Answer, kvReads: Number(response.headers.get('x-kv-reads')) };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+
+/** The version every worker under test serves (the default build's and the Free plan build's). */
+async function writeFixture(target: KvWriter): Promise<void> {
+  const now = Date.now();
+  await writeVersion(
+    target,
+    V,
+    [
+      [{ kind: 'user', id: 'u1' }, slateOf(V, USER_SLATE, now, 'Picked for you', { stock: { i3: 0 } })],
+      [{ kind: 'user', id: 'ucardless' }, slateOf(V, USER_SLATE.slice(0, 6), now, 'Picked for you', { cards: false })],
+      [{ kind: 'user', id: 'ustale' }, slateOf(V, ['i600', 'i601'], now - 10 * 86_400_000, 'Old pick')],
+      [{ kind: 'segment', name: 'gamers' }, slateOf(V, ['i500', 'i501'], now, 'Popular with gamers')],
+      [{ kind: 'popular' }, slateOf(V, ['i502', 'i501', 'i500'], now, 'Popular right now')],
+    ],
+    [...ALL, 'i200'].map((id) => [id, cardOf(id, id === 'i3' ? 0 : 5)]),
+  );
+}
+
+/** The top 10 that onnxruntime-node gives for u1's slate reranked with `recent` (i3 is out of stock). */
+async function expectedRerank(recent: readonly string[]): Promise<{ id: string; score: number }[]> {
+  const window = USER_SLATE.filter((id) => !recent.includes(id)).slice(0, 50);
+  const feats = (id: string) => ({ category: space.category(space.itemIndex(id)), brand: space.brand(space.itemIndex(id)), priceBucket: space.priceBucket(space.itemIndex(id)) });
+  const input = encodeSessionRerank(window.map((id, rank) => ({ ...feats(id), score: 1 - rank / window.length })), recent.map(feats));
+  const session = await ort.InferenceSession.create(join(MODEL_DIR, 'session_reranker.onnx'));
+  const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
+  const c = window.length;
+  const out = await session.run({
+    cand_category: i64(input.candCategory, [1, c]), cand_brand: i64(input.candBrand, [1, c]), cand_price: i64(input.candPrice, [1, c]),
+    cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
+    sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]), sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]), sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
+  });
+  return window.map((id, k) => ({ id, score: (out.scores!.data as Float32Array)[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
 }
 
 beforeAll(async () => {
@@ -64,20 +113,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
   persistTo = await tempDir('edge-kv');
   kv = await openKv(persistTo);
-  const now = Date.now();
-  await writeVersion(
-    kv,
-    V,
-    [
-      [{ kind: 'user', id: 'u1' }, slateOf(V, USER_SLATE, now, 'Picked for you')],
-      [{ kind: 'user', id: 'ustale' }, slateOf(V, ['i600', 'i601'], now - 10 * 86_400_000, 'Old pick')],
-      [{ kind: 'segment', name: 'gamers' }, slateOf(V, ['i500', 'i501'], now, 'Popular with gamers')],
-      [{ kind: 'popular' }, slateOf(V, ['i502', 'i501', 'i500'], now, 'Popular right now')],
-    ],
-    ALL.map((id) => [id, cardOf(id, id === 'i3' ? 0 : 5)]),
-  );
+  await writeFixture(kv);
   const { port } = standIn.address() as AddressInfo;
-  edge = await startEdge(persistTo, { ORIGIN_URL: `http://127.0.0.1:${port}`, ORIGIN_TIMEOUT_MS: '300', CACHE_FRESH_SECONDS: '0', EVENT_FORWARD_BUDGET_MS: '200' });
+  edge = await startEdge(persistTo, { ORIGIN_URL: `http://127.0.0.1:${port}`, ORIGIN_TIMEOUT_MS: '300', CACHE_FRESH_SECONDS: '0', ISOLATE_CACHE_SECONDS: '1' });
 }, 180_000);
 
 afterAll(async () => {
@@ -90,7 +128,7 @@ afterAll(async () => {
 describe('edge worker in workerd', () => {
   it('serves a known user from their KV slate with the shared contract', async () => {
     origin.mode = 'ok';
-    const { status, json } = await get('user=u1&k=5');
+    const { status, json } = await get('user=u1&k=5', 'u1');
     expect(status).toBe(200);
     expect(RecommendResponseSchema.parse(json)).toMatchObject({ servedBy: 'edge', path: 'kv-slate', slateVersion: V, modelVersion: MODEL_VERSION, degraded: [] });
     // i3 is out of stock (its card says so): skipped, the next one moves up.
@@ -100,8 +138,7 @@ describe('edge worker in workerd', () => {
 
   it('reranks with the session model in WASM, equal to onnxruntime-node on the same inputs', async () => {
     const recent = ['i200', 'i17'];
-    await kv.putMany([{ key: `item:${V}:i200`, value: cardOf('i200') }]);
-    const { json } = await get(`user=u1&k=10&recent=${recent.join(',')}`);
+    const { json } = await get(`user=u1&k=10&recent=${recent.join(',')}`, 'u1');
     expect(json.path).toBe('kv-slate');
     expect(json.degraded).toEqual([]);
     const ids = json.items.map((i) => i.id);
@@ -109,18 +146,7 @@ describe('edge worker in workerd', () => {
     expect(ids).not.toContain('i3'); // out of stock
 
     // Expected scores from onnxruntime-node for the same candidate window the edge reranked.
-    const window = USER_SLATE.filter((id) => id !== 'i17').slice(0, 50);
-    const feats = (id: string) => ({ category: space.category(space.itemIndex(id)), brand: space.brand(space.itemIndex(id)), priceBucket: space.priceBucket(space.itemIndex(id)) });
-    const input = encodeSessionRerank(window.map((id, rank) => ({ ...feats(id), score: 1 - rank / window.length })), recent.map(feats));
-    const session = await ort.InferenceSession.create(join(MODEL_DIR, 'session_reranker.onnx'));
-    const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
-    const c = window.length;
-    const out = await session.run({
-      cand_category: i64(input.candCategory, [1, c]), cand_brand: i64(input.candBrand, [1, c]), cand_price: i64(input.candPrice, [1, c]),
-      cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
-      sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]), sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]), sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
-    });
-    const expected = window.map((id, k) => ({ id, score: (out.scores!.data as Float32Array)[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
+    const expected = await expectedRerank(recent);
     expect(ids).toEqual(expected.map((e) => e.id));
     json.items.forEach((item, k) => expect(item.score).toBeCloseTo(Math.round(expected[k]!.score * 1e4) / 1e4, 3));
     // The rerank changed the order (the test would pass vacuously otherwise).
@@ -136,28 +162,28 @@ describe('edge worker in workerd', () => {
   it('asks the origin on a KV miss and passes its answer through', async () => {
     origin.mode = 'ok';
     const before = origin.recommends;
-    const { json } = await get('user=unknown-user&k=3');
+    const { json } = await get('user=unknown-user&k=3', 'unknown-user');
     expect(json).toMatchObject({ servedBy: 'origin', path: 'origin', items: [{ id: 'i999' }] });
     expect(origin.recommends).toBe(before + 1);
   });
 
   it('falls back to the popular slate when the origin times out or fails, flagged, never a 5xx', async () => {
     origin.mode = 'slow';
-    const slow = await get('user=unknown-user&k=2');
+    const slow = await get('user=unknown-user&k=2', 'unknown-user');
     expect(slow.status).toBe(200);
     expect(slow.json).toMatchObject({ servedBy: 'edge', path: 'popular-fallback', degraded: ['origin-timeout'], items: [{ id: 'i502' }, { id: 'i501' }] });
     origin.mode = 'error';
-    const failed = await get('user=unknown-user&k=2');
+    const failed = await get('user=unknown-user&k=2', 'unknown-user');
     expect(failed.json).toMatchObject({ path: 'popular-fallback', degraded: ['origin-error'] });
     origin.mode = 'ok';
   });
 
   it('serves a stale slate (flagged) only when the origin cannot answer', async () => {
     origin.mode = 'ok';
-    const fresh = await get('user=ustale&k=2');
+    const fresh = await get('user=ustale&k=2', 'ustale');
     expect(fresh.json).toMatchObject({ path: 'origin', degraded: ['stale-slate'] });
     origin.mode = 'error';
-    const stale = await get('user=ustale&k=2');
+    const stale = await get('user=ustale&k=2', 'ustale');
     expect(stale.json).toMatchObject({ servedBy: 'edge', path: 'stale-slate', degraded: ['origin-error'], items: [{ id: 'i600' }, { id: 'i601' }] });
     origin.mode = 'ok';
   });
@@ -176,6 +202,49 @@ describe('edge worker in workerd', () => {
     expect(latest).toBe('i501');
   });
 
+  it('costs one KV read per request once warm: the slate carries its cards; older card-less slates still work', async () => {
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+    const reads: number[] = [];
+    for (let n = 0; n < 11; n++) {
+      const answer = await get('user=u1&k=8&recent=i2,i5', 'u1');
+      expect(answer.json).toMatchObject({ path: 'kv-slate', degraded: [] });
+      expect(answer.json.items).toHaveLength(8);
+      expect(answer.json.items[0]).toMatchObject({ title: expect.stringMatching(/^Item i/), image: expect.stringMatching(/\.svg$/) });
+      reads.push(answer.kvReads);
+    }
+    // The user's slate; the pointer and item changes come from isolate memory (re-read once per ISOLATE_CACHE_SECONDS).
+    expect(median(reads)).toBe(1);
+    // Anonymous visitors: the popular slate comes from the Cache API, not billed as a KV read; here
+    // CACHE_FRESH_SECONDS=0 makes every answer refresh it in the background (one read), in production once a minute.
+    const anonymous: number[] = [];
+    for (let n = 0; n < 11; n++) anonymous.push((await get('session=s9&k=3')).kvReads);
+    expect(median(anonymous)).toBeLessThanOrEqual(1);
+    // A slate written before slates carried cards: one read per shortlisted item's card, same answer shape.
+    const cardless = await get('user=ucardless&k=3', 'ucardless');
+    expect(cardless.json.items.map((i) => i.id)).toEqual(['i1', 'i2', 'i4']); // i3's card says out of stock
+    expect(cardless.json.items[0]?.title).toBe('Item i1');
+    expect(cardless.kvReads).toBeGreaterThan(3);
+    const stats = (await (await fetch(`${edge.url}/v1/stats`)).json()) as { counters: Record<string, number> };
+    expect(stats.counters['kv.reads-per-request.1']).toBeGreaterThanOrEqual(1);
+    expect(stats.counters['kv.reads']).toBeGreaterThan(0);
+  });
+
+  it('applies published price and stock changes within the isolate cache time (ISOLATE_CACHE_SECONDS=1 here)', async () => {
+    const before = await get('user=u1&k=3', 'u1');
+    expect(before.json.items.map((i) => i.id)).toEqual(['i1', 'i2', 'i4']);
+    const newPrice = 1234.5;
+    await kv.putMany([{ key: ITEM_CHANGES_KEY, value: JSON.stringify({ f: 1, items: { i1: { st: 0, at: Date.now() }, i2: { pr: newPrice, at: Date.now() } } }) }]);
+    let after = before;
+    await until(async () => {
+      after = await get('user=u1&k=3', 'u1');
+      return after.json.items[0]?.id !== 'i1';
+    }, 5_000);
+    expect(after.json.items.map((i) => i.id)).toEqual(['i2', 'i4', 'i5']); // i1 sold out since the nightly
+    expect(after.json.items[0]?.price).toBe(newPrice);
+    await kv.deleteMany([ITEM_CHANGES_KEY]);
+    await until(async () => (await get('user=u1&k=3', 'u1')).json.items[0]?.id === 'i1', 5_000);
+  });
+
   it('rejects malformed requests with 400 and a reason', async () => {
     for (const query of ['k=5', 'user=u1&k=0', 'user=u1&k=1000', "user=u1'%20or%201=1", 'user=u1&recent=a,,b', 'user=u1&bogus=1']) {
       const { status, json } = await get(query);
@@ -185,12 +254,14 @@ describe('edge worker in workerd', () => {
     }
   });
 
-  it('forwards event beacons to the origin; invalid ones get 400; a slow origin still receives them', async () => {
+  it('acknowledges valid beacons (202) once queued, forwards them to the origin; invalid ones get 400; a slow origin still receives them', async () => {
     origin.mode = 'ok';
     origin.events = [];
     const event = { eventId: 'e-edge-1', type: 'click', itemId: 'i1', sessionId: 's1', ts: Date.now() };
     const ok = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [event] }), headers: { 'content-type': 'text/plain' } });
     expect(ok.status).toBe(202);
+    expect(await ok.json()).toEqual({ accepted: 1, forwarded: 'queued' });
+    await until(() => JSON.stringify(origin.events).includes('e-edge-1'));
     expect(origin.events).toEqual([{ events: [event] }]);
 
     const bad = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [{ ...event, type: 'hover' }] }) });
@@ -202,9 +273,7 @@ describe('edge worker in workerd', () => {
     const slowEvent = { ...event, eventId: 'e-edge-slow' };
     const queued = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [slowEvent] }) });
     expect(queued.status).toBe(202);
-    expect(((await queued.json()) as { forwarded: string }).forwarded).toBe('queued');
-    for (let attempt = 0; attempt < 50 && !JSON.stringify(origin.events).includes('e-edge-slow'); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(JSON.stringify(origin.events)).toContain('e-edge-slow');
+    await until(() => JSON.stringify(origin.events).includes('e-edge-slow'));
     origin.mode = 'ok';
   });
 
@@ -256,7 +325,36 @@ describe('edge worker in workerd', () => {
       }),
       { numRuns: 150 },
     );
-    // Whatever reached the origin is a valid batch.
+    // Whatever reached the origin (forwarded by the queue consumer, possibly merged) is a valid batch.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     for (const batch of origin.events) expect(EventBatchSchema.safeParse(batch).success).toBe(true);
+  });
+});
+
+describe('the Workers Free plan build (edge/src/index.free.ts: plain-TypeScript reranker) in workerd', () => {
+  let free: RunningEdge;
+  let freeKv: KvWriter;
+
+  beforeAll(async () => {
+    const persistTo = await tempDir('edge-free-kv');
+    freeKv = await openKv(persistTo);
+    await writeFixture(freeKv);
+    free = await startEdge(persistTo, { ORIGIN_URL: 'http://127.0.0.1:9', ORIGIN_TIMEOUT_MS: '100' }, { entry: 'edge/src/index.free.ts' });
+  }, 180_000);
+
+  afterAll(async () => {
+    await free?.stop();
+    await freeKv?.close();
+  });
+
+  it('reranks like onnxruntime-node: same order, scores equal to 4 decimals', async () => {
+    const recent = ['i200', 'i17'];
+    const response = await fetch(`${free.url}/v1/recommendations?user=u1&k=10&recent=${recent.join(',')}`, { headers: { 'x-user-token': await userToken('u1') } });
+    const json = (await response.json()) as Answer;
+    expect(json).toMatchObject({ path: 'kv-slate', degraded: [] });
+    const expected = await expectedRerank(recent);
+    expect(json.items.map((i) => i.id)).toEqual(expected.map((e) => e.id));
+    json.items.forEach((item, k) => expect(item.score).toBeCloseTo(Math.round(expected[k]!.score * 1e4) / 1e4, 3));
+    expect(((await (await fetch(`${free.url}/v1/stats`)).json()) as { reranker: string }).reranker).toBe('typescript');
   });
 });

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { signUserToken } from '../../shared/auth/user-token.ts';
 import { encodeSlate, type ItemCard, type SlateEntry } from '../../shared/contracts/slate.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { itemCardKey, SLATE_POINTER_KEY, slateKey, versionMetaKey, type SlateSubject } from '../../shared/kv/keys.ts';
@@ -27,19 +28,34 @@ export function openKv(persistTo: string): Promise<KvWriter> {
   return openLocalKv({ persistTo, namespaceId: NAMESPACE_ID });
 }
 
-/** A slate of real catalogue items (features from the served model's feature space). */
-export function slateOf(version: string, itemIds: readonly string[], at: number, reason = 'Popular right now'): string {
+/** The secret the test edges (and origins, where they verify tokens) share with the "site" that mints tokens. */
+export const TOKEN_SECRET = 'test-user-token-secret-0123456789abcdef';
+
+/** A user token as the site's backend would mint it (valid for `ttlSeconds`). */
+export function userToken(userId: string, ttlSeconds = 600, secret = TOKEN_SECRET): Promise<string> {
+  return signUserToken(secret, userId, Math.floor(Date.now() / 1000) + ttlSeconds);
+}
+
+/**
+ * A slate of real catalogue items (features from the served model's feature space). As the nightly writes
+ * them, it carries its items' cards (`stock` per id, default 5); `cards: false` writes an older, card-less slate.
+ */
+export function slateOf(version: string, itemIds: readonly string[], at: number, reason = 'Popular right now', options: { cards?: boolean; stock?: Record<string, number> } = {}): string {
   const entries: SlateEntry[] = itemIds.map((id, rank) => {
     const index = space.itemIndex(id);
     return { id, score: 1 - rank / itemIds.length, category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index), reason };
   });
-  return JSON.stringify(encodeSlate({ slateVersion: version, modelVersion: MODEL_VERSION, at }, entries));
+  const cards = options.cards === false ? undefined : itemIds.map((id) => cardValue(id, options.stock?.[id] ?? 5));
+  return JSON.stringify(encodeSlate({ slateVersion: version, modelVersion: MODEL_VERSION, at }, entries, cards));
+}
+
+function cardValue(id: string, stock: number): ItemCard {
+  const index = space.itemIndex(id);
+  return { id, t: `Item ${id}`, pr: 10 + index, img: `/img/${id}.svg`, cat: space.data.categories[space.category(index) - 1] ?? 'x', f: [space.category(index), space.brand(index), space.priceBucket(index)], st: stock };
 }
 
 export function cardOf(id: string, stock = 5): string {
-  const index = space.itemIndex(id);
-  const card: ItemCard = { id, t: `Item ${id}`, pr: 10 + index, img: `/img/${id}.svg`, cat: space.data.categories[space.category(index) - 1] ?? 'x', f: [space.category(index), space.brand(index), space.priceBucket(index)], st: stock };
-  return JSON.stringify(card);
+  return JSON.stringify(cardValue(id, stock));
 }
 
 export async function writeVersion(kv: KvWriter, version: string, slates: [SlateSubject, string][], cards: [string, string][]): Promise<void> {
@@ -58,13 +74,17 @@ export interface RunningEdge {
   stop: () => Promise<void>;
 }
 
-/** `wrangler dev` of the real edge worker on a free port, over `persistTo`, with vars overridden. */
-export async function startEdge(persistTo: string, vars: Record<string, string>): Promise<RunningEdge> {
+/**
+ * `wrangler dev` of the real edge worker on a free port, over `persistTo`, with vars (and secrets) overridden;
+ * USER_TOKEN_SECRET defaults to TOKEN_SECRET. `entry`: another entry point, e.g. 'edge/src/index.free.ts'.
+ */
+export async function startEdge(persistTo: string, vars: Record<string, string>, options: { entry?: string } = {}): Promise<RunningEdge> {
   const port = await freePort();
-  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const varArgs = Object.entries({ USER_TOKEN_SECRET: TOKEN_SECRET, ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const entry = options.entry ? [join(root, options.entry)] : [];
   const child = spawn(
     nodeBin,
-    [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', '--config', join(root, 'edge', 'wrangler.jsonc'), '--persist-to', persistTo,
+    [join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev', ...entry, '--config', join(root, 'edge', 'wrangler.jsonc'), '--persist-to', persistTo,
       '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', '0', ...varArgs],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }, detached: true },
   );
@@ -87,4 +107,14 @@ export async function startEdge(persistTo: string, vars: Record<string, string>)
       await exited;
     },
   };
+}
+
+/**
+ * GET /v1/recommendations as a signed-in shopper's page does: when the query names a user, a token for that
+ * user (minted with TOKEN_SECRET, as the site's backend would) goes in X-User-Token.
+ */
+export async function fetchRecommendations(edgeUrl: string, query: string): Promise<Response> {
+  const user = new URLSearchParams(query).get('user');
+  const headers: Record<string, string> = user ? { 'x-user-token': await userToken(user) } : {};
+  return fetch(`${edgeUrl}/v1/recommendations?${query}`, { headers });
 }

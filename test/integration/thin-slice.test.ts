@@ -1,8 +1,9 @@
 /**
  * The thin slice through every box, on real parts: widget-style calls to the edge in workerd, the real origin
  * (Hono, ONNX pipeline) on real PostgreSQL and Redis, slates in local KV.
- *  - an event posted through the edge reaches the origin and is stored in Postgres and in the session store;
- *  - a recommend call at the edge returns the KV slate when present and the origin's answer when not.
+ *  - an event posted through the edge is queued, reaches the origin and is stored in Postgres and in the session store;
+ *  - a signed-in shopper's recommend call at the edge returns the KV slate when present and the origin's answer
+ *    (asked with the edge's API key, so the user's history counts) when not.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -11,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
-import { buildEdge, cardOf, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
+import { buildEdge, cardOf, fetchRecommendations, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
 import { tempDir } from '../nightly/helpers.ts';
-import { createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 const prefix = `thin:${randomBytes(4).toString('hex')}:`;
 let db: { url: string; drop: () => Promise<void> };
@@ -29,7 +30,7 @@ beforeAll(async () => {
   persistTo = await tempDir('thin-kv');
   kv = await openKv(persistTo);
   await writeVersion(kv, 'vthin', [[{ kind: 'user', id: 'u1' }, slateOf('vthin', ['i10', 'i11', 'i12'], Date.now(), 'Picked for you')]], ['i10', 'i11', 'i12'].map((id) => [id, cardOf(id)]));
-  edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000' });
+  edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000', ORIGIN_API_KEY: API_KEY });
 }, 180_000);
 
 afterAll(async () => {
@@ -46,11 +47,16 @@ describe('thin slice: widget → edge → origin → Postgres / Redis, and KV sl
     const event = { eventId: `e-${randomBytes(4).toString('hex')}`, type: 'view', itemId: 'i42', userId: 'u7', sessionId: 'sess-thin', ts: Date.now() };
     const response = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [event] }) });
     expect(response.status).toBe(202);
-    expect(((await response.json()) as { forwarded: string }).forwarded).toBe('stored');
+    expect(((await response.json()) as { forwarded: string }).forwarded).toBe('queued');
 
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const rows = await client.query('SELECT event_id, type, item_id, user_id, session_id FROM events WHERE event_id = $1', [event.eventId]);
+    const select = () => client.query('SELECT event_id, type, item_id, user_id, session_id FROM events WHERE event_id = $1', [event.eventId]);
+    let rows = await select();
+    for (let attempt = 0; attempt < 100 && rows.rows.length === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rows = await select();
+    }
     await client.end();
     expect(rows.rows).toEqual([{ event_id: event.eventId, type: 'view', item_id: 'i42', user_id: 'u7', session_id: 'sess-thin' }]);
 
@@ -61,13 +67,13 @@ describe('thin slice: widget → edge → origin → Postgres / Redis, and KV sl
   });
 
   it('answers from the KV slate when the user has one', async () => {
-    const json = RecommendResponseSchema.parse(await (await fetch(`${edge.url}/v1/recommendations?user=u1&k=3`)).json());
+    const json = RecommendResponseSchema.parse(await (await fetchRecommendations(edge.url, 'user=u1&k=3')).json());
     expect(json).toMatchObject({ servedBy: 'edge', path: 'kv-slate', slateVersion: 'vthin' });
     expect(json.items.map((i) => i.id)).toEqual(['i10', 'i11', 'i12']);
   });
 
   it("answers with the origin's pipeline when the user has no slate", async () => {
-    const json = RecommendResponseSchema.parse(await (await fetch(`${edge.url}/v1/recommendations?user=u7&session=sess-thin&k=5`)).json());
+    const json = RecommendResponseSchema.parse(await (await fetchRecommendations(edge.url, 'user=u7&session=sess-thin&k=5')).json());
     expect(json.servedBy).toBe('origin');
     expect(json.path).toBe('origin');
     expect(json.items).toHaveLength(5);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../../adapters/postgres/database.ts';
 import { eraseUserRows } from '../../adapters/postgres/repository.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlateSchema, ItemCardSchema, SlatePointerSchema, type Slate } from '../../shared/contracts/slate.ts';
+import { decodeSlateCards, SlateSchema, ItemCardSchema, SlatePointerSchema, type Slate } from '../../shared/contracts/slate.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { demoInputs, loadModelArtifacts } from '../../batch/nightly/inputs.ts';
 import { runNightly } from '../../batch/nightly/job.ts';
@@ -18,7 +18,7 @@ import { localNamespaceId } from '../../adapters/kv/open.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
 import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { root, spawnScript, summaryOf, tempDir } from './helpers.ts';
-import { buildEdge, startEdge, type RunningEdge } from '../edge/support.ts';
+import { buildEdge, fetchRecommendations, startEdge, type RunningEdge } from '../edge/support.ts';
 import { createTestDatabase } from '../origin/support.ts';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import { modelFileKey } from '../../shared/kv/keys.ts';
@@ -30,9 +30,8 @@ let edge: RunningEdge;
 /** This file's own Postgres database (dropped after the run). */
 let testDatabase: { url: string; drop: () => Promise<void> } | undefined;
 
-const getJson = async (url: string): Promise<Record<string, unknown>> => (await (await fetch(url)).json()) as Record<string, unknown>;
 /** The edge's answer for a user (k items), validated by the shared response contract. */
-const recommend = async (query: string) => RecommendResponseSchema.parse(await getJson(`${edge.url}/v1/recommendations?${query}`));
+const recommend = async (query: string) => RecommendResponseSchema.parse(await (await fetchRecommendations(edge.url, query)).json());
 
 /** A real local KV whose putMany fails after `okCalls` calls: the shape of a crash or a dead network mid-run. */
 function failingAfter(kv: KvWriter, okCalls: number): KvWriter {
@@ -105,10 +104,13 @@ describe('nightly → KV → edge worker in workerd', () => {
       expect([stored.slate.c[k], stored.slate.b[k], stored.slate.p[k]]).toEqual([space.category(index), space.brand(index), space.priceBucket(index)]);
     });
     expect(stored.card.id).toBe(stored.slate.i[0]);
+    // The slate carries its items' cards (the edge reads one key per request), equal to the item's own card.
+    expect(decodeSlateCards(stored.slate)?.get(stored.card.id)).toEqual(stored.card);
+    expect(stored.slate.d?.t).toHaveLength(100);
     expect(stored.reranker?.length ?? 0).toBeGreaterThan(1000);
 
     // No origin listens on ORIGIN_URL: a personal answer can only come from the nightly's slate.
-    edge = await startEdge(dir, { ORIGIN_URL: 'http://127.0.0.1:9', ORIGIN_TIMEOUT_MS: '100' });
+    edge = await startEdge(dir, { ORIGIN_URL: 'http://127.0.0.1:9', ORIGIN_TIMEOUT_MS: '100', ISOLATE_CACHE_SECONDS: '2' });
     const answer = await recommend(`user=${user.id}&k=20`);
     expect(answer.path).toBe('kv-slate');
     expect(answer.slateVersion).toBe(summary.version);

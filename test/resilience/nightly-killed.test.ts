@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecommendResponse } from '../../shared/contracts/recommend.ts';
 import { SLATE_POINTER_KEY } from '../../shared/kv/keys.ts';
-import { buildEdge, cardOf, NAMESPACE_ID, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
+import { buildEdge, cardOf, fetchRecommendations, NAMESPACE_ID, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
 import { killGroup, spawnScript, tempDir } from '../nightly/helpers.ts';
 
 let persistTo = '';
@@ -59,7 +59,7 @@ describe('nightly killed mid-write', () => {
     // The killed run did write part of its version (a real partial write)...
     expect(written).toBeGreaterThan(0);
     // ...and the edge still serves the previous one.
-    const answer = (await (await fetch(`${edge.url}/v1/recommendations?user=u1&k=3`)).json()) as RecommendResponse;
+    const answer = (await (await fetchRecommendations(edge.url, 'user=u1&k=3')).json()) as RecommendResponse;
     expect(answer).toMatchObject({ path: 'kv-slate', slateVersion: 'vprevious' });
     expect(answer.items.map((i) => i.id)).toEqual(['i1', 'i2', 'i3']);
   }, 180_000); // the wait above has its own 150 s deadline (10,000 item cards come first; slow on a loaded machine)

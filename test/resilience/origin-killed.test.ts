@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecommendResponse } from '../../shared/contracts/recommend.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { buildEdge, cardOf, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
+import { buildEdge, cardOf, fetchRecommendations, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
 import { tempDir } from '../nightly/helpers.ts';
 import { createTestDatabase, deleteRedisPrefix, REDIS_URL } from '../origin/support.ts';
 import { spawnOrigin, stop } from './support.ts';
@@ -56,7 +56,7 @@ describe('origin killed while the edge serves', () => {
     while (Date.now() < deadline) {
       const user = n++ % 2 === 0 ? 'u1' : `anon-${n}`; // u1 has a slate; the others need the origin
       const current = phase;
-      const response = await fetch(`${edge.url}/v1/recommendations?user=${user}&k=3`);
+      const response = await fetchRecommendations(edge.url, `user=${user}&k=3`); // signed in: anon-N need the origin
       answers.push({ phase: current, status: response.status, body: (await response.json()) as RecommendResponse });
     }
     await killer;

@@ -29,8 +29,8 @@ export interface Violation {
   message: string;
 }
 
-/** Packages the Worker bundle may use (edge/src, edge/widget). */
-const EDGE_PACKAGES = new Set(['hono', 'onnxruntime-web', 'zod']);
+/** Packages the Worker bundle may use (edge/src, edge/widget); protobufjs: the TypeScript reranker reads ONNX files. */
+const EDGE_PACKAGES = new Set(['hono', 'onnxruntime-web', 'protobufjs', 'zod']);
 /** edge/scripts/ is the Node build tooling that bundles the Worker; it never ships in it. */
 const EDGE_BUILD_PACKAGES = new Set(['esbuild']);
 const SHARED_PACKAGES = new Set(['zod']);

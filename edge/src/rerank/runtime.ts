@@ -1,0 +1,50 @@
+/**
+ * The session reranker behind one small interface, so the worker can be built with either runtime:
+ * onnxruntime-web (WASM, the default) or the plain-TypeScript forward pass (the Workers Free plan build,
+ * see docs/edge.md "Bundle options"). Scorers are created once per model version per isolate; the cost of
+ * creating one (the cold start) is measured and reported.
+ */
+import { encodeSessionRerank, slatePositionPrior, type ItemFeatures, type SessionRerankInput } from '../../../shared/features/encode.ts';
+
+export interface SessionScorer {
+  /** One score per candidate, in input order. */
+  score(input: SessionRerankInput): Promise<Float32Array>;
+}
+
+export interface RerankerRuntime {
+  /** Named in /v1/stats and the bench output. */
+  readonly name: 'onnxruntime-web' | 'typescript';
+  create(model: Uint8Array): Promise<SessionScorer>;
+}
+
+export interface ScorerHandle {
+  scorer: SessionScorer;
+  /** Milliseconds spent creating it (model bytes → ready scorer), excluding the model read. */
+  createMs: number;
+}
+
+const scorers = new Map<string, Promise<ScorerHandle>>();
+
+/** The scorer for a model version, created once (concurrent callers share the same promise). */
+export function scorerFor(runtime: RerankerRuntime, version: string, loadModel: () => Promise<Uint8Array>): { handle: Promise<ScorerHandle>; created: boolean } {
+  const cached = scorers.get(version);
+  if (cached) return { handle: cached, created: false };
+  const handle = loadModel().then(async (model) => {
+    const started = performance.now();
+    const scorer = await runtime.create(model);
+    return { scorer, createMs: performance.now() - started };
+  });
+  handle.catch(() => scorers.delete(version)); // a failed load is retried on the next request
+  scorers.set(version, handle);
+  return { handle, created: true };
+}
+
+export type RerankCandidate = ItemFeatures & { id: string };
+
+/**
+ * Scores a slate's candidates against the session's recent items; the slate order enters as the position
+ * prior (1 − rank / C), exactly as in training.
+ */
+export function scoreCandidates(scorer: SessionScorer, candidates: readonly RerankCandidate[], recent: readonly ItemFeatures[]): Promise<Float32Array> {
+  return scorer.score(encodeSessionRerank(candidates.map((cand, rank) => ({ ...cand, score: slatePositionPrior(rank, candidates.length) })), recent));
+}
