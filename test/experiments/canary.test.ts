@@ -42,7 +42,8 @@ afterAll(async () => {
 });
 
 async function recommend(userId: string): Promise<{ variant: string | null; modelVersion: string; degraded: string[] }> {
-  const response = await postJson(`${origin.url}/v1/recommend`, { userId, k: 5 });
+  // Server to server (as the edge calls it): the API key proves the user id, so the user is assigned.
+  const response = await postJson(`${origin.url}/v1/recommend`, { userId, k: 5 }, { authorization: `Bearer ${API_KEY}` });
   expect(response.status).toBe(200);
   return (await response.json()) as { variant: string | null; modelVersion: string; degraded: string[] };
 }
