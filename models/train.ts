@@ -3,7 +3,11 @@
  * (PyTorch, models/torch/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
- * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
+ * Stages: prepare (TS) → `train.py retrieval` (two-tower, item-kNN/EASE chosen on validation, baselines, the served
+ * item neighbours, the ranker's candidate lists) → encode those lists with shared/features (TS) → `train.py rank`
+ * (the listwise ranker) → evaluation through the served pipeline.
+ *
+ * Flags: --dataset generated|ml-100k|ml-1m-pairs|movielens  --data DIR (default ../shared/data/<set>)  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +16,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from '../shared/catalog/generator.ts';
 import { loadMovieLens1M } from './data/movielens-1m.ts';
+import { loadMovieLens100K, loadMovieLens1MPairs } from './data/movielens-files.ts';
+import { encodeRankLists } from './prepare/rank-lists.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
@@ -26,6 +32,8 @@ const { values: args } = parseArgs({
   options: {
     dataset: { type: 'string', default: 'generated' },
     'movielens-path': { type: 'string' },
+    /** Folder of the ml-100k / ml-1m-pairs data (default ../shared/data/ml-100k or movielens-1m-user-movie-pairs). */
+    data: { type: 'string' },
     items: { type: 'string', default: '10000' },
     users: { type: 'string', default: '5000' },
     dim: { type: 'string', default: '64' },
@@ -58,28 +66,44 @@ function requireTorch(): void {
 async function main(): Promise<void> {
   if (!args.evaluate) requireTorch();
   const started = Date.now();
+  const shared = join(root, '..', 'shared', 'data');
   const dataset = args.dataset === 'movielens'
-    ? await loadMovieLens1M(args['movielens-path'] ?? join(root, '..', 'shared', 'data', 'ml-1m'))
-    : generateDataset({ items: Number(args.items), users: Number(args.users) });
-  const protocol = (args.protocol ?? (args.dataset === 'movielens' ? 'leave-one-out' : 'time')) as 'time' | 'leave-one-out';
+    ? await loadMovieLens1M(args['movielens-path'] ?? join(shared, 'ml-1m'))
+    : args.dataset === 'ml-100k' ? await loadMovieLens100K(args.data ?? join(shared, 'ml-100k'))
+    : args.dataset === 'ml-1m-pairs' ? await loadMovieLens1MPairs(args.data ?? join(shared, 'movielens-1m-user-movie-pairs'), join(shared, 'movielens-1m', 'movies.dat'))
+    : args.dataset === 'generated' ? generateDataset({ items: Number(args.items), users: Number(args.users) })
+    : null;
+  if (!dataset) throw new Error(`unknown --dataset ${args.dataset} (generated, ml-100k, ml-1m-pairs, movielens)`);
+  const defaultProtocol = args.dataset === 'generated' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
+  const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);
   const outDir = join(args.out, version);
   console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
 
-  const { split, evalUsers } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 4, seed: 1 });
+  const prepared = await prepare(dataset, workDir, { protocol, testFraction: 0.1 });
+  const { split, evalUsers } = prepared;
   console.log(`[train] prepared (${protocol} split: ${split.train.length} train / ${split.test.length} test events)`);
 
   if (args.evaluate) {
     const manifestPath = join(args.evaluate, 'manifest.json');
     const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
-    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, args.reports, protocol);
+    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, args.reports, protocol, { workDir: undefined, trainSeconds: undefined });
     await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
     await rm(workDir, { recursive: true, force: true });
     return;
   }
-  const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), workDir, outDir, args.dim, args.epochs], { stdio: 'inherit' });
-  if (python.status !== 0) throw new Error(`training failed (exit ${python.status})`);
+  const trainer = (stage: string, ...rest: string[]): void => {
+    const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), stage, workDir, outDir, ...rest], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+    const stderr = python.stderr ?? '';
+    if (python.status === 2) throw new Error(stderr.trim().split('\n').at(-1) ?? 'the data cannot train a model');
+    process.stderr.write(stderr);
+    if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);
+  };
+  trainer('retrieval', args.dim, args.epochs);
+  const lists = await encodeRankLists(dataset, prepared, workDir);
+  console.log(`[train] encoded ${lists} ranker lists with shared/features`);
+  trainer('rank', String(Math.max(Number(args.epochs), 8)));
   await copyFile(join(workDir, 'feature_space.json'), join(outDir, 'feature_space.json'));
   const embeddingDtype = z.enum(['float32', 'float16', 'int8']).parse(args['item-embeddings']);
   const encoded = encodeEmbeddings(decodeEmbeddings(await readFile(join(outDir, EMBEDDING_FILE.float32)), 'float32'), embeddingDtype);
@@ -87,7 +111,7 @@ async function main(): Promise<void> {
     await writeFile(join(outDir, EMBEDDING_FILE[embeddingDtype]), encoded.bytes);
     await rm(join(outDir, EMBEDDING_FILE.float32));
   }
-  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number> };
+  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number>; neighbours: { perItem: number; model: string } };
 
   const manifest: ModelManifest = ModelManifestSchema.parse({
     version,
@@ -97,16 +121,17 @@ async function main(): Promise<void> {
     embeddingDim: Number(args.dim),
     itemCount: dataset.items.length,
     vocab: { items: dataset.items.length, categories: training.vocab.categories ?? 0, brands: training.vocab.brands ?? 0, segments: training.vocab.segments ?? 0, priceBuckets: PRICE_BUCKETS },
-    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json' },
+    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json', itemNeighbours: 'item_neighbours.bin' },
+    itemNeighboursPerItem: training.neighbours.perItem,
     itemEmbeddingsDtype: embeddingDtype,
     ...(encoded.scale === undefined ? {} : { itemEmbeddingsScale: encoded.scale }),
     metrics: {},
-    training: { protocol, epochs: Number(args.epochs), seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
+    training: { protocol, epochs: Number(args.epochs), neighbours: training.neighbours.model, seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
   });
   await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
   if (!args['skip-eval']) {
-    const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol);
+    const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol, { workDir, trainSeconds: (Date.now() - started) / 1000 });
     manifest.metrics = metrics;
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   }

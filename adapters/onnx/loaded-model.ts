@@ -11,7 +11,7 @@ import { MODEL_IO, type ModelManifest } from '../../shared/contracts/manifest.ts
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
-import type { LoadedModel, ModelLoader } from '../../core/ports/model.ts';
+import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
 import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
 import type { AnnBuildOptions } from '../ann/options.ts';
 import { buildOrLoadAnnIndex } from '../ann/build.ts';
@@ -38,6 +38,18 @@ async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Flo
     return Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), (v) => v * scale);
   }
   throw new Error(`item embeddings dtype ${manifest.itemEmbeddingsDtype} is not supported by the origin`);
+}
+
+/** item_neighbours.bin: int32 n x m indices, then float32 n x m weights (little-endian). */
+async function readNeighbours(dir: string, manifest: ModelManifest): Promise<ItemNeighbours | undefined> {
+  const file = manifest.files.itemNeighbours;
+  const perItem = manifest.itemNeighboursPerItem;
+  if (!file || !perItem) return undefined;
+  const bytes = await readFile(join(dir, file));
+  const cells = manifest.itemCount * perItem;
+  if (bytes.byteLength !== cells * 8) throw new Error(`item neighbours: ${bytes.byteLength} bytes, expected ${cells * 8}`);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  return { perItem, items: new Int32Array(buffer, 0, cells), weights: new Float32Array(buffer, cells * 4, cells) };
 }
 
 function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
@@ -70,10 +82,11 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   }
   const space = await readFeatureSpace(dir, manifest);
   const execution = options.execution ?? DEFAULT_EXECUTION;
-  const [tower, dlrm, embeddings] = await Promise.all([
+  const [tower, dlrm, embeddings, neighbours] = await Promise.all([
     readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
     readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
     readEmbeddings(dir, manifest),
+    readNeighbours(dir, manifest),
   ]);
   const dim = manifest.embeddingDim;
   const { index } = await buildOrLoadAnnIndex(
@@ -85,7 +98,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     options.ann,
   );
   const unit = normalisedRows(embeddings, dim);
-  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, neighbours, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
   await warmUp(model);
   return model;
 }
@@ -97,6 +110,7 @@ interface Parts {
   dim: number;
   unit: Float32Array;
   index: AnnIndex;
+  neighbours: ItemNeighbours | undefined;
   tower: ort.InferenceSession;
   dlrm: ort.InferenceSession;
   warnings: string[];
@@ -114,6 +128,7 @@ function createLoadedModel(p: Parts): LoadedModel {
     dim: p.dim,
     unitEmbeddings: p.unit,
     index: p.index,
+    neighbours: p.neighbours,
     warnings: p.warnings,
     providers: p.providers,
     async embedUsers(batch) {

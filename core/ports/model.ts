@@ -8,6 +8,13 @@ import type { DlrmInput, UserTowerInput } from '../../shared/features/encode.ts'
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import type { AnnIndex } from './ann.ts';
 
+/** Item-to-item neighbours (item_neighbours.bin): row r (item index r + 1) holds perItem (index, weight) pairs, index 0 = none. */
+export interface ItemNeighbours {
+  readonly perItem: number;
+  readonly items: Int32Array;
+  readonly weights: Float32Array;
+}
+
 export interface LoadedModel {
   readonly version: string;
   readonly dir: string;
@@ -17,6 +24,8 @@ export interface LoadedModel {
   /** Item embeddings, L2-normalised copy (row r = item index r + 1), for MMR similarity and reasons. */
   readonly unitEmbeddings: Float32Array;
   readonly index: AnnIndex;
+  /** The item-to-item candidate source, when the version ships one (older versions do not). */
+  readonly neighbours?: ItemNeighbours | undefined;
   readonly warnings: readonly string[];
   readonly providers: readonly string[];
   /** User embeddings, n × dim row-major. */

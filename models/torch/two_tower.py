@@ -76,9 +76,9 @@ def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, se
     return user, item_emb, losses
 
 
-def embed_users(user, segment, history, batch=4096):
+def embed_users(user, segment, history, batch=4096, dim=None):
     out = []
     with torch.no_grad():
         for s in range(0, len(segment), batch):
             out.append(user(torch.from_numpy(segment[s:s + batch].astype(np.int64)), torch.from_numpy(history[s:s + batch].astype(np.int64))).numpy())
-    return np.concatenate(out) if out else np.zeros((0, 1), dtype=np.float32)
+    return np.concatenate(out) if out else np.zeros((0, dim or user.mlp[-1].out_features), dtype=np.float32)
