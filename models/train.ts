@@ -7,16 +7,18 @@
  * item neighbours, the ranker's candidate lists) → encode those lists with shared/features (TS) → `train.py rank`
  * (the listwise ranker) → evaluation through the served pipeline.
  *
- * Flags: --dataset generated|ml-100k|ml-1m-pairs|movielens  --data DIR (default ../shared/data/<set>)  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
+ * Flags: --dataset generated|ml-100k|ml-1m-pairs|movielens|json  --data DIR|FILE (default ../shared/data/<set>; json: the file)  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from '../shared/catalog/generator.ts';
 import { loadMovieLens1M } from './data/movielens-1m.ts';
 import { loadMovieLens100K, loadMovieLens1MPairs } from './data/movielens-files.ts';
+import { loadJsonDataset } from './data/json-dataset.ts';
 import { encodeRankLists } from './prepare/rank-lists.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
@@ -71,10 +73,11 @@ async function main(): Promise<void> {
     ? await loadMovieLens1M(args['movielens-path'] ?? join(shared, 'ml-1m'))
     : args.dataset === 'ml-100k' ? await loadMovieLens100K(args.data ?? join(shared, 'ml-100k'))
     : args.dataset === 'ml-1m-pairs' ? await loadMovieLens1MPairs(args.data ?? join(shared, 'movielens-1m-user-movie-pairs'), join(shared, 'movielens-1m', 'movies.dat'))
+    : args.dataset === 'json' && args.data ? await loadJsonDataset(args.data)
     : args.dataset === 'generated' ? generateDataset({ items: Number(args.items), users: Number(args.users) })
     : null;
-  if (!dataset) throw new Error(`unknown --dataset ${args.dataset} (generated, ml-100k, ml-1m-pairs, movielens)`);
-  const defaultProtocol = args.dataset === 'generated' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
+  if (!dataset) throw new Error(`unknown --dataset ${args.dataset} (generated, ml-100k, ml-1m-pairs, movielens, json with --data FILE)`);
+  const defaultProtocol = args.dataset === 'generated' || args.dataset === 'json' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
   const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);
@@ -94,10 +97,9 @@ async function main(): Promise<void> {
     return;
   }
   const trainer = (stage: string, ...rest: string[]): void => {
-    const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), stage, workDir, outDir, ...rest], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
-    const stderr = python.stderr ?? '';
-    if (python.status === 2) throw new Error(stderr.trim().split('\n').at(-1) ?? 'the data cannot train a model');
-    process.stderr.write(stderr);
+    const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), stage, workDir, outDir, ...rest], { stdio: 'inherit' });
+    // Exit 2: the trainer found the data unable to train a model and wrote why (one line) to train-error.txt.
+    if (python.status === 2) throw new Error(readFileSync(join(workDir, 'train-error.txt'), 'utf8').trim());
     if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);
   };
   trainer('retrieval', args.dim, args.epochs);

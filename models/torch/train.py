@@ -62,8 +62,14 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     if sum(len(s) for s in seqs) != len(a["tt_item"]):
         raise RuntimeError("prepared sequences and two-tower rows disagree")
 
+    # One two-tower, trained without the validation targets: it is served, and its scores on the validation
+    # targets are the ranker's retrieval features without leakage (the held-out 2 items per user cost little).
+    fit, examples = split(seqs)
+    held = np.zeros(len(a["tt_item"]), dtype=bool)
+    for u, p in examples:
+        held[a["seq_offsets"][u] + p] = True
     t = time.time()
-    user, item_emb, tt_losses = train_two_tower(a, vocab, dim, epochs)
+    user, item_emb, tt_losses = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(~held)[0])
     timings["two_tower_s"] = time.time() - t
     item_emb.astype("<f4").tofile(os.path.join(out_dir, "item_embeddings.f32"))
     h = a["tt_history"][:2].astype(np.int64)
@@ -90,14 +96,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
 
     # Validation models (fitted without the held-out targets) produce the ranker's candidate lists.
     t = time.time()
-    fit, examples = split(seqs)
-    held = np.zeros(len(a["tt_item"]), dtype=bool)
-    for u, p in examples:
-        held[a["seq_offsets"][u] + p] = True
-    rows = np.nonzero(~held)[0]
-    val_user, val_item_emb, _ = train_two_tower(a, vocab, dim, epochs, rows=rows, label="two-tower (validation)")
-    timings["two_tower_validation_s"] = time.time() - t
-    t = time.time()
+    val_user, val_item_emb = user, item_emb
     vnb, vwt = served_neighbours(fit, n_items, choice)
     tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
     ue = embed_users(val_user, a["tt_segment"][tt_rows], a["tt_history"][tt_rows], dim=dim)
@@ -120,7 +119,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     with open(os.path.join(out_dir, "training.json"), "w") as f:
         json.dump({"vocab": vocab, "dim": dim, "epochs": epochs, "torch": torch.__version__, "opset": OPSET, "timings": timings,
                    "neighbours": {"model": choice["served"], "perItem": int(nb.shape[1]), "knn": choice["knn"], "easeLambda": choice["ease"]},
-                   "validation": {k: choice[k] for k in ["examples", "knn", "ease"] if k in choice} | {"grid": {"knn": choice.get("knn_grid", []), "popularity": choice.get("popularity")}},
+                   "validation": {k: choice.get(k) for k in ["examples", "popularity", "knn_grid", "ease_grid"]},
                    "losses": {"two_tower": tt_losses, "reranker": rr_losses},
                    "examples": {"two_tower": int(len(a["tt_item"])), "ranker_lists": int(len(cands["user"])), "reranker": int(len(a["rr_target"]))}}, f, indent=1)
     torch.save({"user": user.state_dict(), "reranker": reranker.state_dict(), "vocab": vocab, "dim": dim}, os.path.join(work_dir, "weights.pt"))
@@ -157,7 +156,8 @@ def main():
         else:
             raise SystemExit(f"unknown stage {stage}")
     except (TrainingDataError, ValueError) as error:
-        sys.stderr.write(f"cannot train: {error}\n")
+        with open(os.path.join(work_dir, "train-error.txt"), "w") as f:
+            f.write(f"cannot train: {error}\n")
         sys.exit(2)
 
 

@@ -13,7 +13,7 @@ MIN_HISTORY = 2
 TUNE_USERS = 1500
 KNN_GRID = [(20, 0.0), (100, 0.0), (400, 0.0), (100, 20.0), (400, 20.0)]
 EASE_GRID = [50.0, 200.0, 800.0, 3200.0]
-SERVED_NEIGHBOURS = 100
+SERVED_NEIGHBOURS = 200
 
 
 def sequences(a):
@@ -45,7 +45,7 @@ def tune(seqs, n_items, log):
     hist = [h for h, k in zip(hist, keep) if k]
     seen = [s for s, k in zip(seen, keep) if k]
     targets = targets[keep]
-    result = {"examples": int(len(targets)), "knn": [], "ease": []}
+    result = {"examples": int(len(targets)), "knn_grid": [], "ease_grid": []}
     if len(targets) == 0:
         return {"knn": (100, 0.0), "ease": None, "served": "knn", **result}
     counts = np.bincount(np.concatenate(fit) if fit else np.zeros(0, dtype=np.int64), minlength=n_items + 1).astype(np.float64)
@@ -55,7 +55,7 @@ def tune(seqs, n_items, log):
         t = time.time()
         nb, wt = knn(fit, n_items, k, shrink)
         hr, nd = hr_ndcg(top_lists(neighbour_scores(hist, n_items, nb, wt, cap=10**9), seen, 10), targets)
-        result["knn"].append({"k": k, "shrink": shrink, "hr": hr, "ndcg": nd})
+        result["knn_grid"].append({"k": k, "shrink": shrink, "hr": hr, "ndcg": nd})
         log(f"  validation item-kNN k={k} shrink={shrink}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} ({time.time() - t:.1f}s)")
         if nd > best:
             best, best_knn = nd, (k, shrink)
@@ -67,12 +67,12 @@ def tune(seqs, n_items, log):
             hr, nd = hr_ndcg(top_lists(dense_scores(hist, n_items, b), seen, 10), targets)
             nbt, wtt = truncate(b, SERVED_NEIGHBOURS)
             hr_t, nd_t = hr_ndcg(top_lists(neighbour_scores(hist, n_items, nbt, wtt), seen, 10), targets)
-            result["ease"].append({"lambda": lam, "hr": hr, "ndcg": nd, "hr_top100": hr_t, "ndcg_top100": nd_t})
+            result["ease_grid"].append({"lambda": lam, "hr": hr, "ndcg": nd, "hr_served": hr_t, "ndcg_served": nd_t})
             log(f"  validation EASE lambda={lam:g}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} (top-{SERVED_NEIGHBOURS} neighbours: {nd_t:.4f}) ({time.time() - t:.1f}s)")
             if nd > best_e:
                 best_e, best_ease = nd, lam
     # The served item-to-item source: the better of the two on validation (EASE truncated to its top neighbours).
-    ease_served = max((e["ndcg_top100"] for e in result["ease"] if e["lambda"] == best_ease), default=-1.0)
+    ease_served = max((e["ndcg_served"] for e in result["ease_grid"] if e["lambda"] == best_ease), default=-1.0)
     served = "ease" if best_ease is not None and ease_served >= best else "knn"
     return {"knn": best_knn, "ease": best_ease, "served": served, **result}
 
