@@ -135,6 +135,7 @@ async function main(): Promise<void> {
   if (!args['skip-eval']) {
     const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol, { workDir, trainSeconds: (Date.now() - started) / 1000 });
     manifest.metrics = metrics;
+    manifest.sessionRerank = metrics['session.gate'] === 1 ? 'on' : 'off';
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   }
   if (!args['keep-work']) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { MODEL_IO, type ModelManifest } from '../../shared/contracts/manifest.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
+import { sessionRerankFeeds, type SessionRerankInput } from '../../shared/features/encode.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
 import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
@@ -82,11 +83,13 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   }
   const space = await readFeatureSpace(dir, manifest);
   const execution = options.execution ?? DEFAULT_EXECUTION;
-  const [tower, dlrm, embeddings, neighbours] = await Promise.all([
+  const [tower, dlrm, embeddings, neighbours, reranker] = await Promise.all([
     readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
     readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
     readEmbeddings(dir, manifest),
     readNeighbours(dir, manifest),
+    // The session reranker is optional at the origin: a version without a readable one serves without it.
+    readFile(join(dir, manifest.files.sessionReranker)).then((b) => createSession(b, execution)).catch(() => null),
   ]);
   const dim = manifest.embeddingDim;
   const { index } = await buildOrLoadAnnIndex(
@@ -98,7 +101,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     options.ann,
   );
   const unit = normalisedRows(embeddings, dim);
-  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, neighbours, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, neighbours, reranker: reranker?.session ?? null, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
   await warmUp(model);
   return model;
 }
@@ -111,6 +114,7 @@ interface Parts {
   unit: Float32Array;
   index: AnnIndex;
   neighbours: ItemNeighbours | undefined;
+  reranker: ort.InferenceSession | null;
   tower: ort.InferenceSession;
   dlrm: ort.InferenceSession;
   warnings: string[];
@@ -151,6 +155,7 @@ function createLoadedModel(p: Parts): LoadedModel {
       if (out.length !== batch.rows) throw new Error(`DLRM returned ${out.length} scores, expected ${batch.rows}`);
       return out;
     },
+    ...(p.reranker ? { scoreSession: (input: SessionRerankInput) => scoreSession(p.reranker!, input) } : {}),
     itemSimilarity(a, b) {
       if (a <= 0 || b <= 0 || a > p.space.itemCount || b > p.space.itemCount) return 0;
       const ba = (a - 1) * p.dim;
@@ -160,10 +165,17 @@ function createLoadedModel(p: Parts): LoadedModel {
       return dot;
     },
     async dispose() {
-      await Promise.allSettled([p.tower.release(), p.dlrm.release()]);
+      await Promise.allSettled([p.tower.release(), p.dlrm.release(), ...(p.reranker ? [p.reranker.release()] : [])]);
       p.index.dispose();
     },
   };
+}
+
+async function scoreSession(session: ort.InferenceSession, input: SessionRerankInput): Promise<Float32Array> {
+  const result = await session.run(sessionRerankFeeds(input, { int64: (v, d) => int64Tensor(v, d), float32: (v, d) => float32Tensor(v, d) }));
+  const out = floatOutput(result, MODEL_IO.sessionReranker.outputs[0]);
+  if (out.length !== input.candidates) throw new Error(`session reranker returned ${out.length} scores, expected ${input.candidates}`);
+  return out;
 }
 
 async function warmUp(model: LoadedModel): Promise<void> {

@@ -18,6 +18,8 @@ export const PipelineSettingsSchema = z.object({
   explorationSlots: z.number().int().min(0).max(10),
   /** Weight of the DLRM probability in the final score; the rest is the retrieval similarity. */
   dlrmWeight: z.number().min(0).max(1),
+  /** Apply the session reranker to requests with session items (when the model ships it and its gate is on). */
+  sessionRerank: z.boolean(),
   /** Candidates after ranking that MMR considers (the head of the ranked list). */
   rerankPool: z.number().int().min(1).max(5000),
 });
@@ -33,6 +35,7 @@ export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
   explorationSlots: 2,
   dlrmWeight: 1,
   rerankPool: 200,
+  sessionRerank: true,
 };
 
 export function resolveSettings(base: PipelineSettings, override: PipelineSettingsOverride | undefined): PipelineSettings {

@@ -4,7 +4,7 @@
  * adapters/onnx/loaded-model.ts; the core never names a runtime.
  */
 import type { ModelManifest } from '../../shared/contracts/manifest.ts';
-import type { DlrmInput, UserTowerInput } from '../../shared/features/encode.ts';
+import type { DlrmInput, SessionRerankInput, UserTowerInput } from '../../shared/features/encode.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import type { AnnIndex } from './ann.ts';
 
@@ -32,6 +32,8 @@ export interface LoadedModel {
   embedUsers(batch: readonly UserTowerInput[]): Promise<Float32Array>;
   /** Click probabilities, one per DLRM row. */
   scoreCandidates(batch: DlrmInput): Promise<Float32Array>;
+  /** Session reranker scores for one slate (the edge's model); absent when the version ships none. */
+  scoreSession?(input: SessionRerankInput): Promise<Float32Array>;
   /** Cosine similarity of two items by feature-space index (0 for unknown). */
   itemSimilarity(a: number, b: number): number;
   dispose(): Promise<void>;

@@ -104,6 +104,7 @@ export async function evaluate(dataset: Dataset, split: TimeSplit, evalUsers: re
   const flat: Record<string, number> = {};
   for (const [system, m] of Object.entries(results)) for (const [metric, value] of Object.entries(m)) flat[`${system}.${metric}@${K}`] = Math.round(value * 1e4) / 1e4;
   for (const [name, value] of Object.entries(session.metrics)) flat[`session.${name}`] = Math.round(value * 1e4) / 1e4;
+  flat['session.gate'] = session.gate === 'on' ? 1 : 0;
   return flat;
 }
 

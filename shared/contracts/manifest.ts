@@ -38,6 +38,8 @@ export const ModelManifestSchema = z.object({
     /** Item-to-item neighbours (item-kNN or EASE, chosen on validation): int32 n x m indices then float32 n x m weights. */
     itemNeighbours: z.string().optional(),
   }),
+  /** Whether the origin applies the session reranker to requests with session items ('off': the evaluation found it did not help). */
+  sessionRerank: z.enum(['on', 'off']).optional(),
   /** m, the neighbours per item in files.itemNeighbours. */
   itemNeighboursPerItem: z.number().int().positive().optional(),
   itemEmbeddingsDtype: z.enum(['float32', 'float16', 'int8']).default('float32'),
