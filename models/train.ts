@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     await writeFile(join(outDir, EMBEDDING_FILE[embeddingDtype]), encoded.bytes);
     await rm(join(outDir, EMBEDDING_FILE.float32));
   }
-  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number>; neighbours: { perItem: number; model: string } };
+  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number>; neighbours: { perItem: number; model: string; window: number } };
 
   const manifest: ModelManifest = ModelManifestSchema.parse({
     version,
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
     vocab: { items: dataset.items.length, categories: training.vocab.categories ?? 0, brands: training.vocab.brands ?? 0, segments: training.vocab.segments ?? 0, priceBuckets: PRICE_BUCKETS },
     files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json', itemNeighbours: 'item_neighbours.bin' },
     itemNeighboursPerItem: training.neighbours.perItem,
+    itemNeighboursWindow: training.neighbours.window,
     itemEmbeddingsDtype: embeddingDtype,
     ...(encoded.scale === undefined ? {} : { itemEmbeddingsScale: encoded.scale }),
     metrics: {},

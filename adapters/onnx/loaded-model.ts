@@ -10,7 +10,7 @@ import type * as ort from 'onnxruntime-node';
 import { MODEL_IO, type ModelManifest } from '../../shared/contracts/manifest.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import { sessionRerankFeeds, type SessionRerankInput } from '../../shared/features/encode.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH, NEIGHBOUR_HISTORY } from '../../shared/features/spec.ts';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
 import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
 import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
@@ -50,7 +50,7 @@ async function readNeighbours(dir: string, manifest: ModelManifest): Promise<Ite
   const cells = manifest.itemCount * perItem;
   if (bytes.byteLength !== cells * 8) throw new Error(`item neighbours: ${bytes.byteLength} bytes, expected ${cells * 8}`);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  return { perItem, items: new Int32Array(buffer, 0, cells), weights: new Float32Array(buffer, cells * 4, cells) };
+  return { perItem, window: manifest.itemNeighboursWindow ?? NEIGHBOUR_HISTORY, items: new Int32Array(buffer, 0, cells), weights: new Float32Array(buffer, cells * 4, cells) };
 }
 
 function normalisedRows(vectors: Float32Array, dim: number): Float32Array {

@@ -11,6 +11,8 @@ import type { AnnIndex } from './ann.ts';
 /** Item-to-item neighbours (item_neighbours.bin): row r (item index r + 1) holds perItem (index, weight) pairs, index 0 = none. */
 export interface ItemNeighbours {
   readonly perItem: number;
+  /** Newest distinct history items that score (manifest itemNeighboursWindow). */
+  readonly window: number;
   readonly items: Int32Array;
   readonly weights: Float32Array;
 }

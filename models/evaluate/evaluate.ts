@@ -40,7 +40,7 @@ export interface EvaluateOptions {
 
 interface Baselines {
   lists: Record<string, number[][]>;
-  choice: { knn: [number, number] | null; ease: number | null; served: string; examples?: number };
+  choice: { knn: [number, number, number | null] | null; ease: [number, number | null] | null; served: string; examples?: number };
 }
 
 export async function evaluate(dataset: Dataset, split: TimeSplit, evalUsers: readonly EvalUser[], modelDir: string, reportsDir: string,
@@ -93,7 +93,7 @@ export async function evaluate(dataset: Dataset, split: TimeSplit, evalUsers: re
   await writeFile(join(reportsDir, `${dataset.name}.json`), JSON.stringify(summary, null, 2));
   const title = `${dataset.name}, ${protocol} protocol, ${users.length} users, K=${K}`;
   const notes = [
-    choice ? `Hyper-parameters chosen on a validation split inside the training data (never the test split): item-kNN (k, shrink) = ${JSON.stringify(choice.knn)}, EASE lambda = ${choice.ease ?? 'not run (catalogue too large for the dense closed form)'}; served item-to-item source: ${choice.served}.` : 'Baselines computed in TypeScript (no training work folder).',
+    choice ? `Hyper-parameters chosen on a validation split inside the training data (never the test split): item-kNN (k, shrink, newest-items window; null = all) = ${JSON.stringify(choice.knn)}, EASE (lambda, window) = ${choice.ease ? JSON.stringify(choice.ease) : 'not run (catalogue too large for the dense closed form)'}; served item-to-item source: ${choice.served}.` : 'Baselines computed in TypeScript (no training work folder).',
     `Training ${summary.seconds.train === null ? '–' : `${Math.round(summary.seconds.train)} s`} end to end before evaluation; evaluation ${Math.round(summary.seconds.evaluate)} s.`,
     session.line,
   ];

@@ -27,7 +27,7 @@ def top_unseen(scores, seen, k, positive_only=False):
     return top[np.argsort(-s[top])] + 1
 
 
-def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, chunk=1024):
+def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=1024):
     """Returns dict of arrays: offsets, item, retrieval, neighbour, recent, user, pos (target = seqs[user][pos])."""
     out = {k: [] for k in ["item", "retrieval", "neighbour", "recent"]}
     offsets, users, positions = [0], [], []
@@ -35,7 +35,7 @@ def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, chunk=1024):
         ex = examples[start:start + chunk]
         hist = [seqs[u][:p] for u, p in ex]
         tower = user_emb[start:start + chunk] @ item_emb.T
-        neigh = neighbour_scores(hist, n_items, nb, wt)
+        neigh = neighbour_scores(hist, n_items, nb, wt, cap=window)
         recent = neighbour_scores([h[-RECENT:] for h in hist], n_items, nb, wt)
         for r, (u, p) in enumerate(ex):
             target = seqs[u][p]

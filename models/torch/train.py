@@ -80,7 +80,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     t = time.time()
     choice = tune(seqs, n_items, log)
     timings["tuning_s"] = time.time() - t
-    log(f"[train] chosen on validation: item-kNN k,shrink={choice['knn']} EASE lambda={choice['ease']} served item-to-item: {choice['served']}")
+    log(f"[train] chosen on validation: item-kNN (k, shrink, window)={choice['knn']} EASE (lambda, window)={choice['ease']} served item-to-item: {choice['served']} over the newest {choice['served_window']} items")
     t = time.time()
     ev_users = a["ev_user"][:EVAL_USERS].astype(np.int64)
     so, sv = a["ev_seen_offsets"], a["ev_seen"]
@@ -100,7 +100,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     vnb, vwt = served_neighbours(fit, n_items, choice)
     tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
     ue = embed_users(val_user, a["tt_segment"][tt_rows], a["tt_history"][tt_rows], dim=dim)
-    cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt)
+    cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt, choice["served_window"])
     candidates.write(work_dir, cands)
     timings["candidates_s"] = time.time() - t
     log(f"[train] ranker lists: {len(cands['user'])} of {len(examples)} validation targets were retrieved")
@@ -118,7 +118,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
            os.path.join(out_dir, "session_reranker.onnx"))
     with open(os.path.join(out_dir, "training.json"), "w") as f:
         json.dump({"vocab": vocab, "dim": dim, "epochs": epochs, "torch": torch.__version__, "opset": OPSET, "timings": timings,
-                   "neighbours": {"model": choice["served"], "perItem": int(nb.shape[1]), "knn": choice["knn"], "easeLambda": choice["ease"]},
+                   "neighbours": {"model": choice["served"], "perItem": int(nb.shape[1]), "window": choice["served_window"], "knn": choice["knn"], "ease": choice["ease"]},
                    "validation": {k: choice.get(k) for k in ["examples", "popularity", "knn_grid", "ease_grid"]},
                    "losses": {"two_tower": tt_losses, "reranker": rr_losses},
                    "examples": {"two_tower": int(len(a["tt_item"])), "ranker_lists": int(len(cands["user"])), "reranker": int(len(a["rr_target"]))}}, f, indent=1)

@@ -42,6 +42,8 @@ export const ModelManifestSchema = z.object({
   sessionRerank: z.enum(['on', 'off']).optional(),
   /** m, the neighbours per item in files.itemNeighbours. */
   itemNeighboursPerItem: z.number().int().positive().optional(),
+  /** How many of the newest distinct history items the item-to-item source scores with (chosen on validation). */
+  itemNeighboursWindow: z.number().int().positive().optional(),
   itemEmbeddingsDtype: z.enum(['float32', 'float16', 'int8']).default('float32'),
   /** For int8 embeddings: value = int8 * scale. */
   itemEmbeddingsScale: z.number().optional(),

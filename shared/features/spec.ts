@@ -34,7 +34,7 @@ export const DLRM_DENSE_FEATURES = [
   'neighbour_recent',
 ] as const;
 
-/** History items whose neighbours form the item-to-item candidates (newest distinct ones). */
+/** Default number of newest distinct history items whose neighbours form the item-to-item candidates (the manifest's itemNeighboursWindow overrides). */
 export const NEIGHBOUR_HISTORY = 200;
 /** Newest history items behind the neighbour_recent feature. */
 export const NEIGHBOUR_RECENT = 3;

@@ -1,11 +1,11 @@
 /**
  * The item-to-item candidate source: a history's score for every item is the sum of that item's neighbour
- * weights from the history's newest NEIGHBOUR_HISTORY distinct items (item-kNN or EASE, truncated to the top
+ * weights from the history's newest `window` distinct items (chosen on validation, in the manifest) (item-kNN or EASE, truncated to the top
  * neighbours per item, shipped as item_neighbours.bin). The trainer (models/torch/neighbours.py) computes the
  * ranker's training features the same way. Pure; O(history × neighbours per item) per request.
  */
 import type { FeatureSpace } from '../../../shared/features/feature-space.ts';
-import { NEIGHBOUR_HISTORY, NEIGHBOUR_RECENT } from '../../../shared/features/spec.ts';
+import { NEIGHBOUR_RECENT } from '../../../shared/features/spec.ts';
 import type { ItemNeighbours } from '../../ports/model.ts';
 
 export interface NeighbourScores {
@@ -46,7 +46,7 @@ function accumulate(neighbours: ItemNeighbours, itemCount: number, sources: read
 export function neighbourScores(space: FeatureSpace, neighbours: ItemNeighbours, history: readonly string[]): NeighbourScores {
   const indices = history.map((id) => space.itemIndex(id));
   return {
-    all: accumulate(neighbours, space.itemCount, newestDistinct(indices, NEIGHBOUR_HISTORY)),
+    all: accumulate(neighbours, space.itemCount, newestDistinct(indices, neighbours.window)),
     recent: accumulate(neighbours, space.itemCount, newestDistinct(indices.slice(-NEIGHBOUR_RECENT), NEIGHBOUR_RECENT)),
   };
 }
