@@ -5,7 +5,7 @@
  * impressions and clicks; works with the keyboard (each card is a link) and gives every image alt text.
  * `item` marks the product the current page shows (recorded as a view). `user` is honoured by the edge only
  * with `user-token`, a short-lived token the site's backend signs (docs/security.md); it travels in the
- * X-User-Token header, never in the URL. Events go to an outbox in localStorage first and leave it only when
+ * X-User-Token header (in the body of event beacons), never in the URL. Events go to an outbox in localStorage first and leave it only when
  * the edge acknowledged them (202), so a batch refused (503) or cut off by navigation is sent again later.
  */
 const RECENT_KEY = 'reco:recent';
@@ -167,7 +167,10 @@ class RecoSlate extends HTMLElement {
   private beacon(events: { type: string; itemId: string; position?: number }[], answer?: Answer): void {
     if (events.length === 0) return;
     const user = this.getAttribute('user') ?? undefined;
+    const token = this.getAttribute('user-token');
     const payload = {
+      // The edge keeps userId on these events only with this proof (a text/plain post carries no header).
+      ...(user && token ? { userToken: token } : {}),
       events: events.map((e) => ({
         eventId: crypto.randomUUID(),
         ...e,

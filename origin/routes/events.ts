@@ -1,12 +1,14 @@
 /**
- * POST /v1/events: validated batch → Postgres (ON CONFLICT DO NOTHING on the event id) → feature store for
+ * POST /v1/events: validated batch → user ids kept only where proven (API key or user token,
+ * http/event-users.ts; the rest stored as session events) → Postgres (ON CONFLICT DO NOTHING on the event id) → feature store for
  * the rows written now. Postgres is the record: when it is down the batch is refused with 503 + Retry-After
  * (the client keeps it and retries; nothing is half-accepted). A feature-store failure after the write is
  * flagged, not an error: the events are stored and the nightly still sees them.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { EventBatchResultSchema, EventBatchSchema } from '../../shared/contracts/events.ts';
+import { EventBatchResultSchema, EventBeaconSchema } from '../../shared/contracts/events.ts';
+import { provenEvents } from '../http/event-users.ts';
 import type { OriginDeps } from '../deps.ts';
 import { assignAll } from '../experiments/assign.ts';
 import { withTimeout } from '../../shared/util/timeout.ts';
@@ -21,8 +23,10 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => undefined);
   app.post('/v1/events', async (c) => {
-    const body = await readJsonBody(c, EventBatchSchema);
-    if (!body.ok) return problem(c, body.status, body.error, body.reasons);
+    const beacon = await readJsonBody(c, EventBeaconSchema);
+    if (!beacon.ok) return problem(c, beacon.status, beacon.error, beacon.reasons);
+    const attributed = await provenEvents(beacon.value, (name) => c.req.header(name), deps.config, now());
+    const body = { value: attributed.batch };
     // An event about an item the catalogue does not know would be a bad row forever; refuse the batch.
     const unknown = catalog.size === 0 ? [] : [...new Set(body.value.events.map((e) => e.itemId).filter((id) => catalog.get(id) === undefined))];
     if (unknown.length > 0) return problem(c, 400, 'unknown item ids', unknown.slice(0, 20).map((id) => `itemId: unknown item ${id}`));
@@ -47,7 +51,8 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
     metrics.events.inc({ result: 'accepted' }, written.inserted.length);
     metrics.events.inc({ result: 'duplicate' }, written.duplicates);
 
-    const degraded: string[] = [];
+    const degraded: string[] = attributed.reason === null ? [] : [attributed.reason];
+    if (attributed.anonymised > 0) metrics.events.inc({ result: 'anonymised' }, attributed.anonymised);
     try {
       await withTimeout(deps.featureStore.recordMany(written.inserted), deps.config.REDIS_COMMAND_TIMEOUT_MS * 4 + 500);
     } catch {
@@ -55,6 +60,6 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
       metrics.fallbacks.inc({ reason: 'redis-unavailable' });
       metrics.events.inc({ result: 'feature-store-failed' }, written.inserted.length);
     }
-    return c.json(EventIngestResultSchema.parse({ accepted: written.inserted.length, duplicates: written.duplicates, degraded }));
+    return c.json(EventIngestResultSchema.parse({ accepted: written.inserted.length, duplicates: written.duplicates, ...(attributed.anonymised > 0 ? { anonymised: attributed.anonymised } : {}), degraded }));
   });
 }

@@ -36,9 +36,20 @@ export const MAX_EVENTS_PER_BATCH = 500;
 export const EventBatchSchema = z.object({ events: z.array(EventSchema).min(1).max(MAX_EVENTS_PER_BATCH) }).strict();
 export type EventBatch = z.infer<typeof EventBatchSchema>;
 
+/**
+ * What a browser (or a client without an API key) posts: a batch plus, optionally, the user token that proves
+ * the events' `userId` (shared/auth/user-token.ts). It rides in the body because the widget posts as
+ * text/plain (no CORS preflight, survives page unload); the X-User-Token header works too. Events whose
+ * userId is not proven are kept without it (shared/auth/event-users.ts); the token is never stored or queued.
+ */
+export const EventBeaconSchema = EventBatchSchema.extend({ userToken: z.string().min(1).max(256).optional() }).strict();
+export type EventBeacon = z.infer<typeof EventBeaconSchema>;
+
 export const EventBatchResultSchema = z.object({
   accepted: z.number().int(),
   /** Already stored earlier (same event id): not an error, nothing written twice. */
   duplicates: z.number().int(),
+  /** Events whose userId was not proven (no valid user token or API key): stored without it, as session events. */
+  anonymised: z.number().int().optional(),
 });
 export type EventBatchResult = z.infer<typeof EventBatchResultSchema>;
