@@ -47,8 +47,11 @@ const EnvSchema = z.object({
   /** Seed demo user histories into the feature store at start: auto = only for the in-process store. */
   SEED_HISTORIES: z.enum(['auto', 'true', 'false']).default('auto'),
   SEED_USERS: positiveInt(5000),
-  /** Also delete an erased user's KV slates: none, or the nightly's KV backend (KV_BACKEND/CF_* / KV_PERSIST_DIR env). */
-  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /**
+   * Where an erasure deletes the user's KV slates (the nightly's KV backend: KV_BACKEND/CF_* / KV_PERSIST_DIR env).
+   * Unset → the slate KV the origin reads (SLATES_KV): wherever slates are read, erasure reaches them.
+   */
+  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).optional(),
   /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */

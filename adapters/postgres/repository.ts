@@ -22,6 +22,7 @@ export interface InsertResult {
 /** INSERT … ON CONFLICT (event_id) DO NOTHING: a repeated id (in this batch or stored earlier) is counted, not written. */
 export async function insertEvents(db: Db, batch: readonly StoredEvent[]): Promise<InsertResult> {
   const unique = [...new Map(batch.map((e) => [e.eventId, e])).values()];
+  if (unique.length === 0) return { inserted: [], duplicates: 0 };
   const rows = await db
     .insert(events)
     .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null, value: e.value ?? null })))
@@ -82,6 +83,26 @@ export async function loadExperiments<T>(db: Db, schema: ZodType<T>, onInvalid: 
 /** Writes a definition (running), replacing one with the same id; tests and seeding use it, operators use the API. */
 export async function saveExperiment(db: Db, experiment: { id: string }, now = Date.now()): Promise<void> {
   await db.insert(experiments).values({ id: experiment.id, definition: experiment, status: 'running', startedAt: now }).onConflictDoUpdate({ target: experiments.id, set: { definition: experiment, updatedAt: new Date() } });
+}
+
+/**
+ * Records the erasure first (the marker every later writer checks: core/erasure/marker.ts), before anything is
+ * deleted, so a write racing with the erasure either lands before it (and is deleted below) or sees the marker.
+ */
+export async function markErased(db: Db, userId: string): Promise<void> {
+  await db.insert(userDeletions).values({ userId }).onConflictDoNothing();
+}
+
+/** The sessions the user's stored events name (their Redis session lists hold the user's browsing too). */
+export async function sessionsOfUser(db: Db, userId: string): Promise<string[]> {
+  const rows = await db.selectDistinct({ id: events.sessionId }).from(events).where(eq(events.userId, userId));
+  return rows.map((r) => r.id);
+}
+
+/** Deletes events by id (an ingestion that found its user erased after writing removes its own rows). */
+export async function deleteEvents(db: Db, eventIds: readonly string[]): Promise<number> {
+  if (eventIds.length === 0) return 0;
+  return (await db.delete(events).where(inArray(events.eventId, [...eventIds])).returning({ id: events.eventId })).length;
 }
 
 /** Deletes the user's events and profile row and records the erasure (the nightly/export omit the user). */

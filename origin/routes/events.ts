@@ -1,7 +1,8 @@
 /**
  * POST /v1/events: validated batch → user ids kept only where proven (API key or user token,
  * http/event-users.ts; the rest stored as session events) → Postgres (ON CONFLICT DO NOTHING on the event id) → feature store for
- * the rows written now. Postgres is the record: when it is down the batch is refused with 503 + Retry-After
+ * the rows written now. Events of erased users are left out, and a user erased while the batch was being
+ * written has its rows and features erased again (core/erasure/ingest-guard.ts). Postgres is the record: when it is down the batch is refused with 503 + Retry-After
  * (the client keeps it and retries; nothing is half-accepted). A feature-store failure after the write is
  * flagged, not an error: the events are stored and the nightly still sees them.
  */
@@ -14,7 +15,9 @@ import { assignAll } from '../experiments/assign.ts';
 import { withTimeout } from '../../shared/util/timeout.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem } from '../http/problems.ts';
-import { insertEvents, type StoredEvent } from '../../adapters/postgres/repository.ts';
+import { deleteEvents, insertEvents, type StoredEvent } from '../../adapters/postgres/repository.ts';
+import { postgresErasureMarker } from '../../adapters/postgres/erasure-marker.ts';
+import { eraseWrittenForLateErasures, leaveOutErased } from '../../core/erasure/ingest-guard.ts';
 
 export const EventIngestResultSchema = EventBatchResultSchema.extend({ degraded: z.array(z.string()) });
 
@@ -22,6 +25,7 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
   const { metrics, catalog } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => undefined);
+  const marker = postgresErasureMarker(deps.database);
   app.post('/v1/events', async (c) => {
     const beacon = await readJsonBody(c, EventBeaconSchema);
     if (!beacon.ok) return problem(c, beacon.status, beacon.error, beacon.reasons);
@@ -41,8 +45,11 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
     }));
 
     let written;
+    let erased = 0;
     try {
-      written = await insertEvents(await deps.database.get(), batch);
+      const allowed = await leaveOutErased(marker, batch);
+      erased = allowed.erased;
+      written = await insertEvents(await deps.database.get(), allowed.kept);
     } catch (error) {
       metrics.events.inc({ result: 'rejected-db-unavailable' }, batch.length);
       log({ component: 'events', level: 'warn', error: error instanceof Error ? error.message : String(error) });
@@ -60,6 +67,14 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
       metrics.fallbacks.inc({ reason: 'redis-unavailable' });
       metrics.events.inc({ result: 'feature-store-failed' }, written.inserted.length);
     }
-    return c.json(EventIngestResultSchema.parse({ accepted: written.inserted.length, duplicates: written.duplicates, ...(attributed.anonymised > 0 ? { anonymised: attributed.anonymised } : {}), degraded }));
+    try {
+      const late = await eraseWrittenForLateErasures({ marker, deleteEvents: async (ids) => deleteEvents(await deps.database.get(), ids), featureStore: deps.featureStore }, written.inserted);
+      if (late.length > 0) log({ component: 'events', level: 'info', message: 'users erased while their events were written: erased again', users: late.length });
+    } catch (error) {
+      // The erasure's own later steps still delete what this batch wrote; its retry covers the rest.
+      log({ component: 'events', level: 'warn', message: 'late-erasure check failed', error: error instanceof Error ? error.message : String(error) });
+    }
+    if (erased > 0) metrics.events.inc({ result: 'erased-user' }, erased);
+    return c.json(EventIngestResultSchema.parse({ accepted: written.inserted.length, duplicates: written.duplicates, ...(attributed.anonymised > 0 ? { anonymised: attributed.anonymised } : {}), ...(erased > 0 ? { erased } : {}), degraded }));
   });
 }

@@ -51,5 +51,7 @@ export const EventBatchResultSchema = z.object({
   duplicates: z.number().int(),
   /** Events whose userId was not proven (no valid user token or API key): stored without it, as session events. */
   anonymised: z.number().int().optional(),
+  /** Events of users erased through DELETE /v1/users/:id: acknowledged, never stored. */
+  erased: z.number().int().optional(),
 });
 export type EventBatchResult = z.infer<typeof EventBatchResultSchema>;
