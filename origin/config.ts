@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).optional(),
   /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /** How often events stored while the feature store was down are applied to it (the feature outbox; ms, 0 = never). */
+  FEATURE_OUTBOX_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
   /** How often per-variant serving counters and shadow comparisons are added to Postgres. */

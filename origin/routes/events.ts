@@ -4,7 +4,8 @@
  * the rows written now. Events of erased users are left out, and a user erased while the batch was being
  * written has its rows and features erased again (core/erasure/ingest-guard.ts). Postgres is the record: when it is down the batch is refused with 503 + Retry-After
  * (the client keeps it and retries; nothing is half-accepted). A feature-store failure after the write is
- * flagged, not an error: the events are stored and the nightly still sees them.
+ * flagged, not an error: the events are stored (the nightly sees them) and stay in the feature outbox
+ * (features_pending) until the drainer applies them once Redis is back (origin/feature-outbox.ts).
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -15,7 +16,7 @@ import { assignAll } from '../experiments/assign.ts';
 import { withTimeout } from '../../shared/util/timeout.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem } from '../http/problems.ts';
-import { deleteEvents, insertEvents, type StoredEvent } from '../../adapters/postgres/repository.ts';
+import { deleteEvents, featuresApplied, insertEvents, type StoredEvent } from '../../adapters/postgres/repository.ts';
 import { postgresErasureMarker } from '../../adapters/postgres/erasure-marker.ts';
 import { eraseWrittenForLateErasures, leaveOutErased } from '../../core/erasure/ingest-guard.ts';
 
@@ -62,6 +63,11 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
     if (attributed.anonymised > 0) metrics.events.inc({ result: 'anonymised' }, attributed.anonymised);
     try {
       await withTimeout(deps.featureStore.recordMany(written.inserted), deps.config.REDIS_COMMAND_TIMEOUT_MS * 4 + 500);
+      try {
+        await featuresApplied(await deps.database.get(), written.inserted.map((e) => e.eventId));
+      } catch {
+        // Left pending: the drainer applies them once more (only item counters can count an event twice).
+      }
     } catch {
       degraded.push('redis-unavailable');
       metrics.fallbacks.inc({ reason: 'redis-unavailable' });
