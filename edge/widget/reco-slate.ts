@@ -80,6 +80,23 @@ function send(endpoint: string, entry: OutboxEntry): void {
     .catch(() => undefined);
 }
 
+/**
+ * A card's link: the site's `href-template` with the item id, when it is an http(s) or relative URL; anything
+ * else (`javascript:`, `data:`, …: script run on click) is refused with a console warning and `#<id>` used.
+ */
+function itemHref(template: string | null, id: string): string {
+  if (template === null) return `#${id}`;
+  const href = template.replace('{id}', encodeURIComponent(id));
+  try {
+    const protocol = new URL(href, location.href).protocol;
+    if (protocol === 'http:' || protocol === 'https:') return href;
+  } catch {
+    // not a URL at all
+  }
+  console.warn('reco-slate: href-template must be an http(s) or relative URL; ignored');
+  return `#${id}`;
+}
+
 function rememberView(itemId: string): void {
   const recent = readList(RECENT_KEY).filter((id) => id !== itemId);
   recent.push(itemId);
@@ -140,7 +157,7 @@ class RecoSlate extends HTMLElement {
     answer.items.forEach((item, position) => {
       const li = document.createElement('li');
       const a = document.createElement('a');
-      a.href = this.getAttribute('href-template')?.replace('{id}', encodeURIComponent(item.id)) ?? `#${item.id}`;
+      a.href = itemHref(this.getAttribute('href-template'), item.id);
       a.dataset.itemId = item.id;
       const img = document.createElement('img');
       img.src = item.image ? new URL(item.image, this.endpoint).href : '';

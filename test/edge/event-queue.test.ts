@@ -176,6 +176,14 @@ describe('user ids on events need proof (a forged beacon cannot write into anoth
     expect(bodies.join('\n')).not.toMatch(/userToken|v1\.\d+\./);
   }, 30_000);
 
+  it('refuses event timestamps before 2000 or more than a day ahead, with a reason', async () => {
+    for (const [ts, reason] of [[1_700_000_000, /before 2000-01-01/], [Date.now() + 3 * 86_400_000, /more than 24 hours in the future/]] as const) {
+      const response = await post([{ ...event(`e-ts-${ts}`), ts }]);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(reason);
+    }
+  });
+
   it('answers the preflight for the X-User-Token header', async () => {
     const preflight = await fetch(`${edge.url}/v1/events`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-user-token' } });
     expect(preflight.headers.get('access-control-allow-headers')).toContain('x-user-token');
