@@ -37,7 +37,9 @@ export function createOriginApp(deps: OriginDeps): Hono {
   registerUsers(app, deps);
   registerExperiments(app, deps, deps.experimentService);
   registerHealth(app, deps);
-  app.get('/openapi.json', (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
+  // Built once: `servers` names PUBLIC_URL when set, never the request's Host header (which a client chooses).
+  const openApi = openApiDocument(config.PUBLIC_URL);
+  app.get('/openapi.json', (c) => c.json(openApi));
 
   app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

@@ -28,6 +28,7 @@ import type { KvWriter } from '../shared/kv/writer.ts';
 import { slateEraser } from '../core/erasure/slate-eraser.ts';
 import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
+import { startFeatureOutbox, type FeatureOutbox } from './feature-outbox.ts';
 
 export interface OriginService {
   app: Hono;
@@ -41,6 +42,8 @@ export interface OriginService {
   flushExperimentCounters(): Promise<void>;
   /** The model registry: the current version and those pinned for experiments (status, tests). */
   models: ModelRegistry;
+  /** Applies events stored while the feature store was down (runs every FEATURE_OUTBOX_DRAIN_MS). */
+  featureOutbox: FeatureOutbox;
   close(): Promise<void>;
 }
 
@@ -117,12 +120,14 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
   const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
   // The slate KV is opened on first use only (an export or an erasure): most processes never need it.
-  const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : config.ERASE_SLATES_KV;
+  const eraseKind = config.ERASE_SLATES_KV ?? config.SLATES_KV;
+  const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : eraseKind;
   let kv: Promise<KvWriter> | undefined;
   const slatesKv = kvKind === 'none' ? undefined : (): Promise<KvWriter> => (kv ??= openKv(kvSettingsFrom({ kv: kvKind }, process.env, resolve('.'))));
-  const eraseSlates = config.ERASE_SLATES_KV === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
+  const eraseSlates = eraseKind === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
+  const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
   const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
@@ -133,7 +138,9 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     experimentService,
     flushExperimentCounters: () => flusher.flush(),
     models: made.registry,
+    featureOutbox,
     async close() {
+      await featureOutbox.stop();
       if (canaryTimer) clearInterval(canaryTimer);
       await canaryRun;
       clearInterval(versionTimer);

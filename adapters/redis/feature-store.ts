@@ -142,9 +142,9 @@ export class RedisFeatureStore implements FeatureStore {
     }
   }
 
-  async eraseUser(userId: string): Promise<void> {
+  async eraseUser(userId: string, sessionIds: readonly string[] = []): Promise<void> {
     await this.firstConnect;
-    await this.redis.del(`hist:${userId}`, `buy:${userId}`, `user:${userId}`);
+    await this.redis.del(`hist:${userId}`, `buy:${userId}`, `user:${userId}`, ...sessionIds.map((id) => `sess:${id}`));
   }
 
   async ping(): Promise<boolean> {
