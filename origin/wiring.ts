@@ -27,6 +27,7 @@ import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
 import { slateEraser } from '../core/erasure/slate-eraser.ts';
 import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
+import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 
 export interface OriginService {
@@ -115,7 +116,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   versionTimer.unref();
 
   // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
-  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
+  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(connectRedis(config.REDIS_URL, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }), { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX }) : undefined;
   // The slate KV is opened on first use only (an export or an erasure): most processes never need it.
   const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : config.ERASE_SLATES_KV;
   let kv: Promise<KvWriter> | undefined;
