@@ -25,6 +25,7 @@ export function createOriginApp(deps: OriginDeps): Hono {
 
   app.use('*', async (c, next) => {
     const started = performance.now();
+    if (deps.worker !== undefined) c.header('x-origin-worker', String(deps.worker));
     await next();
     metrics.httpDuration.observe({ method: c.req.method, route: routePath(c) || 'unmatched', status: String(c.res.status) }, (performance.now() - started) / 1000);
   });

@@ -10,6 +10,11 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Processes serving the one port (node:cluster): auto = one per core, N, or 1 (no cluster). More than one needs
+   * REDIS_URL and DATABASE_URL, which the processes share (features, rate limits, events); see origin/cluster/.
+   */
+  ORIGIN_WORKERS: z.string().regex(/^(auto|[1-9][0-9]*)$/, 'auto or a positive whole number').default('1'),
   /** postgres://… ; absent → embedded PGlite (PGLITE_DIR, or in memory when that is absent too). */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   PGLITE_DIR: z.string().min(1).optional(),
@@ -74,6 +79,10 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): OriginConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const shared = parsed.data.ORIGIN_WORKERS !== '1' ? ['REDIS_URL', 'DATABASE_URL'].filter((name) => present[name] === undefined) : [];
+    if (shared.length > 0) throw new ConfigError(shared.map((name) => `${name}: required when ORIGIN_WORKERS is not 1 (the worker processes share it)`));
+    return parsed.data;
+  }
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
 }

@@ -26,6 +26,7 @@ import { RedisFeatureStore } from '../adapters/redis/feature-store.ts';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
 import { slateEraser } from '../core/erasure/slate-eraser.ts';
+import { clusterMetrics } from './cluster/worker.ts';
 import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
 import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
@@ -45,7 +46,8 @@ export interface OriginService {
   close(): Promise<void>;
 }
 
-export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined): Promise<OriginService> {
+/** `worker`: this process is worker N of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers carry X-Origin-Worker. */
+export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, worker?: number): Promise<OriginService> {
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   const featureStore: FeatureStore = config.REDIS_URL
     ? new RedisFeatureStore(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
@@ -124,7 +126,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const eraseSlates = config.ERASE_SLATES_KV === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
