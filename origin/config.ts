@@ -18,8 +18,11 @@ const EnvSchema = z.object({
   /** postgres://… ; absent → embedded PGlite (PGLITE_DIR, or in memory when that is absent too). */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   PGLITE_DIR: z.string().min(1).optional(),
-  /** redis://… ; absent → in-process feature store with the same caps and TTLs. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * redis://… (one node) or redis+cluster://host:port,host:port (a Redis Cluster: feature store and rate limiter);
+   * absent → in-process feature store with the same caps and TTLs.
+   */
+  REDIS_URL: z.string().regex(/^(rediss?|redis\+cluster):\/\//, 'must start with redis://, rediss:// or redis+cluster://').optional(),
   REDIS_KEY_PREFIX: z.string().default(''),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(200),
   MODELS_DIR: z.string().min(1).default('models/artifacts'),
