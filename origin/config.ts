@@ -30,6 +30,11 @@ const EnvSchema = z.object({
   MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),
   ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu or cuda,cpu').default('cpu'),
   ONNX_INTRA_OP_THREADS: positiveInt(1),
+  /**
+   * ANN search expansion (HNSW ef; raised to the candidate count when smaller): higher = closer to exact retrieval,
+   * slower. `npm run bench:origin` reports the final slate's recall against exact retrieval per setting.
+   */
+  ANN_EXPANSION_SEARCH: positiveInt(1024),
   /** Comma-separated keys accepted on /v1/export, DELETE /v1/users/:id and /v1/experiments; none → those endpoints answer 401/403. */
   API_KEYS: z
     .string()

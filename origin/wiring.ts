@@ -80,6 +80,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     itemStats: (ids) => featureStore.itemStats(ids),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
+    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);

@@ -1,11 +1,12 @@
 /**
- * Speed beside quality for `npm run bench:origin`: for each candidate count (ANN top-N; the usearch search
- * expansion is max(1024, N) and DLRM scores all N), sequential p50/p99 of the served pipeline and the recall of its
+ * Speed beside quality for `npm run bench:origin`: for each usearch search expansion ef (ANN_EXPANSION_SEARCH;
+ * raised to N when smaller) and candidate count N (ANN top-N, all scored by the DLRM), sequential p50/p99 of the
+ * served pipeline and the recall of its
  * FINAL slate against the slate the same pipeline gives with exact retrieval (brute-force inner product) and the
  * default 1000 candidates. Exploration off on both sides, so every difference comes from retrieval. One JSON line
  * per setting: a speed change is never reported without the quality it costs.
  */
-import { openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
+import { openServedPipeline } from '../../adapters/serving.ts';
 import { DEFAULT_PIPELINE_SETTINGS } from '../../core/pipeline/settings.ts';
 import type { PipelineRequest } from '../../core/pipeline/types.ts';
 import type { ItemCatalog } from '../../core/ports/catalog.ts';
@@ -15,10 +16,10 @@ export interface SweepInput {
   artifactsRoot: string;
   fixedVersion: string | undefined;
   catalog: ItemCatalog;
-  /** The served pipeline under test (usearch). */
-  served: ServedPipeline;
   requests: readonly PipelineRequest[];
   candidates: readonly number[];
+  /** usearch search expansions (ef) to try; each loads the cached graph once more. */
+  expansions: readonly number[];
   percentile: (sorted: readonly number[], p: number) => number;
   extra: Record<string, unknown>;
 }
@@ -32,16 +33,25 @@ export async function slateRecallSweep(input: SweepInput): Promise<void> {
   } finally {
     await exact.close();
   }
-  for (const candidates of input.candidates) {
+  for (const ef of input.expansions) {
+    const served = await openServedPipeline({ artifactsRoot: input.artifactsRoot, fixedVersion: input.fixedVersion, pollMs: 0, catalog: input.catalog, ann: { expansionSearch: ef }, log: () => undefined });
+    try {
+      for (const candidates of input.candidates) await measure(served, ef, candidates);
+    } finally {
+      await served.close();
+    }
+  }
+
+  async function measure(served: Awaited<ReturnType<typeof openServedPipeline>>, ef: number, candidates: number): Promise<void> {
     const settings = { candidates, rerankPool: Math.min(DEFAULT_PIPELINE_SETTINGS.rerankPool, candidates) };
-    for (const r of requests.slice(0, 20)) await input.served.pipeline.recommend({ ...r, settings }); // warm-up
+    for (const r of requests.slice(0, 20)) await served.pipeline.recommend({ ...r, settings }); // warm-up
     const times: number[] = [];
     const annTimes: number[] = [];
     let recall = 0;
     let counted = 0;
     for (const [i, r] of requests.entries()) {
       const t0 = performance.now();
-      const result = await input.served.pipeline.recommend({ ...r, settings });
+      const result = await served.pipeline.recommend({ ...r, settings });
       times.push(performance.now() - t0);
       annTimes.push(result.stageMs.ann ?? 0);
       const truth = reference[i]!;
@@ -54,7 +64,7 @@ export async function slateRecallSweep(input: SweepInput): Promise<void> {
     annTimes.sort((a, b) => a - b);
     const round = (x: number): number => Math.round(x * 1000) / 1000;
     console.log(JSON.stringify({
-      bench: 'origin-pipeline', scenario: input.scenario, mode: 'sequential-candidates-sweep', requests: requests.length, candidates, rerankPool: settings.rerankPool,
+      bench: 'origin-pipeline', scenario: input.scenario, mode: 'sequential-ann-sweep', requests: requests.length, ef: Math.max(ef, candidates), candidates, rerankPool: settings.rerankPool,
       ms: { total: { p50: round(input.percentile(times, 50)), p99: round(input.percentile(times, 99)) }, ann: { p50: round(input.percentile(annTimes, 50)), p99: round(input.percentile(annTimes, 99)) } },
       final_slate_recall_vs_exact: round(recall / Math.max(1, counted)),
       reference: `exact retrieval, ${DEFAULT_PIPELINE_SETTINGS.candidates} candidates, exploration off`,
