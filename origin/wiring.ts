@@ -26,7 +26,9 @@ import { RedisFeatureStore } from '../adapters/redis/feature-store.ts';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
 import { slateEraser } from '../core/erasure/slate-eraser.ts';
+import { clusterMetrics } from './cluster/worker.ts';
 import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
+import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 import { startFeatureOutbox, type FeatureOutbox } from './feature-outbox.ts';
 
@@ -47,7 +49,8 @@ export interface OriginService {
   close(): Promise<void>;
 }
 
-export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined): Promise<OriginService> {
+/** `worker`: this process is worker N of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers carry X-Origin-Worker. */
+export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, worker?: number): Promise<OriginService> {
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   const featureStore: FeatureStore = config.REDIS_URL
     ? new RedisFeatureStore(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
@@ -80,6 +83,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     itemStats: (ids) => featureStore.itemStats(ids),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
+    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
@@ -118,7 +122,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   versionTimer.unref();
 
   // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
-  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
+  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(connectRedis(config.REDIS_URL, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }), { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX }) : undefined;
   // The slate KV is opened on first use only (an export or an erasure): most processes never need it.
   const eraseKind = config.ERASE_SLATES_KV ?? config.SLATES_KV;
   const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : eraseKind;
@@ -128,7 +132,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     await slateEraser(await slatesKv())(userId);
   };
   const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,

@@ -51,9 +51,12 @@ function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** The cached graph depends on the embeddings and the graph options, not on how many threads built it. */
+/**
+ * The cached graph depends on the embeddings and the graph options, not on how many threads built it nor on the
+ * search expansion (a search-time setting: one cached graph serves every ef).
+ */
 function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined): string {
-  const { threads: _threads, ...graph } = ann ?? {};
+  const { threads: _threads, expansionSearch: _ef, ...graph } = ann ?? {};
   return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}-${JSON.stringify(graph).replace(/\W/g, '')}`;
 }
 
