@@ -6,15 +6,19 @@
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
- *   --database-url URL      origin's Postgres (default env DATABASE_URL): users erased there get no slate
+ *   --users auto|store|generator  where users and items come from (batch/nightly/sources.ts; default auto:
+ *                           the origin's Postgres when it has active users, else the demo generator)
+ *   --database-url URL      origin's Postgres (default env DATABASE_URL): its users/events/items, and its
+ *                           erasures, checked before and after every batch of slate writes
+ *   --redis-url URL         origin's feature store (default env REDIS_URL, prefix REDIS_KEY_PREFIX): histories
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { demoInputs, loadModelArtifacts } from '../batch/nightly/inputs.ts';
-import { erasedUserIds } from '../batch/nightly/erased.ts';
+import { loadModelArtifacts } from '../batch/nightly/inputs.ts';
+import { openNightlySources, type UsersFrom } from '../batch/nightly/sources.ts';
 import { runNightly } from '../batch/nightly/job.ts';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import { fixedVersionServing, openServedPipeline } from '../adapters/serving.ts';
@@ -37,6 +41,8 @@ const { values } = parseArgs({
     at: { type: 'string' },
     'no-progress': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
+    'redis-url': { type: 'string' },
+    users: { type: 'string', default: 'auto' },
   },
 });
 
@@ -47,11 +53,20 @@ const positiveInt = (name: string, text: string | undefined): number => {
 };
 
 const artifacts = await loadModelArtifacts(values.artifacts);
-const demo = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
-const erased = await erasedUserIds(values['database-url'] ?? process.env.DATABASE_URL);
-const inputs = { ...demo, users: demo.users.filter((user) => !erased.has(user.id)) };
-if (erased.size > 0) process.stderr.write(`[nightly] ${demo.users.length - inputs.users.length} erased users get no slate\n`);
-const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
+if (!['auto', 'store', 'generator'].includes(values.users)) throw new Error(`--users must be auto, store or generator, got ${values.users}`);
+const sources = await openNightlySources({
+  usersFrom: values.users as UsersFrom,
+  databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+  redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
+  redisKeyPrefix: process.env.REDIS_KEY_PREFIX,
+  maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
+});
+const candidates = await sources.source.activeUsers();
+const erased = await sources.source.erasedAmong(candidates.map((u) => u.id));
+const users = candidates.filter((user) => !erased.has(user.id));
+const segments = sources.segments ?? [...new Set(users.map((u) => u.segment).filter((s) => s !== ''))].sort();
+process.stderr.write(`[nightly] ${users.length} users from the ${sources.source.kind}${erased.size > 0 ? ` (${erased.size} erased get no slate)` : ''}, ${sources.items.length} items\n`);
+const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items));
 const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
 
 const bar = new cliProgress.SingleBar(
@@ -68,9 +83,10 @@ try {
     kv,
     pipeline,
     space: artifacts.space,
-    items: inputs.items,
-    users: inputs.users,
-    segments: inputs.dataset.segments,
+    items: sources.items,
+    users,
+    segments,
+    erasedAmong: (ids) => sources.source.erasedAmong(ids),
     edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
     stateDir: values['state-dir'],
     shards: positiveInt('shards', values.shards),
@@ -98,6 +114,7 @@ try {
   process.exitCode = 1;
 } finally {
   await kv.close();
+  await sources.source.close();
 }
 // ONNX sessions and the model registry hold native handles; the job is done, so exit explicitly.
 process.exit();

@@ -41,6 +41,13 @@ export interface NightlyOptions {
   /** Wall clock for clean-up decisions. */
   now?: () => number;
   onProgress?: (event: { usersDone: number; usersTotal: number }) => void;
+  /**
+   * Which of these users are erased now (UserSource.erasedAmong). Asked right before each batch of user
+   * slates is written and again right after it: a user erased before the write gets no slate, one erased
+   * during it has the slate deleted again (and one erased later is removed by the origin's slate eraser,
+   * which covers this version through its run marker). A rejection stops the job before the pointer flips.
+   */
+  erasedAmong?: ((ids: readonly string[]) => Promise<Set<string>>) | undefined;
 }
 
 export interface NightlySummary {
@@ -59,6 +66,8 @@ export interface NightlySummary {
   usersPerSecond: number;
   bytesPerSlate: { p50: number; max: number; mean: number };
   stagesMs: Record<string, number>;
+  /** Users skipped (or whose fresh slate was deleted again) because they were erased while the job ran. */
+  usersErasedAtWrite: number;
   /** False when a newer version was already live, so the pointer was left alone. */
   flipped: boolean;
   deletedVersions: string[];
@@ -108,6 +117,12 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   await saveState(options.stateDir, state);
   await kv.putMany([{ key: versionRunKey(state.version), value: JSON.stringify({ version: state.version, at: state.at }) }]);
 
+  let usersErasedAtWrite = 0;
+  const erasedOf = async (subjects: readonly SlateSubject[]): Promise<Set<string>> => {
+    const ids = subjects.flatMap((s) => (s.kind === 'user' ? [s.id] : []));
+    if (!options.erasedAmong || ids.length === 0) return new Set();
+    return timer.time('erasure_check', () => options.erasedAmong!(ids));
+  };
   const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[]): Promise<void> => {
     for (const [batchIndex, batch] of chunk(requests, batchSize).entries()) {
       const results = await timer.time('pipeline', () => pipeline.recommendBatch(batch));
@@ -118,12 +133,18 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
           const subject = subjects[batchIndex * batchSize + r];
           if (!subject) throw new Error('pipeline returned more results than requests');
           const value = JSON.stringify(slateOf(space, version, result.items.slice(0, slateSize), catalog));
-          state.slateBytes.push(Buffer.byteLength(value));
           return { key: slateKey(state.version, subject), value };
         }),
       );
       if (results.length !== batch.length) throw new Error(`pipeline answered ${results.length} of ${batch.length} requests`);
-      await timer.time('kv_write', () => kv.putMany(entries));
+      const batchSubjects = subjects.slice(batchIndex * batchSize, batchIndex * batchSize + batch.length);
+      const before = await erasedOf(batchSubjects);
+      const keep = entries.filter((_, r) => { const s = batchSubjects[r]; return !(s?.kind === 'user' && before.has(s.id)); });
+      for (const entry of keep) state.slateBytes.push(Buffer.byteLength(entry.value));
+      await timer.time('kv_write', () => kv.putMany(keep));
+      const after = await erasedOf(batchSubjects.filter((s) => !(s.kind === 'user' && before.has(s.id))));
+      if (after.size > 0) await timer.time('kv_write', () => kv.deleteMany([...after].map((id) => slateKey(state.version, { kind: 'user', id }))));
+      usersErasedAtWrite += before.size + after.size;
     }
   };
 
@@ -215,6 +236,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     usersPerSecond: Math.round((users / seconds) * 10) / 10,
     bytesPerSlate: bytes,
     stagesMs: timer.totals(),
+    usersErasedAtWrite,
     flipped,
     deletedVersions,
   };
