@@ -11,18 +11,25 @@ import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import { itemCardKey, modelFileKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey, type SlateSubject } from '../../shared/kv/keys.ts';
 import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
 import { bucketOf, fnv1a32 } from '../../shared/util/hash.ts';
+import pMap from 'p-map';
 import type { Pipeline, PipelineRequest } from '../../core/pipeline/types.ts';
 import { buildPipelineRequest } from '../../core/request/build-request.ts';
 import { cleanupVersions, DEFAULT_GRACE_MS } from './cleanup.ts';
 import type { NightlyUser } from './inputs.ts';
 import { chunk } from '../../adapters/kv/pool.ts';
-import { itemCardOf, percentile, slateOf, type VersionInfo } from './slates.ts';
+import { inProcessComputer, type SlateComputer } from './compute.ts';
+import { itemCardOf, percentile, type VersionInfo } from './slates.ts';
 import { newestUnfinished, saveState, type RunState } from './state.ts';
 import { StageTimer } from './timing.ts';
 
 export interface NightlyOptions {
   kv: KvWriter;
-  pipeline: Pipeline;
+  /** The pipeline of the single-thread path (slates computed on this thread); or give computer + modelVersion. */
+  pipeline?: Pipeline | undefined;
+  /** Opens what computes the slates of this version (e.g. the worker pool, worker-pool.ts); default in-process. */
+  computer?: ((version: VersionInfo) => Promise<SlateComputer>) | undefined;
+  /** The model version the computer serves (required with `computer`). */
+  modelVersion?: string | undefined;
   space: FeatureSpace;
   items: readonly Item[];
   users: readonly NightlyUser[];
@@ -84,6 +91,8 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const started = performance.now();
   const timer = new StageTimer();
   const { kv, pipeline, space } = options;
+  const modelVersion = options.modelVersion ?? pipeline?.modelVersion;
+  if (!modelVersion) throw new Error('runNightly needs a pipeline, or a computer and its modelVersion');
   const slateSize = options.slateSize ?? 100;
   const batchSize = options.batchSize ?? 256;
   const inputs = fingerprint(options.users, options.items, options.segments);
@@ -91,13 +100,13 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const catalog = new Map(options.items.map((item) => [item.id, item]));
 
   const previous = options.resume ? await newestUnfinished(options.stateDir) : undefined;
-  const resumable = previous && previous.modelVersion === pipeline.modelVersion && previous.inputs === inputs && previous.slateSize === slateSize;
+  const resumable = previous && previous.modelVersion === modelVersion && previous.inputs === inputs && previous.slateSize === slateSize;
   const at = options.at ?? Date.now();
   const state: RunState = resumable
     ? previous
     : {
         version: options.version ?? newSlateVersion(new Date(at)),
-        modelVersion: pipeline.modelVersion,
+        modelVersion,
         at,
         shards: options.shards ?? 16,
         slateSize,
@@ -123,29 +132,25 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     if (!options.erasedAmong || ids.length === 0) return new Set();
     return timer.time('erasure_check', () => options.erasedAmong!(ids));
   };
-  const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[]): Promise<void> => {
-    for (const [batchIndex, batch] of chunk(requests, batchSize).entries()) {
-      const results = await timer.time('pipeline', () => pipeline.recommendBatch(batch));
-      // A batch call reports the batch's stage times on every result: count them once per batch.
-      for (const [stage, ms] of Object.entries(results[0]?.stageMs ?? {})) timer.add(`pipeline.${stage}`, ms);
-      const entries: KvEntry[] = timer.timeSync('encode', () =>
-        results.map((result, r) => {
-          const subject = subjects[batchIndex * batchSize + r];
-          if (!subject) throw new Error('pipeline returned more results than requests');
-          const value = JSON.stringify(slateOf(space, version, result.items.slice(0, slateSize), catalog));
-          return { key: slateKey(state.version, subject), value };
-        }),
-      );
-      if (results.length !== batch.length) throw new Error(`pipeline answered ${results.length} of ${batch.length} requests`);
-      const batchSubjects = subjects.slice(batchIndex * batchSize, batchIndex * batchSize + batch.length);
-      const before = await erasedOf(batchSubjects);
-      const keep = entries.filter((_, r) => { const s = batchSubjects[r]; return !(s?.kind === 'user' && before.has(s.id)); });
-      for (const entry of keep) state.slateBytes.push(Buffer.byteLength(entry.value));
-      await timer.time('kv_write', () => kv.putMany(keep));
-      const after = await erasedOf(batchSubjects.filter((s) => !(s.kind === 'user' && before.has(s.id))));
-      if (after.size > 0) await timer.time('kv_write', () => kv.deleteMany([...after].map((id) => slateKey(state.version, { kind: 'user', id }))));
-      usersErasedAtWrite += before.size + after.size;
-    }
+  /** One batch: compute, check erasures, write, check again (a slate of a user erased meanwhile is deleted). */
+  const writeBatch = async (subjects: readonly SlateSubject[], requests: readonly PipelineRequest[]): Promise<void> => {
+    const computed = await timer.time('compute', () => computer.compute(subjects, requests));
+    for (const [stage, ms] of Object.entries(computed.stageMs)) timer.add(stage, ms);
+    if (computed.entries.length !== subjects.length) throw new Error(`computed ${computed.entries.length} of ${subjects.length} slates`);
+    const before = await erasedOf(subjects);
+    const keep = computed.entries.filter((_, r) => { const s = subjects[r]; return !(s?.kind === 'user' && before.has(s.id)); });
+    for (const entry of keep) state.slateBytes.push(Buffer.byteLength(entry.value));
+    await timer.time('kv_write', () => kv.putMany(keep));
+    const after = await erasedOf(subjects.filter((s) => !(s.kind === 'user' && before.has(s.id))));
+    if (after.size > 0) await timer.time('kv_write', () => kv.deleteMany([...after].map((id) => slateKey(state.version, { kind: 'user', id }))));
+    usersErasedAtWrite += before.size + after.size;
+  };
+  const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[], onBatch?: (n: number) => void): Promise<void> => {
+    const batches = chunk(subjects.map((subject, i) => ({ subject, request: requests[i]! })), batchSize);
+    await pMap(batches, async (batch) => {
+      await writeBatch(batch.map((b) => b.subject), batch.map((b) => b.request));
+      onBatch?.(batch.length);
+    }, { concurrency: inFlight });
   };
 
   if (!state.itemsDone) {
@@ -165,37 +170,43 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     await saveState(options.stateDir, state);
   }
 
-  if (!state.segmentsDone) {
-    const subjects: SlateSubject[] = [...options.segments.map((name): SlateSubject => ({ kind: 'segment', name })), { kind: 'popular' }];
-    const requests = subjects.map((s) => buildPipelineRequest({ segment: s.kind === 'segment' ? s.name : undefined }, shape));
-    await writeSlates(subjects, requests);
-    state.segmentsDone = true;
-    await saveState(options.stateDir, state);
-  }
-
-  const byShard = new Map<number, NightlyUser[]>();
-  for (const user of options.users) {
-    const shard = bucketOf(user.id, state.shards);
-    const members = byShard.get(shard) ?? [];
-    members.push(user);
-    byShard.set(shard, members);
-  }
-  options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
-  for (let shard = 0; shard < state.shards; shard++) {
-    if (state.doneShards.includes(shard)) continue;
-    const users = byShard.get(shard) ?? [];
-    for (const group of chunk(users, batchSize)) {
-      const subjects = group.map((u): SlateSubject => ({ kind: 'user', id: u.id }));
-      const requests = group.map((u) => buildPipelineRequest({ userId: u.id, segment: u.segment, history: u.history, purchased: u.purchased }, shape));
+  const computer = options.computer ? await options.computer(version) : inProcessComputer(pipeline!, { space, version, slateSize, catalog });
+  /** Batches in flight: one per computing thread, plus one being checked and written while they compute. */
+  const inFlight = computer.parallelism === 1 ? 1 : computer.parallelism + 1;
+  try {
+    if (!state.segmentsDone) {
+      const subjects: SlateSubject[] = [...options.segments.map((name): SlateSubject => ({ kind: 'segment', name })), { kind: 'popular' }];
+      const requests = subjects.map((s) => buildPipelineRequest({ segment: s.kind === 'segment' ? s.name : undefined }, shape));
       await writeSlates(subjects, requests);
-      options.onProgress?.({ usersDone: state.usersDone + group.length, usersTotal: options.users.length });
-      state.usersDone += group.length;
+      state.segmentsDone = true;
+      await saveState(options.stateDir, state);
     }
-    state.doneShards.push(shard);
-    await saveState(options.stateDir, state);
+
+    const byShard = new Map<number, NightlyUser[]>();
+    for (const user of options.users) {
+      const shard = bucketOf(user.id, state.shards);
+      const members = byShard.get(shard) ?? [];
+      members.push(user);
+      byShard.set(shard, members);
+    }
+    options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
+    for (let shard = 0; shard < state.shards; shard++) {
+      if (state.doneShards.includes(shard)) continue;
+      const users = byShard.get(shard) ?? [];
+      const subjects = users.map((u): SlateSubject => ({ kind: 'user', id: u.id }));
+      const requests = users.map((u) => buildPipelineRequest({ userId: u.id, segment: u.segment, history: u.history, purchased: u.purchased }, shape));
+      await writeSlates(subjects, requests, (n) => {
+        state.usersDone += n;
+        options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
+      });
+      state.doneShards.push(shard);
+      await saveState(options.stateDir, state);
+    }
+  } finally {
+    await computer.close();
   }
 
-  const bytes = { p50: percentile(state.slateBytes, 0.5), max: Math.max(0, ...state.slateBytes), mean: Math.round(state.slateBytes.reduce((a, b) => a + b, 0) / Math.max(1, state.slateBytes.length)) };
+  const bytes = { p50: percentile(state.slateBytes, 0.5), max: state.slateBytes.reduce((a, b) => Math.max(a, b), 0), mean: Math.round(state.slateBytes.reduce((a, b) => a + b, 0) / Math.max(1, state.slateBytes.length)) };
   const seconds = (performance.now() - started) / 1000;
   const meta = {
     version: state.version,
