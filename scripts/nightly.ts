@@ -3,6 +3,7 @@
  *   --kv local|cloudflare   adapter (default local; cloudflare reads CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN)
  *   --persist-to DIR        local KV persistence (same as `wrangler dev --persist-to`, default .wrangler/state)
  *   --namespace-id ID       KV namespace (default: SLATES binding id from edge/wrangler.jsonc)
+ *   --threads T             worker threads computing slates (default: one per core; 1 = on the main thread)
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
@@ -20,6 +21,8 @@ import cliProgress from 'cli-progress';
 import { loadModelArtifacts } from '../batch/nightly/inputs.ts';
 import { openNightlySources, type UsersFrom } from '../batch/nightly/sources.ts';
 import { runNightly } from '../batch/nightly/job.ts';
+import { workerPoolComputer } from '../batch/nightly/worker-pool.ts';
+import { availableParallelism } from 'node:os';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import { fixedVersionServing, openServedPipeline } from '../adapters/serving.ts';
 
@@ -43,6 +46,7 @@ const { values } = parseArgs({
     'database-url': { type: 'string' },
     'redis-url': { type: 'string' },
     users: { type: 'string', default: 'auto' },
+    threads: { type: 'string' },
   },
 });
 
@@ -66,7 +70,11 @@ const erased = await sources.source.erasedAmong(candidates.map((u) => u.id));
 const users = candidates.filter((user) => !erased.has(user.id));
 const segments = sources.segments ?? [...new Set(users.map((u) => u.segment).filter((s) => s !== ''))].sort();
 process.stderr.write(`[nightly] ${users.length} users from the ${sources.source.kind}${erased.size > 0 ? ` (${erased.size} erased get no slate)` : ''}, ${sources.items.length} items\n`);
-const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items));
+const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
+// One thread: the pipeline on the main thread. More: a worker pool, each worker with its own pipeline.
+const pipeline = threads === 1 ? (await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items))).pipeline : undefined;
+const computer = threads === 1 ? undefined : (version: Parameters<typeof workerPoolComputer>[0]['version']) =>
+  workerPoolComputer({ threads, versionDir: artifacts.dir, items: sources.items, version, slateSize: positiveInt('slate-size', values['slate-size']), annCacheDir: join(values.artifacts, '.ann-cache') });
 const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
 
 const bar = new cliProgress.SingleBar(
@@ -82,6 +90,8 @@ try {
   const summary = await runNightly({
     kv,
     pipeline,
+    computer,
+    modelVersion: artifacts.version,
     space: artifacts.space,
     items: sources.items,
     users,
