@@ -35,6 +35,8 @@ export interface NightlyOptions {
   users: readonly NightlyUser[];
   segments: readonly string[];
   /** Model files the edge loads from KV (modelFileKey), e.g. the session reranker; written before any slate. */
+  /** Write only the first N item cards (benchmarks extrapolate the rest; slates still carry every card). */
+  itemCardLimit?: number | undefined;
   edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[];
   stateDir: string;
   shards?: number;
@@ -162,7 +164,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
         kv.putMany(files.map((f) => ({ key: modelFileKey(state.modelVersion, f.file), value: Buffer.from(f.bytes).toString('base64'), base64: true }))),
       );
     }
-    for (const items of chunk(options.items, 2000)) {
+    for (const items of chunk(options.itemCardLimit === undefined ? options.items : options.items.slice(0, options.itemCardLimit), 2000)) {
       const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(state.version, item.id), value: JSON.stringify(itemCardOf(space, item)) })));
       await timer.time('kv_write', () => kv.putMany(entries));
     }
