@@ -12,6 +12,9 @@
  *   --database-url URL      origin's Postgres (default env DATABASE_URL): its users/events/items, and its
  *                           erasures, checked before and after every batch of slate writes
  *   --redis-url URL         origin's feature store (default env REDIS_URL, prefix REDIS_KEY_PREFIX): histories
+ *   --distributed           coordinator of a distributed run (docs/nightly.md): enqueues the shards as BullMQ
+ *                           jobs on REDIS_URL (--redis-url) for `npm run nightly:worker` processes, waits, flips;
+ *                           needs a KV every machine writes (--kv cloudflare); --queue-prefix P (default bull)
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
 import { readFile } from 'node:fs/promises';
@@ -21,6 +24,9 @@ import cliProgress from 'cli-progress';
 import { loadModelArtifacts } from '../batch/nightly/inputs.ts';
 import { openNightlySources, type UsersFrom } from '../batch/nightly/sources.ts';
 import { runNightly } from '../batch/nightly/job.ts';
+import { newSlateVersion } from '../shared/kv/keys.ts';
+import { runCoordinator } from '../batch/nightly/distributed/coordinator.ts';
+import { Redis } from 'ioredis';
 import { workerPoolComputer } from '../batch/nightly/worker-pool.ts';
 import { availableParallelism } from 'node:os';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
@@ -47,6 +53,8 @@ const { values } = parseArgs({
     'redis-url': { type: 'string' },
     users: { type: 'string', default: 'auto' },
     threads: { type: 'string' },
+    distributed: { type: 'boolean', default: false },
+    'queue-prefix': { type: 'string' },
   },
 });
 
@@ -70,12 +78,53 @@ const erased = await sources.source.erasedAmong(candidates.map((u) => u.id));
 const users = candidates.filter((user) => !erased.has(user.id));
 const segments = sources.segments ?? [...new Set(users.map((u) => u.segment).filter((s) => s !== ''))].sort();
 process.stderr.write(`[nightly] ${users.length} users from the ${sources.source.kind}${erased.size > 0 ? ` (${erased.size} erased get no slate)` : ''}, ${sources.items.length} items\n`);
+const kvSettings = kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root);
+if (values.distributed) {
+  const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
+  if (!redisUrl) throw new Error('--distributed needs Redis for its job queue: set REDIS_URL or --redis-url');
+  if (kvSettings.kind === 'local') throw new Error('--distributed needs a KV that every worker machine writes: use --kv cloudflare (local KV persistence is one process\'s)');
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const kv = await openKv(kvSettings);
+  const at = values.at === undefined ? Date.now() : Number(values.at);
+  try {
+    const summary = await runCoordinator({
+      connection: redis,
+      prefix: values['queue-prefix'] ?? process.env.NIGHTLY_QUEUE_PREFIX,
+      kv,
+      space: artifacts.space,
+      items: sources.items,
+      segments,
+      edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
+      version: values.version ?? newSlateVersion(new Date(at)),
+      modelVersion: artifacts.version,
+      at,
+      shards: positiveInt('shards', values.shards),
+      batchSize: positiveInt('batch', values.batch),
+      slateSize: positiveInt('slate-size', values['slate-size']),
+      usersFrom: values.users as UsersFrom,
+      maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
+      graceMs: Number(values['grace-hours']) * 3_600_000,
+      onProgress: ({ shardsDone, shardsTotal, percent }) => {
+        if (!values['no-progress']) process.stderr.write(`[nightly] ${shardsDone}/${shardsTotal} shard jobs done, ${percent.toFixed(1)}%\n`);
+      },
+    });
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } catch (error) {
+    process.stderr.write(`[nightly] failed, the previous slate version stays live: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await kv.close();
+    await sources.source.close();
+    redis.disconnect();
+  }
+  process.exit();
+}
 const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
 // One thread: the pipeline on the main thread. More: a worker pool, each worker with its own pipeline.
 const pipeline = threads === 1 ? (await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items))).pipeline : undefined;
 const computer = threads === 1 ? undefined : (version: Parameters<typeof workerPoolComputer>[0]['version']) =>
   workerPoolComputer({ threads, versionDir: artifacts.dir, items: sources.items, version, slateSize: positiveInt('slate-size', values['slate-size']), annCacheDir: join(values.artifacts, '.ann-cache') });
-const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
+const kv = await openKv(kvSettings);
 
 const bar = new cliProgress.SingleBar(
   { format: 'nightly [{bar}] {percentage}% | {value}/{total} users | {speed} users/s | eta {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: false },

@@ -6,20 +6,17 @@
  * newest unfinished version from its state file without recomputing finished shards.
  */
 import type { Item } from '../../shared/catalog/types.ts';
-import { SlatePointerSchema, type SlatePointer } from '../../shared/contracts/slate.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { itemCardKey, modelFileKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey, type SlateSubject } from '../../shared/kv/keys.ts';
-import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
-import { bucketOf, fnv1a32 } from '../../shared/util/hash.ts';
-import pMap from 'p-map';
-import type { Pipeline, PipelineRequest } from '../../core/pipeline/types.ts';
-import { buildPipelineRequest } from '../../core/request/build-request.ts';
+import { newSlateVersion } from '../../shared/kv/keys.ts';
+import type { KvWriter } from '../../shared/kv/writer.ts';
+import { fnv1a32 } from '../../shared/util/hash.ts';
+import type { Pipeline } from '../../core/pipeline/types.ts';
 import { cleanupVersions, DEFAULT_GRACE_MS } from './cleanup.ts';
-import type { NightlyUser } from './inputs.ts';
-import { chunk } from '../../adapters/kv/pool.ts';
 import { inProcessComputer, type SlateComputer } from './compute.ts';
-import { itemCardOf, percentile, type VersionInfo } from './slates.ts';
+import type { NightlyUser } from './inputs.ts';
+import type { VersionInfo } from './slates.ts';
 import { newestUnfinished, saveState, type RunState } from './state.ts';
+import { bytesSummary, publishVersion, segmentRequests, slateShape, slateWriter, userRequests, usersOfShard, writeItemCards, writeRunMarker } from './steps.ts';
 import { StageTimer } from './timing.ts';
 
 export interface NightlyOptions {
@@ -121,83 +118,36 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
         completed: false,
       };
   // Slates are deterministic (no exploration) and computed for the version's time, so a resume writes the same.
-  const shape = { surface: 'home', k: slateSize, now: state.at, explorationSlots: 0 };
+  const shape = slateShape(slateSize, state.at);
   const version: VersionInfo = { slateVersion: state.version, modelVersion: state.modelVersion, at: state.at };
   const shardsSkipped = state.doneShards.length;
   const usersDoneBefore = state.usersDone;
   await saveState(options.stateDir, state);
-  await kv.putMany([{ key: versionRunKey(state.version), value: JSON.stringify({ version: state.version, at: state.at }) }]);
-
-  let usersErasedAtWrite = 0;
-  const erasedOf = async (subjects: readonly SlateSubject[]): Promise<Set<string>> => {
-    const ids = subjects.flatMap((s) => (s.kind === 'user' ? [s.id] : []));
-    if (!options.erasedAmong || ids.length === 0) return new Set();
-    return timer.time('erasure_check', () => options.erasedAmong!(ids));
-  };
-  /** One batch: compute, check erasures, write, check again (a slate of a user erased meanwhile is deleted). */
-  const writeBatch = async (subjects: readonly SlateSubject[], requests: readonly PipelineRequest[]): Promise<void> => {
-    const computed = await timer.time('compute', () => computer.compute(subjects, requests));
-    for (const [stage, ms] of Object.entries(computed.stageMs)) timer.add(stage, ms);
-    if (computed.entries.length !== subjects.length) throw new Error(`computed ${computed.entries.length} of ${subjects.length} slates`);
-    const before = await erasedOf(subjects);
-    const keep = computed.entries.filter((_, r) => { const s = subjects[r]; return !(s?.kind === 'user' && before.has(s.id)); });
-    for (const entry of keep) state.slateBytes.push(Buffer.byteLength(entry.value));
-    await timer.time('kv_write', () => kv.putMany(keep));
-    const after = await erasedOf(subjects.filter((s) => !(s.kind === 'user' && before.has(s.id))));
-    if (after.size > 0) await timer.time('kv_write', () => kv.deleteMany([...after].map((id) => slateKey(state.version, { kind: 'user', id }))));
-    usersErasedAtWrite += before.size + after.size;
-  };
-  const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[], onBatch?: (n: number) => void): Promise<void> => {
-    const batches = chunk(subjects.map((subject, i) => ({ subject, request: requests[i]! })), batchSize);
-    await pMap(batches, async (batch) => {
-      await writeBatch(batch.map((b) => b.subject), batch.map((b) => b.request));
-      onBatch?.(batch.length);
-    }, { concurrency: inFlight });
-  };
+  await writeRunMarker(kv, state.version, state.at);
 
   if (!state.itemsDone) {
     // Model files are keyed by model version (shared by every slate version of that model): written first,
     // so the pointer can never name a model whose reranker the edge cannot load.
-    const files = options.edgeModelFiles ?? [];
-    if (files.length > 0) {
-      await timer.time('kv_write', () =>
-        kv.putMany(files.map((f) => ({ key: modelFileKey(state.modelVersion, f.file), value: Buffer.from(f.bytes).toString('base64'), base64: true }))),
-      );
-    }
-    for (const items of chunk(options.itemCardLimit === undefined ? options.items : options.items.slice(0, options.itemCardLimit), 2000)) {
-      const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(state.version, item.id), value: JSON.stringify(itemCardOf(space, item)) })));
-      await timer.time('kv_write', () => kv.putMany(entries));
-    }
+    const items = options.itemCardLimit === undefined ? options.items : options.items.slice(0, options.itemCardLimit);
+    await writeItemCards(kv, timer, { space, version: state.version, modelVersion: state.modelVersion, items, edgeModelFiles: options.edgeModelFiles });
     state.itemsDone = true;
     await saveState(options.stateDir, state);
   }
 
   const computer = options.computer ? await options.computer(version) : inProcessComputer(pipeline!, { space, version, slateSize, catalog });
-  /** Batches in flight: one per computing thread, plus one being checked and written while they compute. */
-  const inFlight = computer.parallelism === 1 ? 1 : computer.parallelism + 1;
+  const writer = slateWriter({ kv, computer, timer, slateVersion: state.version, batchSize, erasedAmong: options.erasedAmong, bytes: state.slateBytes });
   try {
     if (!state.segmentsDone) {
-      const subjects: SlateSubject[] = [...options.segments.map((name): SlateSubject => ({ kind: 'segment', name })), { kind: 'popular' }];
-      const requests = subjects.map((s) => buildPipelineRequest({ segment: s.kind === 'segment' ? s.name : undefined }, shape));
-      await writeSlates(subjects, requests);
+      const { subjects, requests } = segmentRequests(options.segments, shape);
+      await writer.write(subjects, requests);
       state.segmentsDone = true;
       await saveState(options.stateDir, state);
-    }
-
-    const byShard = new Map<number, NightlyUser[]>();
-    for (const user of options.users) {
-      const shard = bucketOf(user.id, state.shards);
-      const members = byShard.get(shard) ?? [];
-      members.push(user);
-      byShard.set(shard, members);
     }
     options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
     for (let shard = 0; shard < state.shards; shard++) {
       if (state.doneShards.includes(shard)) continue;
-      const users = byShard.get(shard) ?? [];
-      const subjects = users.map((u): SlateSubject => ({ kind: 'user', id: u.id }));
-      const requests = users.map((u) => buildPipelineRequest({ userId: u.id, segment: u.segment, history: u.history, purchased: u.purchased }, shape));
-      await writeSlates(subjects, requests, (n) => {
+      const { subjects, requests } = userRequests(usersOfShard(options.users, shard, state.shards), shape);
+      await writer.write(subjects, requests, (n) => {
         state.usersDone += n;
         options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
       });
@@ -208,9 +158,9 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     await computer.close();
   }
 
-  const bytes = { p50: percentile(state.slateBytes, 0.5), max: state.slateBytes.reduce((a, b) => Math.max(a, b), 0), mean: Math.round(state.slateBytes.reduce((a, b) => a + b, 0) / Math.max(1, state.slateBytes.length)) };
+  const bytes = bytesSummary(state.slateBytes);
   const seconds = (performance.now() - started) / 1000;
-  const meta = {
+  const flipped = await publishVersion(kv, {
     version: state.version,
     modelVersion: state.modelVersion,
     createdAt: state.at,
@@ -220,15 +170,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     itemCards: options.items.length,
     slateSize,
     bytesPerSlate: bytes,
-  };
-  const pointer: SlatePointer = SlatePointerSchema.parse({ version: state.version, modelVersion: state.modelVersion, createdAt: state.at });
-  // Order matters: the meta marks the version complete, the pointer flip (a single key) makes it live.
-  await kv.putMany([{ key: versionMetaKey(state.version), value: JSON.stringify(meta) }]);
-  // Never move the pointer backwards (a late resume of an old version after a newer one went live).
-  const live = await kv.get(SLATE_POINTER_KEY);
-  const liveVersion = live === null ? undefined : SlatePointerSchema.parse(JSON.parse(live)).version;
-  const flipped = liveVersion === undefined || liveVersion <= state.version;
-  if (flipped) await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify(pointer) }]);
+  });
   state.completed = true;
   await saveState(options.stateDir, state);
 
@@ -249,7 +191,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     usersPerSecond: Math.round((users / seconds) * 10) / 10,
     bytesPerSlate: bytes,
     stagesMs: timer.totals(),
-    usersErasedAtWrite,
+    usersErasedAtWrite: writer.erased,
     flipped,
     deletedVersions,
   };
