@@ -51,6 +51,8 @@ const EnvSchema = z.object({
   ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /** Poll for catalogue changes (the fallback: changes arrive at once through LISTEN/NOTIFY catalog_changed). */
+  CATALOG_REFRESH_MS: positiveInt(30_000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
   /** How often per-variant serving counters and shadow comparisons are added to Postgres. */

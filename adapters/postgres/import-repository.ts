@@ -4,7 +4,7 @@
  * id (ON CONFLICT DO NOTHING), and the per-user event reads the feature-store rebuild streams through.
  * The COPY fast path for a Postgres server is in ./copy-events.ts.
  */
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Item, User } from '../../shared/catalog/types.ts';
 import type { Db } from './database.ts';
 import { events, items, users } from './schema.ts';
@@ -88,6 +88,7 @@ export async function upsertItems(db: Db, batch: readonly Item[]): Promise<numbe
           stock: sql`excluded.stock`,
           image: sql`excluded.image`,
           createdAt: sql`least(${items.createdAt}, excluded.created_at)`,
+          updatedAt: sql`now()`,
         },
       });
   }
@@ -104,13 +105,21 @@ export async function upsertUsers(db: Db, batch: readonly User[]): Promise<numbe
 
 /** Retires an item (stock 0: never recommended, still in histories). False when the id is unknown. */
 export async function retireItem(db: Db, id: string): Promise<boolean> {
-  const rows = await db.update(items).set({ stock: 0 }).where(eq(items.id, id)).returning({ id: items.id });
+  const rows = await db.update(items).set({ stock: 0, updatedAt: sql`now()` }).where(eq(items.id, id)).returning({ id: items.id });
   return rows.length > 0;
 }
 
 export async function itemsByIds(db: Db, ids: readonly string[]): Promise<Item[]> {
   if (ids.length === 0) return [];
   return db.select().from(items).where(inArray(items.id, [...ids]));
+}
+
+/** Items written after `since` (updated_at), with the newest write time seen: the origin's catalogue refresh. */
+export async function itemsChangedSince(db: Db, since: Date | undefined): Promise<{ items: Item[]; newest: Date | undefined }> {
+  const rows = await db.select().from(items).where(since ? gt(items.updatedAt, since) : undefined);
+  let newest: Date | undefined;
+  for (const row of rows) if (!newest || row.updatedAt > newest) newest = row.updatedAt;
+  return { items: rows, newest };
 }
 
 /** The events of some users, each user's in time order (ts, then event id): what a history is rebuilt from. */

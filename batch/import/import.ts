@@ -7,8 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { ZodType } from 'zod';
-import type { Item, User } from '../../shared/catalog/types.ts';
-import { EventRowSchema, ItemRowSchema, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
+import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
 import { upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
@@ -73,24 +72,6 @@ export class ImportRejectedError extends Error {
   }
 }
 
-/** An import row as the items table stores it: what is absent gets the documented default. */
-export function itemOf(row: ItemRow, now: number): Item {
-  return {
-    id: row.id,
-    title: row.title,
-    category: row.category ?? 'Unknown',
-    brand: row.brand ?? 'Unknown',
-    price: row.price ?? 0,
-    stock: row.stock ?? 1,
-    image: row.image ?? `/img/${row.id}.svg`,
-    createdAt: row.createdAt ?? now,
-  };
-}
-
-export function userOf(row: UserRow): User {
-  return { id: row.id, segment: row.segment ?? 'unknown' };
-}
-
 /** Reads one file in batches: valid rows go to `flush`, bad ones are counted, kept (up to keepErrors) or thrown. */
 async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOptions, flush: (rows: T[]) => Promise<void>): Promise<FileSummary> {
   const summary: FileSummary = { file, rows: 0, rejected: 0, errors: [] };
@@ -130,14 +111,14 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   if (options.items) {
     let stored = 0;
     const summary = await eachBatch<ItemRow>(options.items, ItemRowSchema, options, async (rows) => {
-      stored += await upsertItems(db, rows.map((row) => itemOf(row, now)));
+      stored += await upsertItems(db, rows.map((row) => itemFromRow(row, now)));
     });
     result.items = { ...summary, stored };
   }
   if (options.users) {
     let stored = 0;
     const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
-      stored += await upsertUsers(db, rows.map(userOf));
+      stored += await upsertUsers(db, rows.map(userFromRow));
     });
     result.users = { ...summary, stored };
   }
