@@ -14,6 +14,7 @@ import { registerEvents } from './routes/events.ts';
 import { registerExperiments } from './routes/experiments.ts';
 import { registerExport } from './routes/export.ts';
 import { registerHealth } from './routes/health.ts';
+import { registerItems } from './routes/items.ts';
 import { registerRecommend } from './routes/recommend.ts';
 import { registerUsers } from './routes/users.ts';
 
@@ -36,6 +37,7 @@ export function createOriginApp(deps: OriginDeps): Hono {
   registerEvents(app, deps);
   registerExport(app, deps);
   registerUsers(app, deps);
+  registerItems(app, deps);
   registerExperiments(app, deps, deps.experimentService);
   registerHealth(app, deps);
   // Built once: `servers` names PUBLIC_URL when set, never the request's Host header (which a client chooses).

@@ -78,6 +78,8 @@ const EnvSchema = z.object({
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   /** How often events stored while the feature store was down are applied to it (the feature outbox; ms, 0 = never). */
   FEATURE_OUTBOX_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
+  /** Poll for catalogue changes (the fallback: changes arrive at once through LISTEN/NOTIFY catalog_changed). */
+  CATALOG_REFRESH_MS: positiveInt(30_000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
   /** How often per-variant serving counters and shadow comparisons are added to Postgres. */

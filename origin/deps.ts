@@ -24,6 +24,8 @@ export interface OriginDeps {
   featureStore: FeatureStore;
   database: DatabaseHandle;
   catalog: ItemCatalog;
+  /** Reloads the catalogue rows changed in the database (after PUT/DELETE /v1/items: this origin sees them before answering). */
+  refreshCatalog?: (() => Promise<void>) | undefined;
   metrics: OriginMetrics;
   experiments: ExperimentSource;
   /** Per-variant serving guardrails and shadow comparisons (flushed to Postgres by the wiring). */

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Hono } from 'hono';
 import { createOriginApp } from './app.ts';
+import { catalogFromDatabase } from './catalog-source.ts';
 import type { OriginConfig } from './config.ts';
 import { experimentsFromDatabase, type RefreshingExperiments } from './experiments/source.ts';
 import { experimentModelPins } from './experiments/model-pins.ts';
@@ -19,7 +20,6 @@ import { parseExecutionProviders } from '../adapters/onnx/execution.ts';
 import { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
 import { openServedPipeline } from '../adapters/serving.ts';
 import { openDatabase, type DatabaseHandle } from '../adapters/postgres/database.ts';
-import { loadItems } from '../adapters/postgres/repository.ts';
 import type { FeatureStore } from '../core/ports/feature-store.ts';
 import { MemoryFeatureStore } from '../adapters/memory/feature-store.ts';
 import { RedisFeatureStore } from '../adapters/redis/feature-store.ts';
@@ -31,6 +31,7 @@ import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
 import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 import { startFeatureOutbox, type FeatureOutbox } from './feature-outbox.ts';
+import { rebuildAllHistories } from '../batch/import/histories.ts';
 
 export interface OriginService {
   app: Hono;
@@ -57,24 +58,27 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     : new MemoryFeatureStore();
 
   const catalog = new InMemoryItemCatalog([]);
-  const loadCatalog = async (): Promise<void> => {
-    try {
-      if (config.SEED_CATALOG && catalog.size === 0) {
-        const added = await seedCatalogIfEmpty(database, demoDataset());
-        if (added > 0) log({ component: 'seed', items: added });
-      }
-      catalog.upsert(await loadItems(await database.get()));
-    } catch (error) {
-      // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
-      log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
-    }
-  };
-  await loadCatalog();
-  // Picks up stock changes, and loads the catalogue at all when Postgres was down at start.
-  const catalogTimer = setInterval(() => void loadCatalog(), catalog.size === 0 ? 5000 : 60_000);
-  catalogTimer.unref();
+  // Reloads changed rows on NOTIFY catalog_changed and every CATALOG_REFRESH_MS (origin/catalog-source.ts).
+  const catalogSource = catalogFromDatabase(database, catalog, {
+    refreshMs: config.CATALOG_REFRESH_MS,
+    log,
+    beforeFirstLoad: config.SEED_CATALOG
+      ? async () => {
+          const added = await seedCatalogIfEmpty(database, demoDataset());
+          if (added > 0) log({ component: 'seed', items: added });
+        }
+      : undefined,
+  });
+  await catalogSource.refresh();
   const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
   if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
+  // The in-process store starts empty: fill it from the events stored in the database (npm run import, /v1/events).
+  if (!config.REDIS_URL) {
+    await rebuildAllHistories(database, featureStore).then(
+      (users) => users > 0 && log({ component: 'feature-store', usersFromDatabase: users }),
+      (error: unknown) => log({ component: 'feature-store', level: 'warn', error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
 
   const metrics = createMetrics({ defaultMetrics: true });
   const made = await openServedPipeline({
@@ -132,7 +136,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     await slateEraser(await slatesKv())(userId);
   };
   const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog: () => catalogSource.refresh(), metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
@@ -148,7 +152,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
       if (canaryTimer) clearInterval(canaryTimer);
       await canaryRun;
       clearInterval(versionTimer);
-      clearInterval(catalogTimer);
+      await catalogSource.stop();
       rateLimiter?.close();
       if (kv) await (await kv).close();
       await experiments.stop();
