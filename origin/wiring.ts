@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { Hono } from 'hono';
+import type { Item } from '../shared/catalog/types.ts';
 import { createOriginApp } from './app.ts';
 import type { OriginConfig } from './config.ts';
 import { experimentsFromDatabase, type RefreshingExperiments } from './experiments/source.ts';
@@ -39,6 +40,8 @@ export interface OriginService {
   experimentService: ExperimentService;
   /** Adds this process's pending per-variant counters to Postgres now. */
   flushExperimentCounters(): Promise<void>;
+  /** Reads the catalogue now; items the served model lacks get cold-start embeddings (a reload of the version). */
+  refreshCatalog(): Promise<void>;
   /** The model registry: the current version and those pinned for experiments (status, tests). */
   models: ModelRegistry;
   close(): Promise<void>;
@@ -51,21 +54,30 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     : new MemoryFeatureStore();
 
   const catalog = new InMemoryItemCatalog([]);
+  // The latest catalogue read: items the served model was not trained on get cold-start embeddings from it.
+  let catalogItems: Item[] = [];
   const loadCatalog = async (): Promise<void> => {
     try {
       if (config.SEED_CATALOG && catalog.size === 0) {
         const added = await seedCatalogIfEmpty(database, demoDataset());
         if (added > 0) log({ component: 'seed', items: added });
       }
-      catalog.upsert(await loadItems(await database.get()));
+      catalogItems = await loadItems(await database.get());
+      catalog.upsert(catalogItems);
     } catch (error) {
       // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
       log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
     }
   };
   await loadCatalog();
-  // Picks up stock changes, and loads the catalogue at all when Postgres was down at start.
-  const catalogTimer = setInterval(() => void loadCatalog(), catalog.size === 0 ? 5000 : 60_000);
+  // Picks up stock changes and new items (embedded by the cold-start fallback, made.catalogChanged), and
+  // loads the catalogue at all when Postgres was down at start.
+  let modelsForCatalog: () => Promise<unknown> = async () => undefined;
+  const refreshCatalog = async (): Promise<void> => {
+    await loadCatalog();
+    await modelsForCatalog().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
+  };
+  const catalogTimer = setInterval(() => void refreshCatalog(), catalog.size === 0 ? 5000 : 60_000);
   catalogTimer.unref();
   const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
   if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
@@ -75,11 +87,13 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
     itemStats: (ids) => featureStore.itemStats(ids),
+    coldStartItems: () => catalogItems,
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
+  modelsForCatalog = () => made.catalogChanged();
 
   // Experiments: definitions (LISTEN + poll), the versions they serve pinned, per-variant counters flushed to
   // Postgres, the operator's service, and the canary rule on a timer.
@@ -132,6 +146,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     experiments,
     experimentService,
     flushExperimentCounters: () => flusher.flush(),
+    refreshCatalog,
     models: made.registry,
     async close() {
       if (canaryTimer) clearInterval(canaryTimer);
