@@ -12,7 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DATASET_KINDS, defaultDatasetPath, loadDataset, parseWindow, type DatasetSource } from './data/sources.ts';
+import { DATASET_KINDS, defaultDatasetPath, loadDataset, parseTime, parseWindow, type DatasetSource } from './data/sources.ts';
+import { remapEvalUsers } from './evaluate/remap.ts';
+import { readFeatureSpace } from '../core/registry/artifacts.ts';
 import { jobDatabaseOptions } from '../adapters/postgres/env.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
     dataset: { type: 'string', default: 'events' },
     /** Event-store window: only events newer than this (90d, 12h, all). */
     since: { type: 'string', default: '90d' },
+    /** Event-store upper bound (epoch ms or ISO time, exclusive): the cycle pins it so both evaluations see the same events. */
+    until: { type: 'string' },
     /** Data-set folder for ml-100k / ml-1m-pairs / movielens (default under ../shared/data). */
     path: { type: 'string' },
     'movielens-path': { type: 'string' },
@@ -63,7 +67,7 @@ function requireTorch(): void {
 
 function datasetSource(): DatasetSource {
   const kind = z.enum(DATASET_KINDS, { error: () => `--dataset must be one of ${DATASET_KINDS.join(', ')}` }).parse(args.dataset);
-  if (kind === 'events') return { kind, database: jobDatabaseOptions(process.env, root), sinceMs: parseWindow(args.since) };
+  if (kind === 'events') return { kind, database: jobDatabaseOptions(process.env, root), sinceMs: parseWindow(args.since), ...(args.until === undefined ? {} : { untilMs: parseTime(args.until) }) };
   if (kind === 'generated') return { kind, items: Number(args.items), users: Number(args.users) };
   return { kind, path: args.path ?? args['movielens-path'] ?? defaultDatasetPath(kind, root) };
 }
@@ -78,13 +82,15 @@ async function main(): Promise<void> {
   const outDir = join(args.out, version);
   console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
 
-  const { split, evalUsers } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 4, seed: 1 });
+  const { split, evalUsers, space } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 4, seed: 1 });
   console.log(`[train] prepared (${protocol} split: ${split.train.length} train / ${split.test.length} test events)`);
 
   if (args.evaluate) {
     const manifestPath = join(args.evaluate, 'manifest.json');
     const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
-    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, args.reports, protocol);
+    // The version may have been trained on other data: its own feature space numbers the items.
+    const own = await readFeatureSpace(args.evaluate, manifest);
+    manifest.metrics = await evaluate(dataset, split, remapEvalUsers(evalUsers, space, own), args.evaluate, args.reports, protocol);
     await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
     await rm(workDir, { recursive: true, force: true });
     return;

@@ -5,6 +5,7 @@
  * in its own process, so jobs never default to one. PGlite is single-process: with an origin running on
  * the same folder, stop it first or use a Postgres server.
  */
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseOptions } from './database.ts';
 
@@ -14,5 +15,6 @@ export function jobDatabaseOptions(env: NodeJS.ProcessEnv, repositoryRoot: strin
   const url = env.DATABASE_URL?.trim();
   if (url) return { databaseUrl: url, describe: `Postgres ${url.replace(/\/\/[^@/]*@/, '//…@')}` };
   const dir = resolve(repositoryRoot, env.PGLITE_DIR?.trim() || DEFAULT_PGLITE_DIR);
+  mkdirSync(dir, { recursive: true });
   return { pgliteDir: dir, describe: `PGlite ${dir}` };
 }

@@ -5,7 +5,7 @@
  * erased users' events are already deleted by eraseUserRows. Read in keyset pages so a large table is not
  * one giant result set.
  */
-import { and, asc, gt, gte, or, eq } from 'drizzle-orm';
+import { and, asc, gt, gte, lt, or, eq } from 'drizzle-orm';
 import type { EventType, Interaction, Item, User } from '../../shared/catalog/types.ts';
 import { EVENT_TYPES } from '../../shared/catalog/types.ts';
 import type { Db } from './database.ts';
@@ -21,8 +21,8 @@ export interface TrainingRows {
 const PAGE = 50_000;
 const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 
-/** Catalogue, users and the events with ts >= sinceMs (epoch ms; 0 = all). */
-export async function readTrainingRows(db: Db, sinceMs: number): Promise<TrainingRows> {
+/** Catalogue, users and the events with sinceMs <= ts < untilMs (epoch ms). */
+export async function readTrainingRows(db: Db, sinceMs: number, untilMs = Number.MAX_SAFE_INTEGER): Promise<TrainingRows> {
   const catalog = await db.select().from(items).orderBy(asc(items.id));
   const people = await db.select({ id: users.id, segment: users.segment }).from(users).orderBy(asc(users.id));
   const interactions: Interaction[] = [];
@@ -31,7 +31,7 @@ export async function readTrainingRows(db: Db, sinceMs: number): Promise<Trainin
     const page = await db
       .select({ eventId: events.eventId, type: events.type, itemId: events.itemId, userId: events.userId, sessionId: events.sessionId, ts: events.ts })
       .from(events)
-      .where(and(gte(events.ts, sinceMs), after === undefined ? undefined : or(gt(events.ts, after.ts), and(eq(events.ts, after.ts), gt(events.eventId, after.eventId)))))
+      .where(and(gte(events.ts, sinceMs), lt(events.ts, untilMs), after === undefined ? undefined : or(gt(events.ts, after.ts), and(eq(events.ts, after.ts), gt(events.eventId, after.eventId)))))
       .orderBy(asc(events.ts), asc(events.eventId))
       .limit(PAGE);
     for (const row of page) {

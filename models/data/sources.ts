@@ -21,7 +21,7 @@ export const DATASET_KINDS = ['events', 'generated', 'ml-100k', 'ml-1m-pairs', '
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 export type DatasetSource =
-  | { kind: 'events'; database: DatabaseOptions & { describe: string }; sinceMs: number }
+  | { kind: 'events'; database: DatabaseOptions & { describe: string }; sinceMs: number; untilMs?: number }
   | { kind: 'generated'; items: number; users: number }
   | { kind: 'ml-100k' | 'ml-1m-pairs' | 'movielens'; path: string };
 
@@ -48,6 +48,13 @@ export function parseWindow(text: string): number {
   return Number(match[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
 }
 
+/** Epoch ms or an ISO-8601 time → epoch ms. */
+export function parseTime(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new Error(`${text}: expected epoch milliseconds or an ISO-8601 time`);
+  return ms;
+}
+
 /** Default data-set folders under ../shared/data (next to the repository). */
 export function defaultDatasetPath(kind: 'ml-100k' | 'ml-1m-pairs' | 'movielens', repositoryRoot: string): string {
   const data = join(repositoryRoot, '..', 'shared', 'data');
@@ -64,15 +71,15 @@ export async function loadDataset(source: DatasetSource): Promise<Dataset> {
     case 'ml-1m-pairs':
       return checked((await datasetFromRows(source.kind, await converterRows(source.kind, source.path))).dataset, `${source.kind} at ${source.path}`);
     case 'events':
-      return loadEventStore(source.database, source.sinceMs);
+      return loadEventStore(source.database, source.sinceMs, source.untilMs);
   }
 }
 
-async function loadEventStore(options: DatabaseOptions & { describe: string }, windowMs: number): Promise<Dataset> {
+async function loadEventStore(options: DatabaseOptions & { describe: string }, windowMs: number, untilMs = Date.now() + 86_400_000): Promise<Dataset> {
   const database = await openDatabase(options);
   try {
-    const sinceMs = Number.isFinite(windowMs) ? Date.now() - windowMs : 0;
-    const rows = await readTrainingRows(await database.get(), sinceMs);
+    const sinceMs = Number.isFinite(windowMs) ? Math.min(Date.now(), untilMs) - windowMs : 0;
+    const rows = await readTrainingRows(await database.get(), sinceMs, untilMs);
     const { dataset } = datasetOf('events', rows.items, rows.users, rows.interactions);
     const where = `${options.describe}${Number.isFinite(windowMs) ? ` since ${new Date(sinceMs).toISOString()}` : ''} (${rows.items.length} items in the catalogue)`;
     return checked(dataset, where);
