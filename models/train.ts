@@ -3,7 +3,7 @@
  * (PyTorch, models/torch/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
- * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / .data/pglite,
+ * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
  * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs | movielens (--path DIR).
  * Flags:  --dim D  --epochs E  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval

@@ -6,7 +6,6 @@
  */
 import { resolve } from 'node:path';
 import type { Hono } from 'hono';
-import type { Item } from '../shared/catalog/types.ts';
 import { createOriginApp } from './app.ts';
 import type { OriginConfig } from './config.ts';
 import { experimentsFromDatabase, type RefreshingExperiments } from './experiments/source.ts';
@@ -54,28 +53,25 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     : new MemoryFeatureStore();
 
   const catalog = new InMemoryItemCatalog([]);
-  // The latest catalogue read: items the served model was not trained on get cold-start embeddings from it.
-  let catalogItems: Item[] = [];
   const loadCatalog = async (): Promise<void> => {
     try {
       if (config.SEED_CATALOG && catalog.size === 0) {
         const added = await seedCatalogIfEmpty(database, demoDataset());
         if (added > 0) log({ component: 'seed', items: added });
       }
-      catalogItems = await loadItems(await database.get());
-      catalog.upsert(catalogItems);
+      catalog.upsert(await loadItems(await database.get()));
     } catch (error) {
       // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
       log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
     }
   };
   await loadCatalog();
-  // Picks up stock changes and new items (embedded by the cold-start fallback, made.catalogChanged), and
-  // loads the catalogue at all when Postgres was down at start.
-  let modelsForCatalog: () => Promise<unknown> = async () => undefined;
+  // Picks up stock changes, and loads the catalogue at all when Postgres was down at start.
+  // New items the served model was not trained on get cold-start embeddings (adapters/serving.ts catalogChanged).
+  let catalogChanged: () => Promise<unknown> = async () => undefined;
   const refreshCatalog = async (): Promise<void> => {
     await loadCatalog();
-    await modelsForCatalog().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
+    await catalogChanged().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
   };
   const catalogTimer = setInterval(() => void refreshCatalog(), catalog.size === 0 ? 5000 : 60_000);
   catalogTimer.unref();
@@ -87,13 +83,13 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
     itemStats: (ids) => featureStore.itemStats(ids),
-    coldStartItems: () => catalogItems,
+    coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
-  modelsForCatalog = () => made.catalogChanged();
+  catalogChanged = () => made.catalogChanged();
 
   // Experiments: definitions (LISTEN + poll), the versions they serve pinned, per-variant counters flushed to
   // Postgres, the operator's service, and the canary rule on a timer.

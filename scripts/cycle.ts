@@ -10,7 +10,7 @@
  *   --nightly="ARGS"         extra flags for the nightly (e.g. --nightly="--kv local --persist-to .wrangler/state")
  *   --summary FILE           also write the JSON summary there
  *   --keep-work              keep the cycle's scratch folder (reports of both evaluations)
- * Database: DATABASE_URL, else PGlite in PGLITE_DIR or .data/pglite (adapters/postgres/env.ts).
+ * Database: DATABASE_URL, else PGlite in PGLITE_DIR or var/pglite (adapters/postgres/env.ts).
  * Prints one JSON summary line per cycle on stdout (decision, both metric rows, steps); exit 1 when a step failed.
  */
 import { spawn } from 'node:child_process';

@@ -85,7 +85,16 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     readEmbeddings(dir, manifest),
   ]);
   const dim = manifest.embeddingDim;
-  const catalog = options.catalogItems ? await options.catalogItems() : [];
+  // Without a readable catalogue (database down) the version is served with its trained items only.
+  const coldStartWarnings: string[] = [];
+  const catalog = options.catalogItems
+    ? await Promise.resolve()
+        .then(options.catalogItems)
+        .catch((error: unknown) => {
+          coldStartWarnings.push(`cold start skipped: catalogue unreadable (${error instanceof Error ? error.message : String(error)})`);
+          return [];
+        })
+    : [];
   const extended = extendWithNewItems(trainedSpace.data, trainedEmbeddings, dim, catalog, new Map(catalog.map((item) => [item.id, item.title])));
   const space = extended.added === 0 ? trainedSpace : new FeatureSpace(extended.space);
   const embeddings = extended.embeddings;
@@ -98,7 +107,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     options.ann,
   );
   const unit = normalisedRows(embeddings, dim);
-  const warnings = [...tower.warnings, ...dlrm.warnings];
+  const warnings = [...tower.warnings, ...dlrm.warnings, ...coldStartWarnings];
   const model = createLoadedModel({ dir, manifest, space, dim, unit, index, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
   await warmUp(model);
   return model;

@@ -1,7 +1,7 @@
 /**
  * Where training data comes from — one module, one Dataset shape for models/prepare:
  *   events       (default) the event store: catalogue, users and events from the configured database
- *                (DATABASE_URL, else PGlite in PGLITE_DIR / .data/pglite), within a time window (--since 90d);
+ *                (DATABASE_URL, else PGlite in PGLITE_DIR / var/pglite), within a time window (--since 90d);
  *   generated    the built-in demo shop (a seed for the demo, not a shop's data);
  *   ml-100k      MovieLens-100K through the import converter (batch/import/converters), i.e. import rows;
  *   ml-1m-pairs  the MovieLens-1M user–movie pairs through its converter;
