@@ -43,6 +43,8 @@ export interface OriginService {
   experimentService: ExperimentService;
   /** Adds this process's pending per-variant counters to Postgres now. */
   flushExperimentCounters(): Promise<void>;
+  /** Reads the catalogue now; items the served model lacks get cold-start embeddings (a reload of the version). */
+  refreshCatalog(): Promise<void>;
   /** The model registry: the current version and those pinned for experiments (status, tests). */
   models: ModelRegistry;
   /** Applies events stored while the feature store was down (runs every FEATURE_OUTBOX_DRAIN_MS). */
@@ -59,9 +61,12 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
 
   const catalog = new InMemoryItemCatalog([]);
   // Reloads changed rows on NOTIFY catalog_changed and every CATALOG_REFRESH_MS (origin/catalog-source.ts).
+  // New items the served model was not trained on get cold-start embeddings (adapters/serving.ts catalogChanged).
+  let catalogChanged: () => Promise<unknown> = async () => undefined;
   const catalogSource = catalogFromDatabase(database, catalog, {
     refreshMs: config.CATALOG_REFRESH_MS,
     log,
+    onChanged: () => catalogChanged(),
     beforeFirstLoad: config.SEED_CATALOG
       ? async () => {
           const added = await seedCatalogIfEmpty(database, demoDataset());
@@ -70,6 +75,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
       : undefined,
   });
   await catalogSource.refresh();
+  const refreshCatalog = (): Promise<void> => catalogSource.refresh();
   const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
   if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
   // The in-process store starts empty: fill it from the events stored in the database (npm run import, /v1/events).
@@ -85,12 +91,14 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
     itemStats: (ids) => featureStore.itemStats(ids),
+    coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
     ann: { expansionSearch: config.ANN_EXPANSION_SEARCH },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
+  catalogChanged = () => made.catalogChanged();
 
   // Experiments: definitions (LISTEN + poll), the versions they serve pinned, per-variant counters flushed to
   // Postgres, the operator's service, and the canary rule on a timer.
@@ -136,7 +144,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     await slateEraser(await slatesKv())(userId);
   };
   const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog: () => catalogSource.refresh(), metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
@@ -145,6 +153,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     experiments,
     experimentService,
     flushExperimentCounters: () => flusher.flush(),
+    refreshCatalog,
     models: made.registry,
     featureOutbox,
     async close() {
