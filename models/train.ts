@@ -3,23 +3,26 @@
  * (PyTorch, models/torch/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
+ * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
+ * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs | movielens (--path DIR)
+ * | json (--path FILE: { items, interactions, users? }, models/data/json-dataset.ts).
  * Stages: prepare (TS) → `train.py retrieval` (two-tower, item-kNN/EASE chosen on validation, baselines, the served
  * item neighbours, the ranker's candidate lists) → encode those lists with shared/features (TS) → `train.py rank`
  * (the listwise ranker) → evaluation through the served pipeline.
- *
- * Flags: --dataset generated|ml-100k|ml-1m-pairs|movielens|json  --data DIR|FILE (default ../shared/data/<set>; json: the file)  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
- *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
+ * Flags:  --dim D  --epochs E  --item-embeddings float32|float16|int8
+ *        --protocol time|leave-one-out|holdout  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateDataset } from '../shared/catalog/generator.ts';
-import { loadMovieLens1M } from './data/movielens-1m.ts';
-import { loadMovieLens100K, loadMovieLens1MPairs } from './data/movielens-files.ts';
+import { DATASET_KINDS, defaultDatasetPath, loadDataset, parseTime, parseWindow, type DatasetSource } from './data/sources.ts';
 import { loadJsonDataset } from './data/json-dataset.ts';
 import { encodeRankLists } from './prepare/rank-lists.ts';
+import { remapEvalUsers } from './evaluate/remap.ts';
+import { readFeatureSpace } from '../core/registry/artifacts.ts';
+import { jobDatabaseOptions } from '../adapters/postgres/env.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
@@ -32,10 +35,14 @@ const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
 const { values: args } = parseArgs({
   options: {
-    dataset: { type: 'string', default: 'generated' },
+    dataset: { type: 'string', default: 'events' },
+    /** Event-store window: only events newer than this (90d, 12h, all). */
+    since: { type: 'string', default: '90d' },
+    /** Event-store upper bound (epoch ms or ISO time, exclusive): the cycle pins it so both evaluations see the same events. */
+    until: { type: 'string' },
+    /** Data-set folder for ml-100k / ml-1m-pairs / movielens (default under ../shared/data). */
+    path: { type: 'string' },
     'movielens-path': { type: 'string' },
-    /** Folder of the ml-100k / ml-1m-pairs data (default ../shared/data/ml-100k or movielens-1m-user-movie-pairs). */
-    data: { type: 'string' },
     items: { type: 'string', default: '10000' },
     users: { type: 'string', default: '5000' },
     dim: { type: 'string', default: '64' },
@@ -65,19 +72,19 @@ function requireTorch(): void {
   }
 }
 
+function datasetSource(): DatasetSource {
+  const kind = z.enum(DATASET_KINDS, { error: () => `--dataset must be one of ${DATASET_KINDS.join(', ')}` }).parse(args.dataset);
+  if (kind === 'events') return { kind, database: jobDatabaseOptions(process.env, root), sinceMs: parseWindow(args.since), ...(args.until === undefined ? {} : { untilMs: parseTime(args.until) }) };
+  if (kind === 'generated') return { kind, items: Number(args.items), users: Number(args.users) };
+  return { kind, path: args.path ?? args['movielens-path'] ?? defaultDatasetPath(kind, root) };
+}
+
 async function main(): Promise<void> {
   if (!args.evaluate) requireTorch();
   const started = Date.now();
-  const shared = join(root, '..', 'shared', 'data');
-  const dataset = args.dataset === 'movielens'
-    ? await loadMovieLens1M(args['movielens-path'] ?? join(shared, 'ml-1m'))
-    : args.dataset === 'ml-100k' ? await loadMovieLens100K(args.data ?? join(shared, 'ml-100k'))
-    : args.dataset === 'ml-1m-pairs' ? await loadMovieLens1MPairs(args.data ?? join(shared, 'movielens-1m-user-movie-pairs'), join(shared, 'movielens-1m', 'movies.dat'))
-    : args.dataset === 'json' && args.data ? await loadJsonDataset(args.data)
-    : args.dataset === 'generated' ? generateDataset({ items: Number(args.items), users: Number(args.users) })
-    : null;
-  if (!dataset) throw new Error(`unknown --dataset ${args.dataset} (generated, ml-100k, ml-1m-pairs, movielens, json with --data FILE)`);
-  const defaultProtocol = args.dataset === 'generated' || args.dataset === 'json' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
+  const dataset = args.dataset === 'json' ? await loadJsonDataset(args.path ?? '') : await loadDataset(datasetSource());
+  // ML-1M pairs have no time: a seeded random per-user hold-out; the shop and the event store: a time split.
+  const defaultProtocol = ['movielens', 'ml-100k'].includes(args.dataset) ? 'leave-one-out' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'time';
   const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);
@@ -85,13 +92,15 @@ async function main(): Promise<void> {
   console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
 
   const prepared = await prepare(dataset, workDir, { protocol, testFraction: 0.1 });
-  const { split, evalUsers } = prepared;
+  const { split, evalUsers, space } = prepared;
   console.log(`[train] prepared (${protocol} split: ${split.train.length} train / ${split.test.length} test events)`);
 
   if (args.evaluate) {
     const manifestPath = join(args.evaluate, 'manifest.json');
     const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
-    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, args.reports, protocol, { workDir: undefined, trainSeconds: undefined });
+    // The version may have been trained on other data: its own feature space numbers the items.
+    const own = await readFeatureSpace(args.evaluate, manifest);
+    manifest.metrics = await evaluate(dataset, split, remapEvalUsers(evalUsers, space, own), args.evaluate, args.reports, protocol, { workDir: undefined, trainSeconds: undefined });
     await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
     await rm(workDir, { recursive: true, force: true });
     return;
@@ -151,6 +160,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[train] ${error instanceof Error ? error.message : String(error)}`);
+  const message = error instanceof z.ZodError ? error.issues.map((i) => i.message).join('; ') : error instanceof Error ? error.message : String(error);
+  console.error(`[train] ${message}`);
   process.exit(1);
 });

@@ -30,6 +30,8 @@ export interface LoadedModel {
   readonly neighbours?: ItemNeighbours | undefined;
   readonly warnings: readonly string[];
   readonly providers: readonly string[];
+  /** Catalogue items appended after the trained ones with a content-fallback embedding (core/registry/cold-start.ts); 0 when none. */
+  readonly coldStartItems?: number;
   /** User embeddings, n × dim row-major. */
   embedUsers(batch: readonly UserTowerInput[]): Promise<Float32Array>;
   /** Click probabilities, one per DLRM row. */
