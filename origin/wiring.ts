@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Hono } from 'hono';
 import { createOriginApp } from './app.ts';
+import { loadItems } from '../adapters/postgres/repository.ts';
 import { catalogFromDatabase } from './catalog-source.ts';
 import type { OriginConfig } from './config.ts';
 import { experimentsFromDatabase, type RefreshingExperiments } from './experiments/source.ts';
