@@ -3,12 +3,13 @@
  * (PyTorch, models/torch/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
- * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
- * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs | movielens (--path DIR)
- * | json (--path FILE: { items, interactions, users? }, models/data/json-dataset.ts).
  * Stages: prepare (TS) → `train.py retrieval` (two-tower, item-kNN/EASE chosen on validation, baselines, the served
  * item neighbours, the ranker's candidate lists) → encode those lists with shared/features (TS) → `train.py rank`
  * (the listwise ranker) → evaluation through the served pipeline.
+ *
+ * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
+ * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs (through the import
+ * converters) | movielens (--path DIR) | json (--data FILE).
  * Flags:  --dim D  --epochs E  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out|holdout  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
@@ -19,10 +20,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATASET_KINDS, defaultDatasetPath, loadDataset, parseTime, parseWindow, type DatasetSource } from './data/sources.ts';
 import { loadJsonDataset } from './data/json-dataset.ts';
-import { encodeRankLists } from './prepare/rank-lists.ts';
 import { remapEvalUsers } from './evaluate/remap.ts';
 import { readFeatureSpace } from '../core/registry/artifacts.ts';
 import { jobDatabaseOptions } from '../adapters/postgres/env.ts';
+import { encodeRankLists } from './prepare/rank-lists.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
@@ -43,6 +44,8 @@ const { values: args } = parseArgs({
     /** Data-set folder for ml-100k / ml-1m-pairs / movielens (default under ../shared/data). */
     path: { type: 'string' },
     'movielens-path': { type: 'string' },
+    /** The JSON data set file for --dataset json ({ items, interactions, users? }). */
+    data: { type: 'string' },
     items: { type: 'string', default: '10000' },
     users: { type: 'string', default: '5000' },
     dim: { type: 'string', default: '64' },
@@ -73,18 +76,18 @@ function requireTorch(): void {
 }
 
 function datasetSource(): DatasetSource {
-  const kind = z.enum(DATASET_KINDS, { error: () => `--dataset must be one of ${DATASET_KINDS.join(', ')}` }).parse(args.dataset);
+  const kind = z.enum(DATASET_KINDS, { error: () => `--dataset must be one of ${DATASET_KINDS.join(', ')}, json` }).parse(args.dataset);
   if (kind === 'events') return { kind, database: jobDatabaseOptions(process.env, root), sinceMs: parseWindow(args.since), ...(args.until === undefined ? {} : { untilMs: parseTime(args.until) }) };
   if (kind === 'generated') return { kind, items: Number(args.items), users: Number(args.users) };
-  return { kind, path: args.path ?? args['movielens-path'] ?? defaultDatasetPath(kind, root) };
+  return { kind, path: args.path ?? args.data ?? args['movielens-path'] ?? defaultDatasetPath(kind, root) };
 }
 
 async function main(): Promise<void> {
   if (!args.evaluate) requireTorch();
   const started = Date.now();
-  const dataset = args.dataset === 'json' ? await loadJsonDataset(args.path ?? '') : await loadDataset(datasetSource());
-  // ML-1M pairs have no time: a seeded random per-user hold-out; the shop and the event store: a time split.
-  const defaultProtocol = ['movielens', 'ml-100k'].includes(args.dataset) ? 'leave-one-out' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'time';
+  if (args.dataset === 'json' && !args.data) throw new Error('--dataset json needs --data FILE');
+  const dataset = args.dataset === 'json' && args.data ? await loadJsonDataset(args.data) : await loadDataset(datasetSource());
+  const defaultProtocol = args.dataset === 'generated' || args.dataset === 'json' || args.dataset === 'events' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
   const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);

@@ -16,7 +16,7 @@ const base = mkdtempSync(join(tmpdir(), 'reco-robust-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 function train(file: string, name: string): ReturnType<typeof spawnSync> & { stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--dataset', 'json', '--path', file, '--epochs', '1', '--dim', '8',
+  return spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--dataset', 'json', '--data', file, '--epochs', '1', '--dim', '8',
     '--no-publish', '--out', join(base, name, 'artifacts'), '--reports', join(base, name, 'reports'), '--work', join(base, name, 'work')],
   { encoding: 'utf8', timeout: 240_000 }) as ReturnType<typeof spawnSync> & { stdout: string; stderr: string };
 }
