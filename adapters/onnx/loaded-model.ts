@@ -12,9 +12,10 @@ import { FeatureSpace } from '../../shared/features/feature-space.ts';
 import type { Item } from '../../shared/catalog/types.ts';
 import { fnv1a32 } from '../../shared/util/hash.ts';
 import { extendWithNewItems } from '../../core/registry/cold-start.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
+import { sessionRerankFeeds, type SessionRerankInput } from '../../shared/features/encode.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH, NEIGHBOUR_HISTORY } from '../../shared/features/spec.ts';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
-import type { LoadedModel, ModelLoader } from '../../core/ports/model.ts';
+import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
 import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
 import type { AnnBuildOptions } from '../ann/options.ts';
 import { buildOrLoadAnnIndex } from '../ann/build.ts';
@@ -48,6 +49,18 @@ async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Flo
   throw new Error(`item embeddings dtype ${manifest.itemEmbeddingsDtype} is not supported by the origin`);
 }
 
+/** item_neighbours.bin: int32 n x m indices, then float32 n x m weights (little-endian). */
+async function readNeighbours(dir: string, manifest: ModelManifest): Promise<ItemNeighbours | undefined> {
+  const file = manifest.files.itemNeighbours;
+  const perItem = manifest.itemNeighboursPerItem;
+  if (!file || !perItem) return undefined;
+  const bytes = await readFile(join(dir, file));
+  const cells = manifest.itemCount * perItem;
+  if (bytes.byteLength !== cells * 8) throw new Error(`item neighbours: ${bytes.byteLength} bytes, expected ${cells * 8}`);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  return { perItem, window: manifest.itemNeighboursWindow ?? NEIGHBOUR_HISTORY, items: new Int32Array(buffer, 0, cells), weights: new Float32Array(buffer, cells * 4, cells) };
+}
+
 function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(vectors.length);
   for (let base = 0; base < vectors.length; base += dim) {
@@ -59,9 +72,12 @@ function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** The cached graph depends on the embeddings and the graph options, not on how many threads built it. */
+/**
+ * The cached graph depends on the embeddings (with any content-embedded items added) and the graph options, not
+ * on how many threads built it nor on the search expansion (a search-time setting: one cached graph serves every ef).
+ */
 function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined, added: readonly string[] = []): string {
-  const { threads: _threads, ...graph } = ann ?? {};
+  const { threads: _threads, expansionSearch: _ef, ...graph } = ann ?? {};
   const extra = added.length === 0 ? '' : `+${added.length}-${fnv1a32(added.join(',')).toString(36)}`;
   return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}${extra}-${JSON.stringify(graph).replace(/\W/g, '')}`;
 }
@@ -79,10 +95,13 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   }
   const trainedSpace = await readFeatureSpace(dir, manifest);
   const execution = options.execution ?? DEFAULT_EXECUTION;
-  const [tower, dlrm, trainedEmbeddings] = await Promise.all([
+  const [tower, dlrm, trainedEmbeddings, neighbours, reranker] = await Promise.all([
     readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
     readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
     readEmbeddings(dir, manifest),
+    readNeighbours(dir, manifest),
+    // The session reranker is optional at the origin: a version without a readable one serves without it.
+    readFile(join(dir, manifest.files.sessionReranker)).then((b) => createSession(b, execution)).catch(() => null),
   ]);
   const dim = manifest.embeddingDim;
   // Without a readable catalogue (database down) the version is served with its trained items only.
@@ -108,7 +127,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   );
   const unit = normalisedRows(embeddings, dim);
   const warnings = [...tower.warnings, ...dlrm.warnings, ...coldStartWarnings];
-  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, neighbours, reranker: reranker?.session ?? null, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
   await warmUp(model);
   return model;
 }
@@ -120,6 +139,8 @@ interface Parts {
   dim: number;
   unit: Float32Array;
   index: AnnIndex;
+  neighbours: ItemNeighbours | undefined;
+  reranker: ort.InferenceSession | null;
   tower: ort.InferenceSession;
   dlrm: ort.InferenceSession;
   warnings: string[];
@@ -151,6 +172,7 @@ function createLoadedModel(p: Parts): LoadedModel {
     dim: p.dim,
     unitEmbeddings: p.unit,
     index: p.index,
+    neighbours: p.neighbours,
     warnings: p.warnings,
     providers: p.providers,
     coldStartItems: p.coldStartItems,
@@ -174,6 +196,7 @@ function createLoadedModel(p: Parts): LoadedModel {
       if (out.length !== batch.rows) throw new Error(`DLRM returned ${out.length} scores, expected ${batch.rows}`);
       return out;
     },
+    ...(p.reranker ? { scoreSession: (input: SessionRerankInput) => scoreSession(p.reranker!, input) } : {}),
     itemSimilarity(a, b) {
       if (a <= 0 || b <= 0 || a > p.space.itemCount || b > p.space.itemCount) return 0;
       const ba = (a - 1) * p.dim;
@@ -183,10 +206,17 @@ function createLoadedModel(p: Parts): LoadedModel {
       return dot;
     },
     async dispose() {
-      await Promise.allSettled([p.tower.release(), p.dlrm.release()]);
+      await Promise.allSettled([p.tower.release(), p.dlrm.release(), ...(p.reranker ? [p.reranker.release()] : [])]);
       p.index.dispose();
     },
   };
+}
+
+async function scoreSession(session: ort.InferenceSession, input: SessionRerankInput): Promise<Float32Array> {
+  const result = await session.run(sessionRerankFeeds(input, { int64: (v, d) => int64Tensor(v, d), float32: (v, d) => float32Tensor(v, d) }));
+  const out = floatOutput(result, MODEL_IO.sessionReranker.outputs[0]);
+  if (out.length !== input.candidates) throw new Error(`session reranker returned ${out.length} scores, expected ${input.candidates}`);
+  return out;
 }
 
 async function warmUp(model: LoadedModel): Promise<void> {
