@@ -42,7 +42,7 @@ function run(script: string, args: string[]): string {
 }
 /** As the widget asks: the signed-in user's token, and the recent views it keeps in localStorage. */
 async function recommendations(user: string, recent: readonly string[] = []): Promise<RecommendResponse> {
-  const query = new URLSearchParams({ user, k: '20', ...(recent.length > 0 ? { recent: recent.join(',') } : {}) });
+  const query = new URLSearchParams({ user, k: '8', ...(recent.length > 0 ? { recent: recent.join(',') } : {}) });
   const response = await fetch(`${edge.url}/v1/recommendations?${query}`, { headers: { 'x-user-token': await userToken(user) } });
   return RecommendResponseSchema.parse(await response.json());
 }
@@ -126,7 +126,6 @@ describe('closed loop: edge events → cycle → edge slates', () => {
     const answer = await slateFrom(shopper, version, viewed.map((i) => i.id));
     expect(answer).toMatchObject({ servedBy: 'edge', path: 'kv-slate', modelVersion: trained });
     const titles = viewed.map((i) => i.title);
-    console.log('ANSWER', JSON.stringify(answer.items.map((i) => [i.id, i.category, i.reason])));
     const explained = answer.items.filter((i) => titles.some((t) => i.reason === `Because you viewed ${t}`));
     expect(explained.length).toBeGreaterThan(0);
     for (const item of answer.items) expect(viewed.map((v) => v.id)).not.toContain(item.id);
