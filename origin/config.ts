@@ -19,11 +19,19 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'an http(s) URL').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Processes serving the one port (node:cluster): auto = one per core, N, or 1 (no cluster). More than one needs
+   * REDIS_URL and DATABASE_URL, which the processes share (features, rate limits, events); see origin/cluster/.
+   */
+  ORIGIN_WORKERS: z.string().regex(/^(auto|[1-9][0-9]*)$/, 'auto or a positive whole number').default('1'),
   /** postgres://… ; absent → embedded PGlite (PGLITE_DIR, or in memory when that is absent too). */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   PGLITE_DIR: z.string().min(1).optional(),
-  /** redis://… ; absent → in-process feature store with the same caps and TTLs. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * redis://… (one node) or redis+cluster://host:port,host:port (a Redis Cluster: feature store and rate limiter);
+   * absent → in-process feature store with the same caps and TTLs.
+   */
+  REDIS_URL: z.string().regex(/^(rediss?|redis\+cluster):\/\//, 'must start with redis://, rediss:// or redis+cluster://').optional(),
   REDIS_KEY_PREFIX: z.string().default(''),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(200),
   MODELS_DIR: z.string().min(1).default('models/artifacts'),
@@ -31,6 +39,11 @@ const EnvSchema = z.object({
   MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),
   ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu or cuda,cpu').default('cpu'),
   ONNX_INTRA_OP_THREADS: positiveInt(1),
+  /**
+   * ANN search expansion (HNSW ef; raised to the candidate count when smaller): higher = closer to exact retrieval,
+   * slower. `npm run bench:origin` reports the final slate's recall against exact retrieval per setting.
+   */
+  ANN_EXPANSION_SEARCH: positiveInt(1024),
   /** Comma-separated keys accepted on /v1/export, DELETE /v1/users/:id and /v1/experiments; none → those endpoints answer 401/403. */
   API_KEYS: z
     .string()
@@ -65,6 +78,8 @@ const EnvSchema = z.object({
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   /** How often events stored while the feature store was down are applied to it (the feature outbox; ms, 0 = never). */
   FEATURE_OUTBOX_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
+  /** Poll for catalogue changes (the fallback: changes arrive at once through LISTEN/NOTIFY catalog_changed). */
+  CATALOG_REFRESH_MS: positiveInt(30_000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
   /** How often per-variant serving counters and shadow comparisons are added to Postgres. */
@@ -97,6 +112,10 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): OriginConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = ProductionSafeSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const shared = parsed.data.ORIGIN_WORKERS !== '1' ? ['REDIS_URL', 'DATABASE_URL'].filter((name) => present[name] === undefined) : [];
+    if (shared.length > 0) throw new ConfigError(shared.map((name) => `${name}: required when ORIGIN_WORKERS is not 1 (the worker processes share it)`));
+    return parsed.data;
+  }
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
 }

@@ -15,7 +15,9 @@ export const items = pgTable('items', {
   image: text('image').notNull(),
   /** Epoch ms the item entered the catalogue. */
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
-});
+  /** Last write (import, PUT /v1/items, retire): running origins reload the rows changed since their last look. */
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('items_updated_idx').on(t.updatedAt)]);
 
 export const users = pgTable('users', {
   id: text('id').primaryKey(),
