@@ -14,6 +14,7 @@ import { registerEvents } from './routes/events.ts';
 import { registerExperiments } from './routes/experiments.ts';
 import { registerExport } from './routes/export.ts';
 import { registerHealth } from './routes/health.ts';
+import { registerItems } from './routes/items.ts';
 import { registerRecommend } from './routes/recommend.ts';
 import { registerUsers } from './routes/users.ts';
 
@@ -36,9 +37,12 @@ export function createOriginApp(deps: OriginDeps): Hono {
   registerEvents(app, deps);
   registerExport(app, deps);
   registerUsers(app, deps);
+  registerItems(app, deps);
   registerExperiments(app, deps, deps.experimentService);
   registerHealth(app, deps);
-  app.get('/openapi.json', (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
+  // Built once: `servers` names PUBLIC_URL when set, never the request's Host header (which a client chooses).
+  const openApi = openApiDocument(config.PUBLIC_URL);
+  app.get('/openapi.json', (c) => c.json(openApi));
 
   app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

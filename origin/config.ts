@@ -7,7 +7,16 @@ import { z } from 'zod';
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** Keys published in the README and the demo launcher: never accepted in production. */
+export const DEMO_API_KEYS: readonly string[] = ['demo-key-change-me-0123456789'];
+/** Shortest API key accepted with NODE_ENV=production (characters). */
+export const PRODUCTION_MIN_KEY_LENGTH = 32;
+
 const EnvSchema = z.object({
+  /** `production` turns on the strict checks below (no demo key, API keys of at least 32 characters). */
+  NODE_ENV: z.string().optional(),
+  /** The origin's public base URL, named in /openapi.json `servers`; unset → no `servers` (never the request's Host). */
+  PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'an http(s) URL').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   /**
@@ -60,16 +69,32 @@ const EnvSchema = z.object({
   /** Seed demo user histories into the feature store at start: auto = only for the in-process store. */
   SEED_HISTORIES: z.enum(['auto', 'true', 'false']).default('auto'),
   SEED_USERS: positiveInt(5000),
-  /** Also delete an erased user's KV slates: none, or the nightly's KV backend (KV_BACKEND/CF_* / KV_PERSIST_DIR env). */
-  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /**
+   * Where an erasure deletes the user's KV slates (the nightly's KV backend: KV_BACKEND/CF_* / KV_PERSIST_DIR env).
+   * Unset → the slate KV the origin reads (SLATES_KV): wherever slates are read, erasure reaches them.
+   */
+  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).optional(),
   /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /** How often events stored while the feature store was down are applied to it (the feature outbox; ms, 0 = never). */
+  FEATURE_OUTBOX_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
+  /** Poll for catalogue changes (the fallback: changes arrive at once through LISTEN/NOTIFY catalog_changed). */
+  CATALOG_REFRESH_MS: positiveInt(30_000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
   EXPERIMENTS_REFRESH_MS: positiveInt(30_000),
   /** How often per-variant serving counters and shadow comparisons are added to Postgres. */
   EXPERIMENT_STATS_FLUSH_MS: positiveInt(10_000),
   /** How often running canaries are put through the canary rule (promote / roll back); 0 = only on request. */
   CANARY_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
+});
+
+/** Production refuses what is fine for a demo: the published demo key and short keys. */
+const ProductionSafeSchema = EnvSchema.superRefine((config, ctx) => {
+  if (config.NODE_ENV !== 'production') return;
+  for (const key of config.API_KEYS) {
+    if (DEMO_API_KEYS.includes(key)) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'the published demo key is refused with NODE_ENV=production; generate one (e.g. openssl rand -base64 32)' });
+    else if (key.length < PRODUCTION_MIN_KEY_LENGTH) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: `each API key needs at least ${PRODUCTION_MIN_KEY_LENGTH} characters with NODE_ENV=production` });
+  }
 });
 
 export type OriginConfig = z.infer<typeof EnvSchema>;
@@ -86,7 +111,7 @@ export class ConfigError extends Error {
 /** Parses env; empty strings count as unset (a blank line in a .env file should not mean "invalid"). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): OriginConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(present);
+  const parsed = ProductionSafeSchema.safeParse(present);
   if (parsed.success) {
     const shared = parsed.data.ORIGIN_WORKERS !== '1' ? ['REDIS_URL', 'DATABASE_URL'].filter((name) => present[name] === undefined) : [];
     if (shared.length > 0) throw new ConfigError(shared.map((name) => `${name}: required when ORIGIN_WORKERS is not 1 (the worker processes share it)`));

@@ -130,9 +130,11 @@ export class RedisFeatureStore implements FeatureStore {
     }
   }
 
-  async eraseUser(userId: string): Promise<void> {
+  async eraseUser(userId: string, sessionIds: readonly string[] = []): Promise<void> {
     await this.firstConnect;
     await this.redis.del(this.userKey('hist', userId), this.userKey('buy', userId), this.userKey('user', userId));
+    // Session keys live in other cluster slots: one DEL each (a multi-key DEL must stay in one slot).
+    await Promise.all(sessionIds.map((id) => this.redis.del(`sess:${id}`)));
   }
 
   async ping(): Promise<boolean> {

@@ -33,7 +33,7 @@ describe('Redis stopped', () => {
   it('serves without session features, flagged in the response and metrics, and keeps storing events', async () => {
     const userId = uniqueId('u');
     const sessionId = uniqueId('s');
-    await postJson(`${origin.url}/v1/events`, { events: ['i200', 'i201'].map((itemId) => ({ eventId: uniqueId('e'), type: 'view', itemId, userId, sessionId })) });
+    await postJson(`${origin.url}/v1/events`, { events: ['i200', 'i201'].map((itemId) => ({ eventId: uniqueId('e'), type: 'view', itemId, userId, sessionId })) }, { 'x-api-key': API_KEY });
     const healthy = RecommendResponseSchema.parse(await (await postJson(`${origin.url}/v1/recommend`, { userId, sessionId, k: 5 })).json());
     expect(healthy.degraded).not.toContain('redis-unavailable');
     expect(healthy.items.map((i) => i.id)).not.toContain('i201'); // session items known → not recommended back
@@ -51,7 +51,7 @@ describe('Redis stopped', () => {
     expect(degraded.items).toHaveLength(5);
     expect(elapsed).toBeLessThan(5_000); // bounded by the command timeout, not a hang (generous for a loaded CI box)
 
-    const events = await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'view', itemId: 'i300', userId, sessionId }] });
+    const events = await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'view', itemId: 'i300', userId, sessionId }] }, { 'x-api-key': API_KEY });
     expect(events.status).toBe(200);
     expect(await events.json()).toEqual({ accepted: 1, duplicates: 0, degraded: ['redis-unavailable'] });
 
