@@ -39,6 +39,8 @@ export interface CoordinatorOptions {
   graceMs?: number | undefined;
   pollMs?: number | undefined;
   onProgress?: ((event: { shardsDone: number; shardsTotal: number; percent: number }) => void) | undefined;
+  /** The release function of a lock the caller already took (takeCoordinatorLock); default: taken here. */
+  lock?: (() => Promise<void>) | undefined;
 }
 
 export interface DistributedSummary {
@@ -72,8 +74,12 @@ export class CoordinatorBusyError extends Error {
   }
 }
 
-/** Takes the coordinator lock (renewed every third of its TTL); resolves to its release function. */
-async function takeLock(redis: Redis, key: string, holder: string, ttlMs = 30_000): Promise<() => Promise<void>> {
+/**
+ * Takes the coordinator lock (renewed every third of its TTL; a dead coordinator's lock lapses after the TTL);
+ * resolves to its release function, rejects with CoordinatorBusyError when another coordinator holds it.
+ */
+export async function takeCoordinatorLock(redis: Redis, prefix: string | undefined, holder: string, ttlMs = 30_000): Promise<() => Promise<void>> {
+  const key = `${prefix ?? 'bull'}:${COORDINATOR_LOCK_KEY}`;
   const token = `${holder}#${randomUUID()}`;
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') throw new CoordinatorBusyError((await redis.get(key)) ?? 'unknown');
@@ -87,8 +93,7 @@ async function takeLock(redis: Redis, key: string, holder: string, ttlMs = 30_00
 export async function runCoordinator(options: CoordinatorOptions): Promise<DistributedSummary> {
   const started = performance.now();
   const { connection: redis, kv } = options;
-  const lockKey = `${options.prefix ?? 'bull'}:${COORDINATOR_LOCK_KEY}`;
-  const release = await takeLock(redis, lockKey, `version ${options.version}, pid ${process.pid}`);
+  const release = options.lock ?? (await takeCoordinatorLock(redis, options.prefix, `version ${options.version}, pid ${process.pid}`));
   const queue = new Queue(NIGHTLY_QUEUE, { connection: redis, prefix: options.prefix });
   try {
     const timer = new StageTimer();
