@@ -3,10 +3,12 @@
  * validate with (zod's JSON Schema output is the 2020-12 dialect OpenAPI 3.1 uses).
  */
 import { z } from 'zod';
-import { EventBatchSchema } from '../shared/contracts/events.ts';
+import { EventBeaconSchema } from '../shared/contracts/events.ts';
 import { RecommendRequestSchema, RecommendResponseSchema } from '../shared/contracts/recommend.ts';
 import { ExperimentCreateSchema } from './experiments/definitions.ts';
 import { EventIngestResultSchema } from './routes/events.ts';
+import { ItemUpsertResultSchema, ItemUpsertSchema } from './routes/items.ts';
+import { ID_PATTERN, MAX_ITEMS_PER_UPSERT } from '../shared/contracts/import.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> => {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -31,10 +33,12 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       schemas: {
         RecommendRequest: schema(RecommendRequestSchema, 'input'),
         RecommendResponse: schema(RecommendResponseSchema, 'output'),
-        EventBatch: schema(EventBatchSchema, 'input'),
+        EventBatch: schema(EventBeaconSchema, 'input'),
         EventBatchResult: schema(EventIngestResultSchema, 'output'),
         Problem: schema(ProblemSchema, 'output'),
         ExperimentCreate: schema(ExperimentCreateSchema, 'input'),
+        ItemUpsert: schema(ItemUpsertSchema, 'input'),
+        ItemUpsertResult: schema(ItemUpsertResultSchema, 'output'),
       },
     },
     paths: {
@@ -47,7 +51,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       },
       '/v1/events': {
         post: {
-          summary: 'Ingest a batch of events; idempotent on eventId',
+          summary: 'Ingest a batch of events; idempotent on eventId. A userId is kept only with an API key or a user token for it (X-User-Token or body userToken); otherwise the event is stored as a session event (counted in anonymised)',
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/EventBatch' } } } },
           responses: { '200': jsonResponse('Counts of newly accepted and duplicate events', 'EventBatchResult'), '400': problemResponse('Malformed body or unknown item ids'), '413': problemResponse('Body too large'), '415': problemResponse('Not JSON'), '429': { ...problemResponse('Rate limited'), headers: retryAfter }, '503': { ...problemResponse('Event store unavailable: retry the same batch'), headers: retryAfter } },
         },
@@ -63,6 +67,22 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
             { name: 'surface', in: 'query', schema: { type: 'string', default: 'home' } },
           ],
           responses: { '200': { description: 'One {"type":"slate",...} line per user, then {"type":"end","users":N}', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, '400': problemResponse('Invalid query'), '401': problemResponse('API key missing'), '403': problemResponse('API key not accepted'), '404': problemResponse('Unknown model version'), '503': problemResponse('Database unavailable') },
+        },
+      },
+      '/v1/items': {
+        put: {
+          summary: `Upsert up to ${MAX_ITEMS_PER_UPSERT} catalogue items (import format); invalid rows come back by index, valid ones are stored; idempotent`,
+          security: keyed,
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ItemUpsert' } } } },
+          responses: { '200': jsonResponse('Rows stored and rows rejected (index, id, reasons); in force on every origin at once', 'ItemUpsertResult'), '400': problemResponse('Malformed body, too many items, or no valid item (then with rejected)'), '413': problemResponse('Body too large (BODY_LIMIT_BYTES)'), '415': problemResponse('Not JSON'), ...keyedProblems },
+        },
+      },
+      '/v1/items/{id}': {
+        delete: {
+          summary: 'Retire an item (stock 0): never recommended again, still in histories',
+          security: keyed,
+          parameters: [{ ...idParam, schema: { type: 'string', maxLength: 64, pattern: ID_PATTERN.source } }],
+          responses: { '200': { description: '{id, retired: true, stock: 0}', content: { 'application/json': { schema: { type: 'object' } } } }, '400': problemResponse('Invalid id'), '404': problemResponse('Unknown item'), ...keyedProblems },
         },
       },
       '/v1/users/{id}': {

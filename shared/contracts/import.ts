@@ -5,7 +5,7 @@
  * Pure zod: no I/O, so every reader (streaming CSV, NDJSON, HTTP) validates rows with the same rules.
  */
 import { z } from 'zod';
-import { EVENT_TYPES } from '../catalog/types.ts';
+import { EVENT_TYPES, type Item, type User } from '../catalog/types.ts';
 
 /** Ids of items, users, sessions and events: what KV keys, URLs and CSV cells can carry safely. */
 export const ID_PATTERN = /^[\w.:@-]+$/;
@@ -88,3 +88,24 @@ export const UserRowSchema = z
   })
   .strict();
 export type UserRow = z.infer<typeof UserRowSchema>;
+
+/** Defaults of what an item row leaves out, as stored (docs/import-format.md). */
+export const ITEM_DEFAULTS = { category: 'Unknown', brand: 'Unknown', price: 0, stock: 1 } as const;
+
+/** An item row as the catalogue stores it: absent fields get ITEM_DEFAULTS, the image a placeholder, createdAt `now`. */
+export function itemFromRow(row: ItemRow, now: number): Item {
+  return {
+    id: row.id,
+    title: row.title,
+    category: row.category ?? ITEM_DEFAULTS.category,
+    brand: row.brand ?? ITEM_DEFAULTS.brand,
+    price: row.price ?? ITEM_DEFAULTS.price,
+    stock: row.stock ?? ITEM_DEFAULTS.stock,
+    image: row.image ?? `/img/${row.id}.svg`,
+    createdAt: row.createdAt ?? now,
+  };
+}
+
+export function userFromRow(row: UserRow): User {
+  return { id: row.id, segment: row.segment ?? 'unknown' };
+}

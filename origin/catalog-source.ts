@@ -1,0 +1,82 @@
+/**
+ * Keeps the origin's in-memory catalogue (rules: in stock; reasons and item cards: titles) current without a
+ * restart: the first load reads every item, later ones only the rows whose updated_at moved (imports, PUT/DELETE
+ * /v1/items, SQL by hand), re-reading a few seconds back so a transaction that committed late is not missed
+ * (re-applying a row is harmless). A LISTEN on `catalog_changed` (trigger of migration 0004) reloads within
+ * milliseconds; a poll every CATALOG_REFRESH_MS (every 5 s while still empty) catches what was missed. On errors the last good catalogue stays.
+ */
+import type { DatabaseHandle } from '../adapters/postgres/database.ts';
+import { itemsChangedSince } from '../adapters/postgres/import-repository.ts';
+import type { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
+
+export const CATALOG_CHANNEL = 'catalog_changed';
+/** How far back each incremental reload looks behind the newest write it has seen. */
+const OVERLAP_MS = 5000;
+const EMPTY_POLL_MS = 5000;
+
+export interface RefreshingCatalog {
+  /** Loads what changed now (one load at a time; a change during a load triggers one more). */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface CatalogSourceOptions {
+  refreshMs: number;
+  /** Runs before each load until the catalogue is non-empty (the demo seeding). */
+  beforeFirstLoad?: () => Promise<void>;
+  log?: (line: Record<string, unknown>) => void;
+  /** Runs after a load that changed items (the served model embeds new items from their content). */
+  onChanged?: () => Promise<unknown>;
+}
+
+export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryItemCatalog, options: CatalogSourceOptions): RefreshingCatalog {
+  const log = options.log ?? (() => undefined);
+  let newest: Date | undefined;
+  let running: Promise<void> | null = null;
+  let again = false;
+  const load = async (): Promise<void> => {
+    try {
+      if (catalog.size === 0) await options.beforeFirstLoad?.();
+      const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : undefined;
+      const changed = await itemsChangedSince(await database.get(), since);
+      catalog.upsert(changed.items);
+      if (changed.items.length > 0) await options.onChanged?.().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
+      if (changed.newest && (!newest || changed.newest > newest)) newest = changed.newest;
+    } catch (error) {
+      // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
+      log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  const refresh = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  // Every 5 s while the catalogue is still empty (database down at start), then every refreshMs.
+  let lastPoll = Date.now();
+  const timer = setInterval(() => {
+    if (catalog.size > 0 && Date.now() - lastPoll < options.refreshMs) return;
+    lastPoll = Date.now();
+    void refresh();
+  }, Math.min(options.refreshMs, EMPTY_POLL_MS));
+  timer.unref();
+  const unlisten = database.listen(CATALOG_CHANNEL, () => void refresh());
+  return {
+    refresh,
+    async stop() {
+      clearInterval(timer);
+      await (await unlisten)();
+      await running;
+    },
+  };
+}
