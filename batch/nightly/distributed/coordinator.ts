@@ -5,7 +5,7 @@
  * version and shard, so enqueueing twice adds nothing), waits until every job has completed, and only then
  * writes the meta and flips the pointer. A job that fails for good (its retries spent) fails the run: the
  * previous version stays live. Re-running the coordinator with the same --version resumes: completed shards
- * are kept, the rest are waited for.
+ * are kept, failed ones are retried, the rest are waited for.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
@@ -114,6 +114,12 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Distr
       })),
     );
 
+    // A re-run of a version whose jobs failed earlier gives those jobs another round of attempts.
+    for (const id of ids) {
+      const job = await Job.fromId(queue, id);
+      if (job && (await job.getState()) === 'failed') await job.retry('failed');
+    }
+
     // Wait for every job: completed → its result; failed for good → the run fails before the flip.
     const results = new Map<string, { result: ShardResult; retried: boolean }>();
     while (results.size < ids.length) {
@@ -123,9 +129,10 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Distr
           percent += 100;
           continue;
         }
+        // State first, then the job: a job read before it completed would carry no return value yet.
+        const state = await queue.getJobState(id);
         const job = await Job.fromId(queue, id);
-        if (!job) throw new Error(`shard job ${id} disappeared from the queue`);
-        const state = await job.getState();
+        if (!job || state === 'unknown') throw new Error(`shard job ${id} disappeared from the queue`);
         if (state === 'failed') throw new Error(`shard job ${id} failed after ${job.attemptsMade} attempts: ${job.failedReason}`);
         if (state === 'completed') {
           results.set(id, { result: ShardResultSchema.parse(job.returnvalue), retried: job.attemptsMade > 1 || job.stalledCounter > 0 });
