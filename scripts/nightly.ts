@@ -102,6 +102,8 @@ if (coordinatorLock) {
   }
   const kv = await openKv(kvSettings);
   const at = values.at === undefined ? Date.now() : Number(values.at);
+  // One bar for the whole version: shard jobs done and the users written across every worker (each worker shows its own).
+  const jobsBar = new cliProgress.SingleBar({ format: 'nightly [{bar}] {percentage}% | {done}/{total} shard jobs | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
   try {
     const summary = await runCoordinator({
       connection: redis,
@@ -122,11 +124,15 @@ if (coordinatorLock) {
       maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
       graceMs: Number(values['grace-hours']) * 3_600_000,
       onProgress: ({ shardsDone, shardsTotal, percent }) => {
-        if (!values['no-progress']) process.stderr.write(`[nightly] ${shardsDone}/${shardsTotal} shard jobs done, ${percent.toFixed(1)}%\n`);
+        if (values['no-progress']) return;
+        if (!jobsBar.isActive) jobsBar.start(100, 0, { done: 0, total: shardsTotal });
+        jobsBar.update(Math.floor(percent), { done: shardsDone, total: shardsTotal });
       },
     });
+    jobsBar.stop();
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } catch (error) {
+    jobsBar.stop();
     process.stderr.write(`[nightly] failed, the previous slate version stays live: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   } finally {
