@@ -61,7 +61,8 @@ describe('distributed nightly (BullMQ) with a worker killed mid-shard', () => {
     // 2. Three workers (slowed down between batches so a shard lasts long enough to be killed in), a coordinator.
     const workerArgs = ['--kv', 'cloudflare', '--queue-prefix', PREFIX, '--threads', '1', '--lock-ms', '3000', '--throttle-ms', '400', '--no-progress'];
     const workers = [0, 1, 2].map(() => start('scripts/nightly-worker.ts', workerArgs, kvEnv(shared)));
-    const coordinator = start('scripts/nightly.ts', ['--distributed', '--kv', 'cloudflare', '--queue-prefix', PREFIX, '--version', VERSION, '--at', AT, ...JOB], kvEnv(shared));
+    // (with its progress bar on: the bar must not disturb the run)
+    const coordinator = start('scripts/nightly.ts', ['--distributed', '--kv', 'cloudflare', '--queue-prefix', PREFIX, '--version', VERSION, '--at', AT, ...JOB.filter((a) => a !== '--no-progress')], kvEnv(shared));
 
     // 3. SIGKILL the first worker seen writing a user shard, right after its first batch.
     let victim: Spawned | undefined;
