@@ -1,7 +1,7 @@
 /**
  * `npm run import` on real Postgres and Redis: NDJSON and CSV, bad rows reported by line (skip / fail),
  * re-runs that store nothing twice, histories that follow event time with the origin's rule whatever the
- * file order, both event writers (COPY on a server, INSERT for PGlite), and the CLI on an embedded PGlite.
+ * file order, both event writers (COPY into a staging table, multi-row INSERT with --no-copy), and the CLI on an embedded PGlite.
  */
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -143,15 +143,16 @@ describe('runImport on Postgres (COPY) and Redis', () => {
 });
 
 describe('npm run import (CLI)', () => {
-  it('imports into an embedded PGlite folder with plain INSERTs, and says what it refused', async () => {
+  it('imports into an embedded PGlite folder (COPY, then plain INSERTs on the re-run), and says what it refused', async () => {
     const pglite = join(dir, 'pglite');
     const args = ['--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite, '--no-progress'];
     const first = await spawnScript('scripts/import.ts', args).done;
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ events: { inserted: 6, rejected: 2 }, featureStore: 'skipped' });
     expect(first.stderr).toContain(`${join(dir, 'items.csv')}:4: title`);
-    expect(first.stderr).toContain(`PGlite ${pglite}`);
-    const again = await spawnScript('scripts/import.ts', args).done;
+    expect(first.stderr).toContain(`PGlite ${pglite} (COPY)`);
+    const again = await spawnScript('scripts/import.ts', [...args, '--no-copy']).done;
+    expect(again.stderr).not.toContain('(COPY)');
     expect(JSON.parse(again.stdout)).toMatchObject({ events: { inserted: 0, duplicates: 6 } });
   });
 
