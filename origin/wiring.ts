@@ -29,6 +29,8 @@ import { slateEraser } from '../core/erasure/slate-eraser.ts';
 import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 import { rebuildAllHistories } from '../batch/import/histories.ts';
+import { publishItemChanges } from '../batch/nightly/item-changes.ts';
+import type { ItemUpdate } from '../shared/contracts/item-changes.ts';
 
 export interface OriginService {
   app: Hono;
@@ -127,7 +129,17 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const eraseSlates = config.ERASE_SLATES_KV === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog: () => catalogSource.refresh(), metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  // Catalogue API changes of price/stock reach the edge before the next nightly (read-merge-write: serialised here;
+  // run one origin with SLATES_KV, or accept that concurrent publishers may drop a change until the nightly).
+  let publishing: Promise<unknown> = Promise.resolve();
+  const publishChanges = config.SLATES_KV === 'none' || !slatesKv ? undefined : (updates: readonly ItemUpdate[]): Promise<void> => {
+    const next = publishing.catch(() => undefined).then(async () => {
+      await publishItemChanges(await slatesKv(), updates, Date.now());
+    });
+    publishing = next;
+    return next;
+  };
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog: () => catalogSource.refresh(), publishItemChanges: publishChanges, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,

@@ -59,6 +59,7 @@ describe('PUT /v1/items', () => {
     expect(first.status).toBe(200);
     const result = (await first.json()) as { stored: number; rejected: { index: number; id?: string; reasons: string[] }[] };
     expect(result.stored).toBe(2);
+    expect(result).toMatchObject({ edge: 'next-nightly' }); // no slate KV wired: the edge follows at the nightly
     expect(result.rejected.map((r) => [r.index, r.id])).toEqual([[1, 'bad id!'], [2, 'new-2']]);
     expect(result.rejected[0]?.reasons.join(' ')).toContain('id');
     expect(result.rejected[1]?.reasons.join(' ')).toContain('price');
