@@ -29,6 +29,12 @@ export interface ServingOptions {
   pollMs?: number | undefined;
   /** Stock and display data for rules and reasons: a catalogue, or the items to build one from. */
   catalog: ItemCatalog | readonly Item[];
+  /**
+   * The catalogue's items for the cold-start fallback: those the model version was not trained on are embedded
+   * from their content and join the ANN index (core/registry/cold-start.ts). Default: `catalog` when it is an
+   * Item[]; the origin passes its latest catalogue read. Omit (and pass an ItemCatalog) to serve trained items only.
+   */
+  coldStartItems?: (() => readonly Item[] | Promise<readonly Item[]>) | undefined;
   /** Click stats for exploration (the feature store's itemStats); none = uniform priors. */
   itemStats?: ItemStatsSource | undefined;
   /** Overrides of the pipeline defaults (e.g. explorationSlots: 0 for deterministic slates). */
@@ -50,6 +56,11 @@ export interface ServingOptions {
 export interface ServedPipeline {
   pipeline: ComposedPipeline;
   registry: ModelRegistry;
+  /**
+   * Call when the catalogue changed: when it holds items the served version lacks, the version is loaded again
+   * with their cold-start embeddings and swapped in (resolves true then).
+   */
+  catalogChanged(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -63,6 +74,7 @@ export function executionFromEnv(env: NodeJS.ProcessEnv = process.env): Executio
 
 /** Loads the model version(s) and returns the pipeline over them; close() releases the models. */
 export async function openServedPipeline(options: ServingOptions): Promise<ServedPipeline> {
+  const coldStartItems = options.coldStartItems ?? (isCatalog(options.catalog) ? undefined : ((items: readonly Item[]) => () => items)(options.catalog));
   const registry = new ModelRegistry({
     artifactsRoot: options.artifactsRoot,
     pollMs: options.pollMs ?? 5000,
@@ -72,6 +84,7 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
       annKind: options.annKind ?? 'usearch',
       ann: options.ann,
       annCacheDir: options.annCacheDir === null ? undefined : (options.annCacheDir ?? join(options.artifactsRoot, '.ann-cache')),
+      catalogItems: coldStartItems,
     }),
     // Sorting a 1M-item catalogue by popularity takes ~1 s: do it before the swap, not in a request.
     prepare: (model) => void popularIndices(model.space),
@@ -88,7 +101,20 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
     batchWindowMs: options.batchWindowMs,
     maxBatch: options.maxBatch,
   });
-  return { pipeline, registry, close: () => registry.close() };
+  const catalogChanged = async (): Promise<boolean> => {
+    if (!coldStartItems) return false;
+    const lease = registry.acquire();
+    if (!lease) return false;
+    let missing: boolean;
+    try {
+      const space = lease.model.space;
+      missing = (await coldStartItems()).some((item) => space.itemIndex(item.id) === 0);
+    } finally {
+      lease.release();
+    }
+    return missing ? registry.refresh() : false;
+  };
+  return { pipeline, registry, catalogChanged, close: () => registry.close() };
 }
 
 /**

@@ -3,15 +3,27 @@
  * (PyTorch, models/torch/*.py) → evaluate the exported ONNX models (models/evaluate) → write the manifest →
  * publish by atomically replacing models/artifacts/current.json (origin and edge hot-reload from it).
  *
- * Flags: --dataset generated|movielens  --movielens-path DIR  --items N --users N  --dim D  --epochs E  --item-embeddings float32|float16|int8
- *        --protocol time|leave-one-out  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
+ * Stages: prepare (TS) → `train.py retrieval` (two-tower, item-kNN/EASE chosen on validation, baselines, the served
+ * item neighbours, the ranker's candidate lists) → encode those lists with shared/features (TS) → `train.py rank`
+ * (the listwise ranker) → evaluation through the served pipeline.
+ *
+ * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
+ * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs (through the import
+ * converters) | movielens (--path DIR) | json (--data FILE).
+ * Flags:  --dim D  --epochs E  --item-embeddings float32|float16|int8
+ *        --protocol time|leave-one-out|holdout  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateDataset } from '../shared/catalog/generator.ts';
-import { loadMovieLens1M } from './data/movielens-1m.ts';
+import { DATASET_KINDS, defaultDatasetPath, loadDataset, parseTime, parseWindow, type DatasetSource } from './data/sources.ts';
+import { loadJsonDataset } from './data/json-dataset.ts';
+import { remapEvalUsers } from './evaluate/remap.ts';
+import { readFeatureSpace } from '../core/registry/artifacts.ts';
+import { jobDatabaseOptions } from '../adapters/postgres/env.ts';
+import { encodeRankLists } from './prepare/rank-lists.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
@@ -24,8 +36,16 @@ const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
 const { values: args } = parseArgs({
   options: {
-    dataset: { type: 'string', default: 'generated' },
+    dataset: { type: 'string', default: 'events' },
+    /** Event-store window: only events newer than this (90d, 12h, all). */
+    since: { type: 'string', default: '90d' },
+    /** Event-store upper bound (epoch ms or ISO time, exclusive): the cycle pins it so both evaluations see the same events. */
+    until: { type: 'string' },
+    /** Data-set folder for ml-100k / ml-1m-pairs / movielens (default under ../shared/data). */
+    path: { type: 'string' },
     'movielens-path': { type: 'string' },
+    /** The JSON data set file for --dataset json ({ items, interactions, users? }). */
+    data: { type: 'string' },
     items: { type: 'string', default: '10000' },
     users: { type: 'string', default: '5000' },
     dim: { type: 'string', default: '64' },
@@ -55,31 +75,49 @@ function requireTorch(): void {
   }
 }
 
+function datasetSource(): DatasetSource {
+  const kind = z.enum(DATASET_KINDS, { error: () => `--dataset must be one of ${DATASET_KINDS.join(', ')}, json` }).parse(args.dataset);
+  if (kind === 'events') return { kind, database: jobDatabaseOptions(process.env, root), sinceMs: parseWindow(args.since), ...(args.until === undefined ? {} : { untilMs: parseTime(args.until) }) };
+  if (kind === 'generated') return { kind, items: Number(args.items), users: Number(args.users) };
+  return { kind, path: args.path ?? args.data ?? args['movielens-path'] ?? defaultDatasetPath(kind, root) };
+}
+
 async function main(): Promise<void> {
   if (!args.evaluate) requireTorch();
   const started = Date.now();
-  const dataset = args.dataset === 'movielens'
-    ? await loadMovieLens1M(args['movielens-path'] ?? join(root, '..', 'shared', 'data', 'ml-1m'))
-    : generateDataset({ items: Number(args.items), users: Number(args.users) });
-  const protocol = (args.protocol ?? (args.dataset === 'movielens' ? 'leave-one-out' : 'time')) as 'time' | 'leave-one-out';
+  if (args.dataset === 'json' && !args.data) throw new Error('--dataset json needs --data FILE');
+  const dataset = args.dataset === 'json' && args.data ? await loadJsonDataset(args.data) : await loadDataset(datasetSource());
+  const defaultProtocol = args.dataset === 'generated' || args.dataset === 'json' || args.dataset === 'events' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
+  const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);
   const outDir = join(args.out, version);
   console.log(`[train] ${dataset.name}: ${dataset.items.length} items, ${dataset.users.length} users, ${dataset.interactions.length} events → ${version}`);
 
-  const { split, evalUsers } = await prepare(dataset, workDir, { protocol, testFraction: 0.1, dlrmPositives: 40_000, dlrmNegatives: 4, seed: 1 });
+  const prepared = await prepare(dataset, workDir, { protocol, testFraction: 0.1 });
+  const { split, evalUsers, space } = prepared;
   console.log(`[train] prepared (${protocol} split: ${split.train.length} train / ${split.test.length} test events)`);
 
   if (args.evaluate) {
     const manifestPath = join(args.evaluate, 'manifest.json');
     const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(manifestPath, 'utf8')));
-    manifest.metrics = await evaluate(dataset, split, evalUsers, args.evaluate, args.reports, protocol);
+    // The version may have been trained on other data: its own feature space numbers the items.
+    const own = await readFeatureSpace(args.evaluate, manifest);
+    manifest.metrics = await evaluate(dataset, split, remapEvalUsers(evalUsers, space, own), args.evaluate, args.reports, protocol, { workDir: undefined, trainSeconds: undefined });
     await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
     await rm(workDir, { recursive: true, force: true });
     return;
   }
-  const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), workDir, outDir, args.dim, args.epochs], { stdio: 'inherit' });
-  if (python.status !== 0) throw new Error(`training failed (exit ${python.status})`);
+  const trainer = (stage: string, ...rest: string[]): void => {
+    const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), stage, workDir, outDir, ...rest], { stdio: 'inherit' });
+    // Exit 2: the trainer found the data unable to train a model and wrote why (one line) to train-error.txt.
+    if (python.status === 2) throw new Error(readFileSync(join(workDir, 'train-error.txt'), 'utf8').trim());
+    if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);
+  };
+  trainer('retrieval', args.dim, args.epochs);
+  const lists = await encodeRankLists(dataset, prepared, workDir);
+  console.log(`[train] encoded ${lists} ranker lists with shared/features`);
+  trainer('rank', String(Math.max(Number(args.epochs), 8)));
   await copyFile(join(workDir, 'feature_space.json'), join(outDir, 'feature_space.json'));
   const embeddingDtype = z.enum(['float32', 'float16', 'int8']).parse(args['item-embeddings']);
   const encoded = encodeEmbeddings(decodeEmbeddings(await readFile(join(outDir, EMBEDDING_FILE.float32)), 'float32'), embeddingDtype);
@@ -87,7 +125,7 @@ async function main(): Promise<void> {
     await writeFile(join(outDir, EMBEDDING_FILE[embeddingDtype]), encoded.bytes);
     await rm(join(outDir, EMBEDDING_FILE.float32));
   }
-  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number> };
+  const training = JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')) as { vocab: Record<string, number>; timings: Record<string, number>; neighbours: { perItem: number; model: string; window: number } };
 
   const manifest: ModelManifest = ModelManifestSchema.parse({
     version,
@@ -97,17 +135,20 @@ async function main(): Promise<void> {
     embeddingDim: Number(args.dim),
     itemCount: dataset.items.length,
     vocab: { items: dataset.items.length, categories: training.vocab.categories ?? 0, brands: training.vocab.brands ?? 0, segments: training.vocab.segments ?? 0, priceBuckets: PRICE_BUCKETS },
-    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json' },
+    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json', itemNeighbours: 'item_neighbours.bin' },
+    itemNeighboursPerItem: training.neighbours.perItem,
+    itemNeighboursWindow: training.neighbours.window,
     itemEmbeddingsDtype: embeddingDtype,
     ...(encoded.scale === undefined ? {} : { itemEmbeddingsScale: encoded.scale }),
     metrics: {},
-    training: { protocol, epochs: Number(args.epochs), seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
+    training: { protocol, epochs: Number(args.epochs), neighbours: training.neighbours.model, seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
   });
   await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
   if (!args['skip-eval']) {
-    const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol);
+    const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol, { workDir, trainSeconds: (Date.now() - started) / 1000 });
     manifest.metrics = metrics;
+    manifest.sessionRerank = metrics['session.gate'] === 1 ? 'on' : 'off';
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   }
   if (!args['keep-work']) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
@@ -122,6 +163,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[train] ${error instanceof Error ? error.message : String(error)}`);
+  const message = error instanceof z.ZodError ? error.issues.map((i) => i.message).join('; ') : error instanceof Error ? error.message : String(error);
+  console.error(`[train] ${message}`);
   process.exit(1);
 });

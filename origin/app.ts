@@ -26,11 +26,12 @@ export function createOriginApp(deps: OriginDeps): Hono {
 
   app.use('*', async (c, next) => {
     const started = performance.now();
+    if (deps.worker !== undefined) c.header('x-origin-worker', String(deps.worker));
     await next();
     metrics.httpDuration.observe({ method: c.req.method, route: routePath(c) || 'unmatched', status: String(c.res.status) }, (performance.now() - started) / 1000);
   });
   app.use('/v1/*', bodyLimit({ maxSize: config.BODY_LIMIT_BYTES, onError: (c) => problem(c, 413, `body larger than ${config.BODY_LIMIT_BYTES} bytes`) }));
-  app.use('/v1/*', rateLimit(limiter, metrics, config.TRUST_PROXY));
+  app.use('/v1/*', rateLimit(limiter, metrics, { trustProxy: config.TRUST_PROXY, apiKeys: config.API_KEYS }));
 
   registerRecommend(app, deps);
   registerEvents(app, deps);
@@ -39,7 +40,9 @@ export function createOriginApp(deps: OriginDeps): Hono {
   registerItems(app, deps);
   registerExperiments(app, deps, deps.experimentService);
   registerHealth(app, deps);
-  app.get('/openapi.json', (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
+  // Built once: `servers` names PUBLIC_URL when set, never the request's Host header (which a client chooses).
+  const openApi = openApiDocument(config.PUBLIC_URL);
+  app.get('/openapi.json', (c) => c.json(openApi));
 
   app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

@@ -25,6 +25,8 @@ export interface CatalogSourceOptions {
   /** Runs before each load until the catalogue is non-empty (the demo seeding). */
   beforeFirstLoad?: () => Promise<void>;
   log?: (line: Record<string, unknown>) => void;
+  /** Runs after a load that changed items (the served model embeds new items from their content). */
+  onChanged?: () => Promise<unknown>;
 }
 
 export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryItemCatalog, options: CatalogSourceOptions): RefreshingCatalog {
@@ -38,6 +40,7 @@ export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryI
       const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : undefined;
       const changed = await itemsChangedSince(await database.get(), since);
       catalog.upsert(changed.items);
+      if (changed.items.length > 0) await options.onChanged?.().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
       if (changed.newest && (!newest || changed.newest > newest)) newest = changed.newest;
     } catch (error) {
       // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.

@@ -7,14 +7,31 @@ import { z } from 'zod';
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** Keys published in the README and the demo launcher: never accepted in production. */
+export const DEMO_API_KEYS: readonly string[] = ['demo-key-change-me-0123456789'];
+/** Shortest API key accepted with NODE_ENV=production (characters). */
+export const PRODUCTION_MIN_KEY_LENGTH = 32;
+
 const EnvSchema = z.object({
+  /** `production` turns on the strict checks below (no demo key, API keys of at least 32 characters). */
+  NODE_ENV: z.string().optional(),
+  /** The origin's public base URL, named in /openapi.json `servers`; unset → no `servers` (never the request's Host). */
+  PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'an http(s) URL').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Processes serving the one port (node:cluster): auto = one per core, N, or 1 (no cluster). More than one needs
+   * REDIS_URL and DATABASE_URL, which the processes share (features, rate limits, events); see origin/cluster/.
+   */
+  ORIGIN_WORKERS: z.string().regex(/^(auto|[1-9][0-9]*)$/, 'auto or a positive whole number').default('1'),
   /** postgres://… ; absent → embedded PGlite (PGLITE_DIR, or in memory when that is absent too). */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   PGLITE_DIR: z.string().min(1).optional(),
-  /** redis://… ; absent → in-process feature store with the same caps and TTLs. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /**
+   * redis://… (one node) or redis+cluster://host:port,host:port (a Redis Cluster: feature store and rate limiter);
+   * absent → in-process feature store with the same caps and TTLs.
+   */
+  REDIS_URL: z.string().regex(/^(rediss?|redis\+cluster):\/\//, 'must start with redis://, rediss:// or redis+cluster://').optional(),
   REDIS_KEY_PREFIX: z.string().default(''),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(200),
   MODELS_DIR: z.string().min(1).default('models/artifacts'),
@@ -22,6 +39,11 @@ const EnvSchema = z.object({
   MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),
   ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu or cuda,cpu').default('cpu'),
   ONNX_INTRA_OP_THREADS: positiveInt(1),
+  /**
+   * ANN search expansion (HNSW ef; raised to the candidate count when smaller): higher = closer to exact retrieval,
+   * slower. `npm run bench:origin` reports the final slate's recall against exact retrieval per setting.
+   */
+  ANN_EXPANSION_SEARCH: positiveInt(1024),
   /** Comma-separated keys accepted on /v1/export, DELETE /v1/users/:id and /v1/experiments; none → those endpoints answer 401/403. */
   API_KEYS: z
     .string()
@@ -47,10 +69,15 @@ const EnvSchema = z.object({
   /** Seed demo user histories into the feature store at start: auto = only for the in-process store. */
   SEED_HISTORIES: z.enum(['auto', 'true', 'false']).default('auto'),
   SEED_USERS: positiveInt(5000),
-  /** Also delete an erased user's KV slates: none, or the nightly's KV backend (KV_BACKEND/CF_* / KV_PERSIST_DIR env). */
-  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /**
+   * Where an erasure deletes the user's KV slates (the nightly's KV backend: KV_BACKEND/CF_* / KV_PERSIST_DIR env).
+   * Unset → the slate KV the origin reads (SLATES_KV): wherever slates are read, erasure reaches them.
+   */
+  ERASE_SLATES_KV: z.enum(['none', 'local', 'cloudflare']).optional(),
   /** Where the nightly job writes slates (none, local, cloudflare; same env as the nightly): GET /v1/export streams them. */
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
+  /** How often events stored while the feature store was down are applied to it (the feature outbox; ms, 0 = never). */
+  FEATURE_OUTBOX_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   /** Poll for catalogue changes (the fallback: changes arrive at once through LISTEN/NOTIFY catalog_changed). */
   CATALOG_REFRESH_MS: positiveInt(30_000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */
@@ -59,6 +86,15 @@ const EnvSchema = z.object({
   EXPERIMENT_STATS_FLUSH_MS: positiveInt(10_000),
   /** How often running canaries are put through the canary rule (promote / roll back); 0 = only on request. */
   CANARY_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
+});
+
+/** Production refuses what is fine for a demo: the published demo key and short keys. */
+const ProductionSafeSchema = EnvSchema.superRefine((config, ctx) => {
+  if (config.NODE_ENV !== 'production') return;
+  for (const key of config.API_KEYS) {
+    if (DEMO_API_KEYS.includes(key)) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'the published demo key is refused with NODE_ENV=production; generate one (e.g. openssl rand -base64 32)' });
+    else if (key.length < PRODUCTION_MIN_KEY_LENGTH) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: `each API key needs at least ${PRODUCTION_MIN_KEY_LENGTH} characters with NODE_ENV=production` });
+  }
 });
 
 export type OriginConfig = z.infer<typeof EnvSchema>;
@@ -75,7 +111,11 @@ export class ConfigError extends Error {
 /** Parses env; empty strings count as unset (a blank line in a .env file should not mean "invalid"). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): OriginConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
+  const parsed = ProductionSafeSchema.safeParse(present);
+  if (parsed.success) {
+    const shared = parsed.data.ORIGIN_WORKERS !== '1' ? ['REDIS_URL', 'DATABASE_URL'].filter((name) => present[name] === undefined) : [];
+    if (shared.length > 0) throw new ConfigError(shared.map((name) => `${name}: required when ORIGIN_WORKERS is not 1 (the worker processes share it)`));
+    return parsed.data;
+  }
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
 }

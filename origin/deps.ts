@@ -12,7 +12,7 @@ import type { OriginConfig } from './config.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
 import type { ItemUpdate } from '../shared/contracts/item-changes.ts';
 
-export type AppConfig = Pick<OriginConfig, 'API_KEYS' | 'USER_TOKEN_SECRET' | 'USER_TOKEN_SECRET_PREVIOUS' | 'RATE_LIMIT_RPS' | 'RATE_LIMIT_BURST' | 'TRUST_PROXY' | 'BODY_LIMIT_BYTES' | 'RETRY_AFTER_SECONDS' | 'REDIS_COMMAND_TIMEOUT_MS'>;
+export type AppConfig = Pick<OriginConfig, 'PUBLIC_URL' | 'API_KEYS' | 'USER_TOKEN_SECRET' | 'USER_TOKEN_SECRET_PREVIOUS' | 'RATE_LIMIT_RPS' | 'RATE_LIMIT_BURST' | 'TRUST_PROXY' | 'BODY_LIMIT_BYTES' | 'RETRY_AFTER_SECONDS' | 'REDIS_COMMAND_TIMEOUT_MS'>;
 
 export interface ExperimentSource {
   /** Definitions currently in force (refreshed in the background from Postgres). */
@@ -42,6 +42,10 @@ export interface OriginDeps {
   slatesKv?: (() => Promise<KvWriter>) | undefined;
   /** Removes an erased user's precomputed slates from KV when a writer is configured. */
   eraseSlates?: ((userId: string) => Promise<void>) | undefined;
+  /** Worker number under ORIGIN_WORKERS (sent as X-Origin-Worker); absent in a single process. */
+  worker?: number | undefined;
+  /** The text GET /metrics serves; default this process's registry (a cluster worker asks the primary for all workers'). */
+  metricsText?: (() => Promise<string>) | undefined;
   now?: (() => number) | undefined;
   log?: ((line: Record<string, unknown>) => void) | undefined;
 }

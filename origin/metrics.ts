@@ -38,7 +38,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Origi
     served: new Counter({ name: 'origin_recommendations_total', help: 'Answers by candidate source and experiment variant', labelNames: ['source', 'variant'], registers }),
     events: new Counter({ name: 'origin_events_total', help: 'Ingested events: accepted, duplicate, rejected (db unavailable), feature-store-failed', labelNames: ['result'], registers }),
     rateLimited: new Counter({ name: 'origin_rate_limited_total', help: 'Requests refused with 429, by client kind', labelNames: ['kind'], registers }),
-    modelVersion: new Gauge({ name: 'origin_model_version_info', help: 'Model version served (value 1)', labelNames: ['version'], registers }),
+    modelVersion: new Gauge({ name: 'origin_model_version_info', help: 'Model version served (value 1; across cluster workers, every version some worker serves)', labelNames: ['version'], aggregator: 'max', registers }),
     experimentRequests: new Counter({ name: 'origin_experiment_requests_total', help: 'Recommend requests per running experiment variant: ok, fallback (degraded by a fault), error (503)', labelNames: ['experiment', 'variant', 'outcome'], registers }),
     experimentDuration: new Histogram({ name: 'origin_experiment_request_duration_seconds', help: 'Recommend latency per running experiment variant', labelNames: ['experiment', 'variant'], buckets: LATENCY_BUCKETS, registers }),
     shadowOverlap: new Histogram({ name: 'origin_shadow_overlap_ratio', help: 'overlap@k of the shadow slate with the served one', labelNames: ['experiment'], buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], registers }),

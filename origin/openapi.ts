@@ -3,7 +3,7 @@
  * validate with (zod's JSON Schema output is the 2020-12 dialect OpenAPI 3.1 uses).
  */
 import { z } from 'zod';
-import { EventBatchSchema } from '../shared/contracts/events.ts';
+import { EventBeaconSchema } from '../shared/contracts/events.ts';
 import { RecommendRequestSchema, RecommendResponseSchema } from '../shared/contracts/recommend.ts';
 import { ExperimentCreateSchema } from './experiments/definitions.ts';
 import { EventIngestResultSchema } from './routes/events.ts';
@@ -33,7 +33,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       schemas: {
         RecommendRequest: schema(RecommendRequestSchema, 'input'),
         RecommendResponse: schema(RecommendResponseSchema, 'output'),
-        EventBatch: schema(EventBatchSchema, 'input'),
+        EventBatch: schema(EventBeaconSchema, 'input'),
         EventBatchResult: schema(EventIngestResultSchema, 'output'),
         Problem: schema(ProblemSchema, 'output'),
         ExperimentCreate: schema(ExperimentCreateSchema, 'input'),
@@ -51,7 +51,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       },
       '/v1/events': {
         post: {
-          summary: 'Ingest a batch of events; idempotent on eventId',
+          summary: 'Ingest a batch of events; idempotent on eventId. A userId is kept only with an API key or a user token for it (X-User-Token or body userToken); otherwise the event is stored as a session event (counted in anonymised)',
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/EventBatch' } } } },
           responses: { '200': jsonResponse('Counts of newly accepted and duplicate events', 'EventBatchResult'), '400': problemResponse('Malformed body or unknown item ids'), '413': problemResponse('Body too large'), '415': problemResponse('Not JSON'), '429': { ...problemResponse('Rate limited'), headers: retryAfter }, '503': { ...problemResponse('Event store unavailable: retry the same batch'), headers: retryAfter } },
         },

@@ -1,13 +1,16 @@
 /**
  * Origin process entry: `node origin/server.ts` (npm run origin). Reads env (origin/config.ts), builds the
  * service, listens, and shuts down cleanly on SIGINT/SIGTERM. Logs are JSON lines on stderr.
+ * ORIGIN_WORKERS=auto|N: this process becomes the cluster's primary (origin/cluster/primary.ts) and forks N
+ * workers that run this same file and share the port.
  */
+import cluster from 'node:cluster';
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.ts';
-import { buildOriginService } from './wiring.ts';
+import { runPrimary, workerCount } from './cluster/primary.ts';
 
 const log = (line: Record<string, unknown>): void => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}), ...line })}\n`);
 };
 
 let config;
@@ -21,20 +24,28 @@ try {
   throw error;
 }
 
-const service = await buildOriginService(config, log);
-const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-  log({ component: 'server', listening: `http://${info.address}:${info.port}`, database: service.database.kind, featureStore: config.REDIS_URL ? 'redis' : 'memory' });
-});
-
-let stopping = false;
-const stop = (signal: string): void => {
-  if (stopping) return;
-  stopping = true;
-  log({ component: 'server', stopping: signal });
-  server.close(() => {
-    void service.close().finally(() => process.exit(0));
+const workers = workerCount(config.ORIGIN_WORKERS);
+if (workers > 1 && cluster.isPrimary) {
+  await runPrimary(workers, log);
+} else {
+  const { buildOriginService } = await import('./wiring.ts'); // not in the primary: it serves nothing
+  const service = await buildOriginService(config, log, cluster.isWorker ? cluster.worker?.id : undefined);
+  const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    log({ component: 'server', listening: `http://${info.address}:${info.port}`, database: service.database.kind, featureStore: config.REDIS_URL ? 'redis' : 'memory' });
   });
-  setTimeout(() => process.exit(0), 5000).unref();
-};
-process.on('SIGINT', () => stop('SIGINT'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log({ component: 'server', stopping: signal });
+    server.close(() => {
+      void service.close().finally(() => process.exit(0));
+    });
+    // Keep-alive connections would hold server.close() open until they idle out.
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Hono } from 'hono';
 import { createOriginApp } from './app.ts';
+import { loadItems } from '../adapters/postgres/repository.ts';
 import { catalogFromDatabase } from './catalog-source.ts';
 import type { OriginConfig } from './config.ts';
 import { experimentsFromDatabase, type RefreshingExperiments } from './experiments/source.ts';
@@ -26,8 +27,11 @@ import { RedisFeatureStore } from '../adapters/redis/feature-store.ts';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
 import { slateEraser } from '../core/erasure/slate-eraser.ts';
+import { clusterMetrics } from './cluster/worker.ts';
 import { RedisRateLimiter } from '../adapters/redis/rate-limiter.ts';
+import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
+import { startFeatureOutbox, type FeatureOutbox } from './feature-outbox.ts';
 import { rebuildAllHistories } from '../batch/import/histories.ts';
 import { publishItemChanges } from '../batch/nightly/item-changes.ts';
 import type { ItemUpdate } from '../shared/contracts/item-changes.ts';
@@ -42,12 +46,17 @@ export interface OriginService {
   experimentService: ExperimentService;
   /** Adds this process's pending per-variant counters to Postgres now. */
   flushExperimentCounters(): Promise<void>;
+  /** Reads the catalogue now; items the served model lacks get cold-start embeddings (a reload of the version). */
+  refreshCatalog(): Promise<void>;
   /** The model registry: the current version and those pinned for experiments (status, tests). */
   models: ModelRegistry;
+  /** Applies events stored while the feature store was down (runs every FEATURE_OUTBOX_DRAIN_MS). */
+  featureOutbox: FeatureOutbox;
   close(): Promise<void>;
 }
 
-export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined): Promise<OriginService> {
+/** `worker`: this process is worker N of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers carry X-Origin-Worker. */
+export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, worker?: number): Promise<OriginService> {
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   const featureStore: FeatureStore = config.REDIS_URL
     ? new RedisFeatureStore(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
@@ -55,9 +64,12 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
 
   const catalog = new InMemoryItemCatalog([]);
   // Reloads changed rows on NOTIFY catalog_changed and every CATALOG_REFRESH_MS (origin/catalog-source.ts).
+  // New items the served model was not trained on get cold-start embeddings (adapters/serving.ts catalogChanged).
+  let catalogChanged: () => Promise<unknown> = async () => undefined;
   const catalogSource = catalogFromDatabase(database, catalog, {
     refreshMs: config.CATALOG_REFRESH_MS,
     log,
+    onChanged: () => catalogChanged(),
     beforeFirstLoad: config.SEED_CATALOG
       ? async () => {
           const added = await seedCatalogIfEmpty(database, demoDataset());
@@ -66,6 +78,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
       : undefined,
   });
   await catalogSource.refresh();
+  const refreshCatalog = (): Promise<void> => catalogSource.refresh();
   const seedUsers = config.SEED_HISTORIES === 'true' || (config.SEED_HISTORIES === 'auto' && !config.REDIS_URL);
   if (seedUsers) log({ component: 'seed', users: await seedHistories(featureStore, demoDataset(), config.SEED_USERS) });
   // The in-process store starts empty: fill it from the events stored in the database (npm run import, /v1/events).
@@ -81,11 +94,14 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
     itemStats: (ids) => featureStore.itemStats(ids),
+    coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
+    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
+  catalogChanged = () => made.catalogChanged();
 
   // Experiments: definitions (LISTEN + poll), the versions they serve pinned, per-variant counters flushed to
   // Postgres, the operator's service, and the canary rule on a timer.
@@ -121,12 +137,13 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   versionTimer.unref();
 
   // Shared budget across replicas when Redis is configured; otherwise createOriginApp's in-process buckets.
-  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(config.REDIS_URL, { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : undefined;
+  const rateLimiter = config.REDIS_URL ? new RedisRateLimiter(connectRedis(config.REDIS_URL, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }), { ratePerSecond: config.RATE_LIMIT_RPS, burst: config.RATE_LIMIT_BURST, keyPrefix: config.REDIS_KEY_PREFIX }) : undefined;
   // The slate KV is opened on first use only (an export or an erasure): most processes never need it.
-  const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : config.ERASE_SLATES_KV;
+  const eraseKind = config.ERASE_SLATES_KV ?? config.SLATES_KV;
+  const kvKind = config.SLATES_KV !== 'none' ? config.SLATES_KV : eraseKind;
   let kv: Promise<KvWriter> | undefined;
   const slatesKv = kvKind === 'none' ? undefined : (): Promise<KvWriter> => (kv ??= openKv(kvSettingsFrom({ kv: kvKind }, process.env, resolve('.'))));
-  const eraseSlates = config.ERASE_SLATES_KV === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
+  const eraseSlates = eraseKind === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
   // Catalogue API changes of price/stock reach the edge before the next nightly (read-merge-write: serialised here;
@@ -139,7 +156,8 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     publishing = next;
     return next;
   };
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog: () => catalogSource.refresh(), publishItemChanges: publishChanges, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog, publishItemChanges: publishChanges, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,
@@ -148,8 +166,11 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     experiments,
     experimentService,
     flushExperimentCounters: () => flusher.flush(),
+    refreshCatalog,
     models: made.registry,
+    featureOutbox,
     async close() {
+      await featureOutbox.stop();
       if (canaryTimer) clearInterval(canaryTimer);
       await canaryRun;
       clearInterval(versionTimer);

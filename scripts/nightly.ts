@@ -3,19 +3,32 @@
  *   --kv local|cloudflare   adapter (default local; cloudflare reads CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID, CF_API_TOKEN)
  *   --persist-to DIR        local KV persistence (same as `wrangler dev --persist-to`, default .wrangler/state)
  *   --namespace-id ID       KV namespace (default: SLATES binding id from edge/wrangler.jsonc)
+ *   --threads T             worker threads computing slates (default: one per core; 1 = on the main thread)
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
- *   --database-url URL      origin's Postgres (default env DATABASE_URL): users erased there get no slate
+ *   --users auto|store|generator  where users and items come from (batch/nightly/sources.ts; default auto:
+ *                           the origin's Postgres when it has active users, else the demo generator)
+ *   --database-url URL      origin's Postgres (default env DATABASE_URL): its users/events/items, and its
+ *                           erasures, checked before and after every batch of slate writes
+ *   --redis-url URL         origin's feature store (default env REDIS_URL, prefix REDIS_KEY_PREFIX): histories
+ *   --distributed           coordinator of a distributed run (docs/nightly.md): enqueues the shards as BullMQ
+ *                           jobs on REDIS_URL (--redis-url) for `npm run nightly:worker` processes, waits, flips;
+ *                           needs a KV every machine writes (--kv cloudflare); --queue-prefix P (default bull)
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { demoInputs, loadModelArtifacts } from '../batch/nightly/inputs.ts';
-import { erasedUserIds } from '../batch/nightly/erased.ts';
+import { loadModelArtifacts } from '../batch/nightly/inputs.ts';
+import { openNightlySources, type UsersFrom } from '../batch/nightly/sources.ts';
 import { runNightly } from '../batch/nightly/job.ts';
+import { newSlateVersion } from '../shared/kv/keys.ts';
+import { runCoordinator } from '../batch/nightly/distributed/coordinator.ts';
+import { Redis } from 'ioredis';
+import { workerPoolComputer } from '../batch/nightly/worker-pool.ts';
+import { availableParallelism } from 'node:os';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import { fixedVersionServing, openServedPipeline } from '../adapters/serving.ts';
 
@@ -37,6 +50,11 @@ const { values } = parseArgs({
     at: { type: 'string' },
     'no-progress': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
+    'redis-url': { type: 'string' },
+    users: { type: 'string', default: 'auto' },
+    threads: { type: 'string' },
+    distributed: { type: 'boolean', default: false },
+    'queue-prefix': { type: 'string' },
   },
 });
 
@@ -47,12 +65,66 @@ const positiveInt = (name: string, text: string | undefined): number => {
 };
 
 const artifacts = await loadModelArtifacts(values.artifacts);
-const demo = demoInputs({}, values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']));
-const erased = await erasedUserIds(values['database-url'] ?? process.env.DATABASE_URL);
-const inputs = { ...demo, users: demo.users.filter((user) => !erased.has(user.id)) };
-if (erased.size > 0) process.stderr.write(`[nightly] ${demo.users.length - inputs.users.length} erased users get no slate\n`);
-const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
-const kv = await openKv(kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root));
+if (!['auto', 'store', 'generator'].includes(values.users)) throw new Error(`--users must be auto, store or generator, got ${values.users}`);
+const sources = await openNightlySources({
+  usersFrom: values.users as UsersFrom,
+  databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+  redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
+  redisKeyPrefix: process.env.REDIS_KEY_PREFIX,
+  maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
+});
+const candidates = await sources.source.activeUsers();
+const erased = await sources.source.erasedAmong(candidates.map((u) => u.id));
+const users = candidates.filter((user) => !erased.has(user.id));
+const segments = sources.segments ?? [...new Set(users.map((u) => u.segment).filter((s) => s !== ''))].sort();
+process.stderr.write(`[nightly] ${users.length} users from the ${sources.source.kind}${erased.size > 0 ? ` (${erased.size} erased get no slate)` : ''}, ${sources.items.length} items\n`);
+const kvSettings = kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root);
+if (values.distributed) {
+  const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
+  if (!redisUrl) throw new Error('--distributed needs Redis for its job queue: set REDIS_URL or --redis-url');
+  if (kvSettings.kind === 'local') throw new Error('--distributed needs a KV that every worker machine writes: use --kv cloudflare (local KV persistence is one process\'s)');
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const kv = await openKv(kvSettings);
+  const at = values.at === undefined ? Date.now() : Number(values.at);
+  try {
+    const summary = await runCoordinator({
+      connection: redis,
+      prefix: values['queue-prefix'] ?? process.env.NIGHTLY_QUEUE_PREFIX,
+      kv,
+      space: artifacts.space,
+      items: sources.items,
+      segments,
+      edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
+      version: values.version ?? newSlateVersion(new Date(at)),
+      modelVersion: artifacts.version,
+      at,
+      shards: positiveInt('shards', values.shards),
+      batchSize: positiveInt('batch', values.batch),
+      slateSize: positiveInt('slate-size', values['slate-size']),
+      usersFrom: values.users as UsersFrom,
+      maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
+      graceMs: Number(values['grace-hours']) * 3_600_000,
+      onProgress: ({ shardsDone, shardsTotal, percent }) => {
+        if (!values['no-progress']) process.stderr.write(`[nightly] ${shardsDone}/${shardsTotal} shard jobs done, ${percent.toFixed(1)}%\n`);
+      },
+    });
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } catch (error) {
+    process.stderr.write(`[nightly] failed, the previous slate version stays live: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await kv.close();
+    await sources.source.close();
+    redis.disconnect();
+  }
+  process.exit();
+}
+const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
+// One thread: the pipeline on the main thread. More: a worker pool, each worker with its own pipeline.
+const pipeline = threads === 1 ? (await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items))).pipeline : undefined;
+const computer = threads === 1 ? undefined : (version: Parameters<typeof workerPoolComputer>[0]['version']) =>
+  workerPoolComputer({ threads, versionDir: artifacts.dir, items: sources.items, version, slateSize: positiveInt('slate-size', values['slate-size']), annCacheDir: join(values.artifacts, '.ann-cache') });
+const kv = await openKv(kvSettings);
 
 const bar = new cliProgress.SingleBar(
   { format: 'nightly [{bar}] {percentage}% | {value}/{total} users | {speed} users/s | eta {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: false },
@@ -67,10 +139,13 @@ try {
   const summary = await runNightly({
     kv,
     pipeline,
+    computer,
+    modelVersion: artifacts.version,
     space: artifacts.space,
-    items: inputs.items,
-    users: inputs.users,
-    segments: inputs.dataset.segments,
+    items: sources.items,
+    users,
+    segments,
+    erasedAmong: (ids) => sources.source.erasedAmong(ids),
     edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
     stateDir: values['state-dir'],
     shards: positiveInt('shards', values.shards),
@@ -98,6 +173,7 @@ try {
   process.exitCode = 1;
 } finally {
   await kv.close();
+  await sources.source.close();
 }
 // ONNX sessions and the model registry hold native handles; the job is done, so exit explicitly.
 process.exit();

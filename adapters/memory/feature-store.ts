@@ -75,7 +75,8 @@ export class MemoryFeatureStore implements FeatureStore {
     }
   }
 
-  async eraseUser(userId: string): Promise<void> {
+  async eraseUser(userId: string, sessionIds: readonly string[] = []): Promise<void> {
+    for (const id of sessionIds) this.sessions.delete(id);
     this.histories.delete(userId);
     this.purchases.delete(userId);
     this.users.delete(userId);

@@ -1,48 +1,56 @@
 /**
- * Token-bucket rate limiting per client key (API key or IP), in process: one replica's budget (the Redis
- * limiter, adapters/redis/rate-limiter.ts, shares one across replicas and falls back to this one). Pure
- * logic with an injected clock; a bounded map of buckets (idle ones are swept) so a flood of IPs cannot grow memory.
+ * Rate limiting per client key with rate-limiter-flexible, in process (RateLimiterMemory): one process's budget.
+ * The Redis limiter (adapters/redis/rate-limiter.ts) shares one budget across processes and uses this one as its
+ * insurance when Redis fails. Also the one place that maps the origin's settings (sustained requests per second
+ * and burst) onto the library's fixed window, and the library's answers onto the port's Decision.
  */
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Decision, RateLimiter } from '../../core/ports/rate-limiter.ts';
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
+export interface LimitSettings {
+  /** Sustained requests per second per client. */
+  ratePerSecond: number;
+  /** Requests a client may send at once. */
+  burst: number;
 }
 
+/**
+ * BURST requests per window of BURST / RATE seconds (whole seconds, at least 1): the same long-run rate as a
+ * token bucket with that rate and burst, and the same burst at the start of a window.
+ */
+export function windowOf(settings: LimitSettings): { points: number; duration: number } {
+  return { points: settings.burst, duration: Math.max(1, Math.round(settings.burst / settings.ratePerSecond)) };
+}
+
+/** Anything with rate-limiter-flexible's consume(): resolves when allowed, rejects with RateLimiterRes when not. */
+export interface Consumer {
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
+}
+
+/** One point for `key`; a refusal becomes a Decision, any other failure (store down, no insurance) is thrown. */
+export async function decide(limiter: Consumer, key: string): Promise<Decision> {
+  try {
+    await limiter.consume(key, 1);
+    return { allowed: true, retryAfterSeconds: 0 };
+  } catch (error) {
+    if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)) };
+    throw error;
+  }
+}
+
+export function memoryLimiter(settings: LimitSettings, keyPrefix = 'rl'): RateLimiterMemory {
+  return new RateLimiterMemory({ ...windowOf(settings), keyPrefix });
+}
+
+/** In-process budget (expired windows are dropped by the library, so a flood of addresses cannot grow memory). */
 export class InProcessRateLimiter implements RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly ratePerSecond: number;
-  private readonly burst: number;
-  private readonly now: () => number;
-  private readonly maxKeys: number;
+  private readonly limiter: RateLimiterMemory;
 
-  constructor(options: { ratePerSecond: number; burst: number; now?: () => number; maxKeys?: number }) {
-    this.ratePerSecond = options.ratePerSecond;
-    this.burst = options.burst;
-    this.now = options.now ?? Date.now;
-    this.maxKeys = options.maxKeys ?? 100_000;
+  constructor(settings: LimitSettings) {
+    this.limiter = memoryLimiter(settings);
   }
 
-  async take(key: string): Promise<Decision> {
-    const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, updatedAt: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond);
-    bucket.updatedAt = now;
-    if (!this.buckets.has(key) && this.buckets.size >= this.maxKeys) this.sweep(now);
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { allowed: true, retryAfterSeconds: 0 };
-    }
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond)) };
-  }
-
-  /** Drops buckets that have refilled completely (they are equivalent to a fresh bucket). */
-  private sweep(now: number): void {
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(key);
-    }
-    if (this.buckets.size >= this.maxKeys) this.buckets.clear();
+  take(key: string): Promise<Decision> {
+    return decide(this.limiter, key);
   }
 }

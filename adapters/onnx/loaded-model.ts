@@ -8,10 +8,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { MODEL_IO, type ModelManifest } from '../../shared/contracts/manifest.ts';
-import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH } from '../../shared/features/spec.ts';
+import { FeatureSpace } from '../../shared/features/feature-space.ts';
+import type { Item } from '../../shared/catalog/types.ts';
+import { fnv1a32 } from '../../shared/util/hash.ts';
+import { extendWithNewItems } from '../../core/registry/cold-start.ts';
+import { sessionRerankFeeds, type SessionRerankInput } from '../../shared/features/encode.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH, NEIGHBOUR_HISTORY } from '../../shared/features/spec.ts';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
-import type { LoadedModel, ModelLoader } from '../../core/ports/model.ts';
+import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
 import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
 import type { AnnBuildOptions } from '../ann/options.ts';
 import { buildOrLoadAnnIndex } from '../ann/build.ts';
@@ -23,6 +27,11 @@ export interface ModelLoadOptions {
   ann?: AnnBuildOptions;
   /** Folder for cached ANN graphs (self-gitignored); undefined = always build. */
   annCacheDir?: string | undefined;
+  /**
+   * The catalogue now: items it holds that the version was not trained on get a content-fallback embedding
+   * (core/registry/cold-start.ts) and join the ANN index, so they are retrievable before the next retrain.
+   */
+  catalogItems?: (() => readonly Item[] | Promise<readonly Item[]>) | undefined;
 }
 
 async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Float32Array> {
@@ -40,6 +49,18 @@ async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Flo
   throw new Error(`item embeddings dtype ${manifest.itemEmbeddingsDtype} is not supported by the origin`);
 }
 
+/** item_neighbours.bin: int32 n x m indices, then float32 n x m weights (little-endian). */
+async function readNeighbours(dir: string, manifest: ModelManifest): Promise<ItemNeighbours | undefined> {
+  const file = manifest.files.itemNeighbours;
+  const perItem = manifest.itemNeighboursPerItem;
+  if (!file || !perItem) return undefined;
+  const bytes = await readFile(join(dir, file));
+  const cells = manifest.itemCount * perItem;
+  if (bytes.byteLength !== cells * 8) throw new Error(`item neighbours: ${bytes.byteLength} bytes, expected ${cells * 8}`);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  return { perItem, window: manifest.itemNeighboursWindow ?? NEIGHBOUR_HISTORY, items: new Int32Array(buffer, 0, cells), weights: new Float32Array(buffer, cells * 4, cells) };
+}
+
 function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(vectors.length);
   for (let base = 0; base < vectors.length; base += dim) {
@@ -51,10 +72,14 @@ function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** The cached graph depends on the embeddings and the graph options, not on how many threads built it. */
-function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined): string {
-  const { threads: _threads, ...graph } = ann ?? {};
-  return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}-${JSON.stringify(graph).replace(/\W/g, '')}`;
+/**
+ * The cached graph depends on the embeddings (with any content-embedded items added) and the graph options, not
+ * on how many threads built it nor on the search expansion (a search-time setting: one cached graph serves every ef).
+ */
+function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined, added: readonly string[] = []): string {
+  const { threads: _threads, expansionSearch: _ef, ...graph } = ann ?? {};
+  const extra = added.length === 0 ? '' : `+${added.length}-${fnv1a32(added.join(',')).toString(36)}`;
+  return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}${extra}-${JSON.stringify(graph).replace(/\W/g, '')}`;
 }
 
 /** The loader the model registry is given: ONNX sessions with these execution and ANN options. */
@@ -68,24 +93,41 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   if (manifest.featureSpecVersion !== FEATURE_SPEC_VERSION) {
     throw new Error(`model ${manifest.version} uses feature spec ${manifest.featureSpecVersion}, this code speaks ${FEATURE_SPEC_VERSION}`);
   }
-  const space = await readFeatureSpace(dir, manifest);
+  const trainedSpace = await readFeatureSpace(dir, manifest);
   const execution = options.execution ?? DEFAULT_EXECUTION;
-  const [tower, dlrm, embeddings] = await Promise.all([
+  const [tower, dlrm, trainedEmbeddings, neighbours, reranker] = await Promise.all([
     readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
     readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
     readEmbeddings(dir, manifest),
+    readNeighbours(dir, manifest),
+    // The session reranker is optional at the origin: a version without a readable one serves without it.
+    readFile(join(dir, manifest.files.sessionReranker)).then((b) => createSession(b, execution)).catch(() => null),
   ]);
   const dim = manifest.embeddingDim;
+  // Without a readable catalogue (database down) the version is served with its trained items only.
+  const coldStartWarnings: string[] = [];
+  const catalog = options.catalogItems
+    ? await Promise.resolve()
+        .then(options.catalogItems)
+        .catch((error: unknown) => {
+          coldStartWarnings.push(`cold start skipped: catalogue unreadable (${error instanceof Error ? error.message : String(error)})`);
+          return [];
+        })
+    : [];
+  const extended = extendWithNewItems(trainedSpace.data, trainedEmbeddings, dim, catalog, new Map(catalog.map((item) => [item.id, item.title])));
+  const space = extended.added === 0 ? trainedSpace : new FeatureSpace(extended.space);
+  const embeddings = extended.embeddings;
   const { index } = await buildOrLoadAnnIndex(
     options.annKind ?? 'usearch',
     embeddings,
     dim,
     options.annCacheDir,
-    annCacheKey(manifest, options.ann),
+    annCacheKey(manifest, options.ann, space.data.items.slice(manifest.itemCount)),
     options.ann,
   );
   const unit = normalisedRows(embeddings, dim);
-  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, tower: tower.session, dlrm: dlrm.session, warnings: [...tower.warnings, ...dlrm.warnings], providers: tower.providers });
+  const warnings = [...tower.warnings, ...dlrm.warnings, ...coldStartWarnings];
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, neighbours, reranker: reranker?.session ?? null, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
   await warmUp(model);
   return model;
 }
@@ -97,10 +139,26 @@ interface Parts {
   dim: number;
   unit: Float32Array;
   index: AnnIndex;
+  neighbours: ItemNeighbours | undefined;
+  reranker: ort.InferenceSession | null;
   tower: ort.InferenceSession;
   dlrm: ort.InferenceSession;
   warnings: string[];
   providers: string[];
+  /** Items past the trained ones (content fallback): the ONNX models see their ids as 0 = unknown. */
+  coldStartItems: number;
+}
+
+/** Ids above the trained item count (cold-start items) → 0, so the ONNX embedding tables stay in range. */
+function clampItemIds(values: Int32Array, trained: number, stride = 1, offset = 0): Int32Array {
+  let out = values;
+  for (let i = offset; i < values.length; i += stride) {
+    if (values[i]! > trained) {
+      if (out === values) out = values.slice();
+      out[i] = 0;
+    }
+  }
+  return out;
 }
 
 function createLoadedModel(p: Parts): LoadedModel {
@@ -114,13 +172,15 @@ function createLoadedModel(p: Parts): LoadedModel {
     dim: p.dim,
     unitEmbeddings: p.unit,
     index: p.index,
+    neighbours: p.neighbours,
     warnings: p.warnings,
     providers: p.providers,
+    coldStartItems: p.coldStartItems,
     async embedUsers(batch) {
       const n = batch.length;
       const segment = Int32Array.from(batch, (u) => u.segment);
       const history = new Int32Array(n * HISTORY_LENGTH);
-      batch.forEach((u, i) => history.set(u.history, i * HISTORY_LENGTH));
+      batch.forEach((u, i) => history.set(p.coldStartItems > 0 ? clampItemIds(u.history, p.manifest.itemCount) : u.history, i * HISTORY_LENGTH));
       const result = await p.tower.run({ [segmentName]: int64Tensor(segment, [n]), [historyName]: int64Tensor(history, [n, HISTORY_LENGTH]) });
       const out = floatOutput(result, MODEL_IO.userTower.outputs[0]);
       if (out.length !== n * p.dim) throw new Error(`user tower returned ${out.length} values, expected ${n * p.dim}`);
@@ -129,13 +189,14 @@ function createLoadedModel(p: Parts): LoadedModel {
     async scoreCandidates(batch) {
       if (batch.rows === 0) return new Float32Array(0);
       const result = await p.dlrm.run({
-        [sparseName]: int64Tensor(batch.sparse, [batch.rows, DLRM_SPARSE_FEATURES.length]),
+        [sparseName]: int64Tensor(p.coldStartItems > 0 ? clampItemIds(batch.sparse, p.manifest.itemCount, DLRM_SPARSE_FEATURES.length, DLRM_SPARSE_FEATURES.indexOf('item')) : batch.sparse, [batch.rows, DLRM_SPARSE_FEATURES.length]),
         [denseName]: float32Tensor(batch.dense, [batch.rows, DLRM_DENSE_FEATURES.length]),
       });
       const out = floatOutput(result, MODEL_IO.dlrm.outputs[0]);
       if (out.length !== batch.rows) throw new Error(`DLRM returned ${out.length} scores, expected ${batch.rows}`);
       return out;
     },
+    ...(p.reranker ? { scoreSession: (input: SessionRerankInput) => scoreSession(p.reranker!, input) } : {}),
     itemSimilarity(a, b) {
       if (a <= 0 || b <= 0 || a > p.space.itemCount || b > p.space.itemCount) return 0;
       const ba = (a - 1) * p.dim;
@@ -145,10 +206,17 @@ function createLoadedModel(p: Parts): LoadedModel {
       return dot;
     },
     async dispose() {
-      await Promise.allSettled([p.tower.release(), p.dlrm.release()]);
+      await Promise.allSettled([p.tower.release(), p.dlrm.release(), ...(p.reranker ? [p.reranker.release()] : [])]);
       p.index.dispose();
     },
   };
+}
+
+async function scoreSession(session: ort.InferenceSession, input: SessionRerankInput): Promise<Float32Array> {
+  const result = await session.run(sessionRerankFeeds(input, { int64: (v, d) => int64Tensor(v, d), float32: (v, d) => float32Tensor(v, d) }));
+  const out = floatOutput(result, MODEL_IO.sessionReranker.outputs[0]);
+  if (out.length !== input.candidates) throw new Error(`session reranker returned ${out.length} scores, expected ${input.candidates}`);
+  return out;
 }
 
 async function warmUp(model: LoadedModel): Promise<void> {

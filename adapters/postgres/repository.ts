@@ -19,12 +19,16 @@ export interface InsertResult {
   duplicates: number;
 }
 
-/** INSERT … ON CONFLICT (event_id) DO NOTHING: a repeated id (in this batch or stored earlier) is counted, not written. */
+/**
+ * INSERT … ON CONFLICT (event_id) DO NOTHING: a repeated id (in this batch or stored earlier) is counted, not
+ * written. Rows are written with features_pending = true (the feature outbox); featuresApplied clears it.
+ */
 export async function insertEvents(db: Db, batch: readonly StoredEvent[]): Promise<InsertResult> {
   const unique = [...new Map(batch.map((e) => [e.eventId, e])).values()];
+  if (unique.length === 0) return { inserted: [], duplicates: 0 };
   const rows = await db
     .insert(events)
-    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null, value: e.value ?? null })))
+    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null, value: e.value ?? null, featuresPending: true })))
     .onConflictDoNothing({ target: events.eventId })
     .returning({ eventId: events.eventId });
   const written = new Set(rows.map((r) => r.eventId));
@@ -84,6 +88,26 @@ export async function saveExperiment(db: Db, experiment: { id: string }, now = D
   await db.insert(experiments).values({ id: experiment.id, definition: experiment, status: 'running', startedAt: now }).onConflictDoUpdate({ target: experiments.id, set: { definition: experiment, updatedAt: new Date() } });
 }
 
+/**
+ * Records the erasure first (the marker every later writer checks: core/erasure/marker.ts), before anything is
+ * deleted, so a write racing with the erasure either lands before it (and is deleted below) or sees the marker.
+ */
+export async function markErased(db: Db, userId: string): Promise<void> {
+  await db.insert(userDeletions).values({ userId }).onConflictDoNothing();
+}
+
+/** The sessions the user's stored events name (their Redis session lists hold the user's browsing too). */
+export async function sessionsOfUser(db: Db, userId: string): Promise<string[]> {
+  const rows = await db.selectDistinct({ id: events.sessionId }).from(events).where(eq(events.userId, userId));
+  return rows.map((r) => r.id);
+}
+
+/** Deletes events by id (an ingestion that found its user erased after writing removes its own rows). */
+export async function deleteEvents(db: Db, eventIds: readonly string[]): Promise<number> {
+  if (eventIds.length === 0) return 0;
+  return (await db.delete(events).where(inArray(events.eventId, [...eventIds])).returning({ id: events.eventId })).length;
+}
+
 /** Deletes the user's events and profile row and records the erasure (the nightly/export omit the user). */
 export async function eraseUserRows(db: Db, userId: string): Promise<{ events: number }> {
   return db.transaction(async (tx) => {
@@ -109,4 +133,41 @@ export async function eventsOfUser(db: Db, userId: string): Promise<number> {
 export async function allErasedUsers(db: Db): Promise<Set<string>> {
   const rows = await db.select({ id: userDeletions.userId }).from(userDeletions);
   return new Set(rows.map((r) => r.id));
+}
+
+/** The feature outbox: these events are in the online feature store now. */
+export async function featuresApplied(db: Db, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.update(events).set({ featuresPending: false }).where(inArray(events.eventId, [...eventIds]));
+}
+
+/** An event the feature store has not applied yet (the outbox drainer's unit of work). */
+export interface PendingFeatureEvent {
+  eventId: string;
+  type: string;
+  itemId: string;
+  userId: string | null;
+  sessionId: string;
+  ts: number;
+}
+
+/**
+ * Takes up to `limit` pending events, oldest first, locked for this transaction (SKIP LOCKED: replicas drain
+ * different rows), hands them to `apply`, and clears them when it resolves; a rejection leaves them pending.
+ * `apply` may delete rows of its batch through the transaction it is given (late erasures). Returns how many.
+ */
+export async function drainPendingFeatures(db: Db, limit: number, apply: (rows: PendingFeatureEvent[], tx: Db) => Promise<void>): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select({ eventId: events.eventId, type: events.type, itemId: events.itemId, userId: events.userId, sessionId: events.sessionId, ts: events.ts })
+      .from(events)
+      .where(eq(events.featuresPending, true))
+      .orderBy(asc(events.ts))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    if (rows.length === 0) return 0;
+    await apply(rows, tx as unknown as Db);
+    await tx.update(events).set({ featuresPending: false }).where(inArray(events.eventId, rows.map((r) => r.eventId)));
+    return rows.length;
+  });
 }

@@ -5,11 +5,15 @@
  *   buy:<uid>   set of purchased item ids
  *   user:<uid>  hash of user features
  *   istat:<id>  hash {impressions, clicks}
+ * On a Redis Cluster (`REDIS_URL=redis+cluster://…`) a user's keys carry a hash tag — hist:{<uid>}, buy:{<uid>},
+ * user:{<uid>} — so they share one slot and an erasure stays one DEL; batches are split per node (batch.ts). The
+ * single-node layout is unchanged (no tags), so existing data stays readable.
  * The "immediate repeat collapses" rule is applied atomically by a small Lua script (same rule as
  * shared/features/history.ts), so concurrent ingestion cannot double-append.
  * Commands fail fast when Redis is down (no offline queue), so callers can degrade instead of hanging.
  */
-import { Redis } from 'ioredis';
+import { execBatch, type Command } from './batch.ts';
+import { connectRedis, firstConnect, type RedisClient } from './connect.ts';
 import { entersHistory, USER_HISTORY_CAP } from '../../shared/features/history.ts';
 import { SESSION_ITEMS_CAP, SESSION_TTL_SECONDS, type FeatureStore, type ItemStats, type RecordedInteraction, type SeededUser } from '../../core/ports/feature-store.ts';
 
@@ -22,33 +26,22 @@ end
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return 1`;
 
-type PipelineWithAppend = ReturnType<Redis['pipeline']> & { appendUnlessLast(key: string, itemId: string, cap: number, ttl: number): unknown };
 type AppendCommand = (key: string, itemId: string, cap: number, ttl: number) => Promise<number>;
 
 export class RedisFeatureStore implements FeatureStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly append: AppendCommand;
+  private readonly keyPrefix: string;
+  /** hist/buy/user key of a user: hash-tagged on a cluster so one user's keys share a slot. */
+  private readonly userKey: (kind: 'hist' | 'buy' | 'user', userId: string) => string;
   /** Settles once the first connection attempt is over (ready or given up), so early commands don't fail spuriously. */
   private readonly firstConnect: Promise<void>;
 
   constructor(url: string, options: { keyPrefix?: string; commandTimeoutMs?: number } = {}) {
-    this.redis = new Redis(url, {
-      keyPrefix: options.keyPrefix ?? '',
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 200,
-      connectTimeout: 1000,
-      retryStrategy: (attempt) => Math.min(1000, 50 * attempt),
-      lazyConnect: false,
-    });
-    this.redis.on('error', () => undefined); // surfaced per command; reconnects in the background
-    this.firstConnect = new Promise((resolve) => {
-      const timer = setTimeout(resolve, 1500);
-      this.redis.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    this.keyPrefix = options.keyPrefix ?? '';
+    this.redis = connectRedis(url, { keyPrefix: this.keyPrefix, commandTimeoutMs: options.commandTimeoutMs });
+    this.userKey = this.redis.isCluster ? (kind, userId) => `${kind}:{${userId}}` : (kind, userId) => `${kind}:${userId}`;
+    this.firstConnect = firstConnect(this.redis);
     this.redis.defineCommand('appendUnlessLast', { numberOfKeys: 1, lua: APPEND_UNLESS_LAST });
     const client = this.redis as unknown as { appendUnlessLast: (k: string, i: string, c: number, t: number) => Promise<number> };
     this.append = (key, itemId, cap, ttl) => client.appendUnlessLast(key, itemId, cap, ttl);
@@ -61,9 +54,9 @@ export class RedisFeatureStore implements FeatureStore {
     if (event.type === 'click') work.push(this.redis.hincrby(`istat:${event.itemId}`, 'clicks', 1));
     if (entersHistory(event.type)) {
       work.push(this.append(`sess:${event.sessionId}`, event.itemId, SESSION_ITEMS_CAP, SESSION_TTL_SECONDS));
-      if (event.userId !== undefined) work.push(this.append(`hist:${event.userId}`, event.itemId, USER_HISTORY_CAP, 0));
+      if (event.userId !== undefined) work.push(this.append(this.userKey('hist', event.userId), event.itemId, USER_HISTORY_CAP, 0));
     }
-    if (event.type === 'purchase' && event.userId !== undefined) work.push(this.redis.sadd(`buy:${event.userId}`, event.itemId));
+    if (event.type === 'purchase' && event.userId !== undefined) work.push(this.redis.sadd(this.userKey('buy', event.userId), event.itemId));
     await Promise.all(work);
   }
 
@@ -71,19 +64,17 @@ export class RedisFeatureStore implements FeatureStore {
     await this.firstConnect;
     // One pipeline for the whole batch: Redis runs pipelined commands in order, so the repeat rule per list
     // holds exactly as with one call per event, at one round trip per batch instead of several per event.
-    const pipeline = this.redis.pipeline() as unknown as PipelineWithAppend;
+    const commands: Command[] = [];
     for (const event of events) {
-      if (event.type === 'impression') pipeline.hincrby(`istat:${event.itemId}`, 'impressions', 1);
-      if (event.type === 'click') pipeline.hincrby(`istat:${event.itemId}`, 'clicks', 1);
+      if (event.type === 'impression') commands.push(['hincrby', `istat:${event.itemId}`, 'impressions', 1]);
+      if (event.type === 'click') commands.push(['hincrby', `istat:${event.itemId}`, 'clicks', 1]);
       if (entersHistory(event.type)) {
-        pipeline.appendUnlessLast(`sess:${event.sessionId}`, event.itemId, SESSION_ITEMS_CAP, SESSION_TTL_SECONDS);
-        if (event.userId !== undefined) pipeline.appendUnlessLast(`hist:${event.userId}`, event.itemId, USER_HISTORY_CAP, 0);
+        commands.push(['appendUnlessLast', `sess:${event.sessionId}`, event.itemId, SESSION_ITEMS_CAP, SESSION_TTL_SECONDS]);
+        if (event.userId !== undefined) commands.push(['appendUnlessLast', this.userKey('hist', event.userId), event.itemId, USER_HISTORY_CAP, 0]);
       }
-      if (event.type === 'purchase' && event.userId !== undefined) pipeline.sadd(`buy:${event.userId}`, event.itemId);
+      if (event.type === 'purchase' && event.userId !== undefined) commands.push(['sadd', this.userKey('buy', event.userId), event.itemId]);
     }
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([error]) => error);
-    if (failed?.[0]) throw failed[0];
+    await execBatch(this.redis, commands, { keyPrefix: this.keyPrefix });
   }
 
   async sessionItems(sessionId: string): Promise<string[]> {
@@ -93,33 +84,29 @@ export class RedisFeatureStore implements FeatureStore {
 
   async userHistory(userId: string): Promise<string[]> {
     await this.firstConnect;
-    return this.redis.lrange(`hist:${userId}`, 0, -1);
+    return this.redis.lrange(this.userKey('hist', userId), 0, -1);
   }
 
   async purchased(userId: string): Promise<string[]> {
     await this.firstConnect;
-    return this.redis.smembers(`buy:${userId}`);
+    return this.redis.smembers(this.userKey('buy', userId));
   }
 
   async userFeatures(userId: string): Promise<Record<string, string>> {
     await this.firstConnect;
-    return this.redis.hgetall(`user:${userId}`);
+    return this.redis.hgetall(this.userKey('user', userId));
   }
 
   async setUserFeatures(userId: string, fields: Record<string, string>): Promise<void> {
     await this.firstConnect;
-    if (Object.keys(fields).length > 0) await this.redis.hset(`user:${userId}`, fields);
+    if (Object.keys(fields).length > 0) await this.redis.hset(this.userKey('user', userId), fields);
   }
 
   async itemStats(itemIds: readonly string[]): Promise<Map<string, ItemStats>> {
     await this.firstConnect;
-    const pipeline = this.redis.pipeline();
-    for (const id of itemIds) pipeline.hmget(`istat:${id}`, 'impressions', 'clicks');
-    const results = (await pipeline.exec()) ?? [];
+    const results = await execBatch(this.redis, itemIds.map((id): Command => ['hmget', `istat:${id}`, 'impressions', 'clicks']), { keyPrefix: this.keyPrefix });
     return new Map(itemIds.map((id, i) => {
-      const [error, value] = results[i] ?? [null, [null, null]];
-      if (error) throw error;
-      const [impressions, clicks] = (value as (string | null)[]) ?? [];
+      const [impressions, clicks] = (results[i] as (string | null)[] | undefined) ?? [];
       return [id, { impressions: Number(impressions ?? 0), clicks: Number(clicks ?? 0) }];
     }));
   }
@@ -128,23 +115,26 @@ export class RedisFeatureStore implements FeatureStore {
     await this.firstConnect;
     const perPipeline = 500; // bounded pipelines keep memory and command timeouts predictable
     for (let i = 0; i < users.length; i += perPipeline) {
-      const pipeline = this.redis.multi();
+      const commands: Command[] = [];
       for (const user of users.slice(i, i + perPipeline)) {
-        pipeline.del(`hist:${user.userId}`, `buy:${user.userId}`, `user:${user.userId}`);
+        const [hist, buy, features] = [this.userKey('hist', user.userId), this.userKey('buy', user.userId), this.userKey('user', user.userId)];
+        commands.push(['del', hist, buy, features]);
         const history = user.history.slice(-USER_HISTORY_CAP);
-        if (history.length > 0) pipeline.rpush(`hist:${user.userId}`, ...history);
-        if (user.purchased.length > 0) pipeline.sadd(`buy:${user.userId}`, ...user.purchased);
-        if (Object.keys(user.features).length > 0) pipeline.hset(`user:${user.userId}`, user.features);
+        if (history.length > 0) commands.push(['rpush', hist, ...history]);
+        if (user.purchased.length > 0) commands.push(['sadd', buy, ...user.purchased]);
+        const fields = Object.entries(user.features).flat();
+        if (fields.length > 0) commands.push(['hset', features, ...fields]);
       }
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([error]) => error);
-      if (failed?.[0]) throw failed[0];
+      // One MULTI per slot: a user's keys (one slot on a cluster) are replaced all at once.
+      await execBatch(this.redis, commands, { transaction: true, keyPrefix: this.keyPrefix });
     }
   }
 
-  async eraseUser(userId: string): Promise<void> {
+  async eraseUser(userId: string, sessionIds: readonly string[] = []): Promise<void> {
     await this.firstConnect;
-    await this.redis.del(`hist:${userId}`, `buy:${userId}`, `user:${userId}`);
+    await this.redis.del(this.userKey('hist', userId), this.userKey('buy', userId), this.userKey('user', userId));
+    // Session keys live in other cluster slots: one DEL each (a multi-key DEL must stay in one slot).
+    await Promise.all(sessionIds.map((id) => this.redis.del(`sess:${id}`)));
   }
 
   async ping(): Promise<boolean> {

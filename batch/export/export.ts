@@ -1,12 +1,14 @@
 /**
  * Batch export of a written slate version for downstream systems (email, push): streams the slates exactly
- * as the edge serves them, read back from KV, as NDJSON (one slate per line) or CSV (one row per item).
+ * as the edge serves them, read back from KV, as NDJSON (one slate per line) or CSV (one row per item;
+ * csv.ts: csv-stringify with formula cells neutralised).
  * `exportSlates` yields text chunks, so the origin's GET /v1/export and `npm run export` share it.
  */
 import { z } from 'zod';
 import { SLATE_POINTER_KEY, slateKey, slateListPrefix } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { decodeSlate, SlatePointerSchema, SlateSchema, type Slate } from '../../shared/contracts/slate.ts';
+import { csvLines } from './csv.ts';
 
 export const ExportQuerySchema = z.object({
   /** Slate version; default the live one (slates:current). */
@@ -31,23 +33,16 @@ export interface ExportRow {
   items: { id: string; score: number; reason: string }[];
 }
 
-export const CSV_HEADER = 'version,model_version,subject,id,segment,rank,item_id,score,reason\n';
+export const CSV_HEADER = csvLines([['version', 'model_version', 'subject', 'id', 'segment', 'rank', 'item_id', 'score', 'reason']]);
 
 export function contentTypeOf(format: ExportQuery['format']): string {
   return format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
 }
 
-function csvField(value: string | number | null): string {
-  const text = value === null ? '' : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 export function formatRow(row: ExportRow, format: ExportQuery['format']): string {
   if (format === 'ndjson') return `${JSON.stringify(row)}\n`;
-  return row.items
-    .map((item, rank) => [row.version, row.modelVersion, row.subject, row.id, row.segment, rank + 1, item.id, item.score, item.reason].map(csvField).join(','))
-    .map((line) => `${line}\n`)
-    .join('');
+  if (row.items.length === 0) return '';
+  return csvLines(row.items.map((item, rank) => [row.version, row.modelVersion, row.subject, row.id, row.segment, rank + 1, item.id, item.score, item.reason]));
 }
 
 function rowOf(slate: Slate, subject: ExportRow['subject'], id: string, segment: string | null, limit: number | undefined): ExportRow {

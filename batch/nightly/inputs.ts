@@ -1,23 +1,20 @@
 /**
  * What the nightly job reads before computing anything: the model version's feature space (from
  * models/artifacts/current.json → manifest → feature_space.json), the catalogue and the active users with
- * their histories. Users come from the built-in generator (the same data the origin seeds), in the shape
- * the feature store would hand the pipeline: the shared history rule (shared/features/history.ts) applied
- * oldest → newest, capped like the store's list, and purchases to exclude.
+ * their histories, through the UserSource port (core/ports/user-source.ts). This file holds the demo's
+ * source, the built-in generator (the same data the origin seeds), folded with the shared history rule and
+ * cap (core/users/fold-history.ts) exactly like the store-backed source (adapters/postgres/user-source.ts).
  */
 import { join } from 'node:path';
 import { generateDataset, type GeneratorOptions } from '../../shared/catalog/generator.ts';
-import type { Dataset, Item } from '../../shared/catalog/types.ts';
+import type { Dataset, Interaction, Item } from '../../shared/catalog/types.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
+import { entersHistory } from '../../shared/features/history.ts';
 import { readFeatureSpace, readManifest, readPointer } from '../../core/registry/artifacts.ts';
-import { entersHistory, shouldAppend, USER_HISTORY_CAP } from '../../shared/features/history.ts';
+import type { NightlyUser, UserSource } from '../../core/ports/user-source.ts';
+import { foldHistory } from '../../core/users/fold-history.ts';
 
-export interface NightlyUser {
-  id: string;
-  segment: string;
-  history: string[];
-  purchased: string[];
-}
+export type { NightlyUser } from '../../core/ports/user-source.ts';
 
 export interface ModelArtifacts {
   version: string;
@@ -34,22 +31,18 @@ export async function loadModelArtifacts(artifactsRoot: string): Promise<ModelAr
   return { version: manifest.version, dir, space, sessionRerankerPath: join(dir, manifest.files.sessionReranker) };
 }
 
-/** Users with at least one positive interaction, each with history and purchases in time order. */
+/** Users with at least one positive interaction, each with history and purchases in time order, sorted by id. */
 export function activeUsersOf(dataset: Dataset): NightlyUser[] {
-  const byId = new Map<string, NightlyUser>();
-  const segmentOf = new Map(dataset.users.map((user) => [user.id, user.segment]));
+  const byId = new Map<string, Interaction[]>();
   for (const event of dataset.interactions) {
     if (!entersHistory(event.type)) continue;
-    let user = byId.get(event.userId);
-    if (!user) {
-      user = { id: event.userId, segment: segmentOf.get(event.userId) ?? '', history: [], purchased: [] };
-      byId.set(event.userId, user);
-    }
-    if (shouldAppend(event.type, event.itemId, user.history.at(-1))) user.history.push(event.itemId);
-    if (event.type === 'purchase' && !user.purchased.includes(event.itemId)) user.purchased.push(event.itemId);
+    const list = byId.get(event.userId) ?? [];
+    list.push(event);
+    byId.set(event.userId, list);
   }
-  for (const user of byId.values()) if (user.history.length > USER_HISTORY_CAP) user.history = user.history.slice(-USER_HISTORY_CAP);
-  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const segmentOf = new Map(dataset.users.map((user) => [user.id, user.segment]));
+  const users = [...byId.entries()].map(([id, list]): NightlyUser => ({ id, segment: segmentOf.get(id) ?? '', ...foldHistory(list) }));
+  return users.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export interface DemoInputs {
@@ -62,4 +55,17 @@ export function demoInputs(options: Partial<GeneratorOptions> = {}, maxUsers?: n
   const dataset = generateDataset(options);
   const users = activeUsersOf(dataset);
   return { dataset, items: dataset.items, users: maxUsers === undefined ? users : users.slice(0, maxUsers) };
+}
+
+/**
+ * The generator as a UserSource (the demo, benchmarks). It has no erasure list of its own: `erased` (e.g. the
+ * origin's Postgres user_deletions when DATABASE_URL is set) answers erasedAmong; without it nobody is erased.
+ */
+export function generatorUserSource(users: readonly NightlyUser[], erased?: (ids: readonly string[]) => Promise<Set<string>>): UserSource {
+  return {
+    kind: 'generator',
+    activeUsers: () => Promise.resolve([...users]),
+    erasedAmong: (ids) => (erased ? erased(ids) : Promise.resolve(new Set())),
+    close: () => Promise.resolve(),
+  };
 }

@@ -6,28 +6,34 @@
  * newest unfinished version from its state file without recomputing finished shards.
  */
 import type { Item } from '../../shared/catalog/types.ts';
-import { SlatePointerSchema, type SlatePointer } from '../../shared/contracts/slate.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { itemCardKey, modelFileKey, newSlateVersion, SLATE_POINTER_KEY, slateKey, versionMetaKey, versionRunKey, type SlateSubject } from '../../shared/kv/keys.ts';
-import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
-import { bucketOf, fnv1a32 } from '../../shared/util/hash.ts';
-import type { Pipeline, PipelineRequest } from '../../core/pipeline/types.ts';
-import { buildPipelineRequest } from '../../core/request/build-request.ts';
+import { newSlateVersion } from '../../shared/kv/keys.ts';
+import type { KvWriter } from '../../shared/kv/writer.ts';
+import { fnv1a32 } from '../../shared/util/hash.ts';
+import type { Pipeline } from '../../core/pipeline/types.ts';
 import { cleanupVersions, DEFAULT_GRACE_MS } from './cleanup.ts';
+import { inProcessComputer, type SlateComputer } from './compute.ts';
 import type { NightlyUser } from './inputs.ts';
-import { chunk } from '../../adapters/kv/pool.ts';
-import { itemCardOf, percentile, slateOf, type VersionInfo } from './slates.ts';
+import type { VersionInfo } from './slates.ts';
 import { newestUnfinished, saveState, type RunState } from './state.ts';
+import { bytesSummary, publishVersion, segmentRequests, slateShape, slateWriter, userRequests, usersOfShard, writeItemCards, writeRunMarker } from './steps.ts';
 import { StageTimer } from './timing.ts';
 
 export interface NightlyOptions {
   kv: KvWriter;
-  pipeline: Pipeline;
+  /** The pipeline of the single-thread path (slates computed on this thread); or give computer + modelVersion. */
+  pipeline?: Pipeline | undefined;
+  /** Opens what computes the slates of this version (e.g. the worker pool, worker-pool.ts); default in-process. */
+  computer?: ((version: VersionInfo) => Promise<SlateComputer>) | undefined;
+  /** The model version the computer serves (required with `computer`). */
+  modelVersion?: string | undefined;
   space: FeatureSpace;
   items: readonly Item[];
   users: readonly NightlyUser[];
   segments: readonly string[];
   /** Model files the edge loads from KV (modelFileKey), e.g. the session reranker; written before any slate. */
+  /** Write only the first N item cards (benchmarks extrapolate the rest; slates still carry every card). */
+  itemCardLimit?: number | undefined;
   edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[];
   stateDir: string;
   shards?: number;
@@ -41,6 +47,13 @@ export interface NightlyOptions {
   /** Wall clock for clean-up decisions. */
   now?: () => number;
   onProgress?: (event: { usersDone: number; usersTotal: number }) => void;
+  /**
+   * Which of these users are erased now (UserSource.erasedAmong). Asked right before each batch of user
+   * slates is written and again right after it: a user erased before the write gets no slate, one erased
+   * during it has the slate deleted again (and one erased later is removed by the origin's slate eraser,
+   * which covers this version through its run marker). A rejection stops the job before the pointer flips.
+   */
+  erasedAmong?: ((ids: readonly string[]) => Promise<Set<string>>) | undefined;
 }
 
 export interface NightlySummary {
@@ -59,6 +72,8 @@ export interface NightlySummary {
   usersPerSecond: number;
   bytesPerSlate: { p50: number; max: number; mean: number };
   stagesMs: Record<string, number>;
+  /** Users skipped (or whose fresh slate was deleted again) because they were erased while the job ran. */
+  usersErasedAtWrite: number;
   /** False when a newer version was already live, so the pointer was left alone. */
   flipped: boolean;
   deletedVersions: string[];
@@ -75,6 +90,8 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const started = performance.now();
   const timer = new StageTimer();
   const { kv, pipeline, space } = options;
+  const modelVersion = options.modelVersion ?? pipeline?.modelVersion;
+  if (!modelVersion) throw new Error('runNightly needs a pipeline, or a computer and its modelVersion');
   const slateSize = options.slateSize ?? 100;
   const batchSize = options.batchSize ?? 256;
   const inputs = fingerprint(options.users, options.items, options.segments);
@@ -82,13 +99,13 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   const catalog = new Map(options.items.map((item) => [item.id, item]));
 
   const previous = options.resume ? await newestUnfinished(options.stateDir) : undefined;
-  const resumable = previous && previous.modelVersion === pipeline.modelVersion && previous.inputs === inputs && previous.slateSize === slateSize;
+  const resumable = previous && previous.modelVersion === modelVersion && previous.inputs === inputs && previous.slateSize === slateSize;
   const at = options.at ?? Date.now();
   const state: RunState = resumable
     ? previous
     : {
         version: options.version ?? newSlateVersion(new Date(at)),
-        modelVersion: pipeline.modelVersion,
+        modelVersion,
         at,
         shards: options.shards ?? 16,
         slateSize,
@@ -101,82 +118,49 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
         completed: false,
       };
   // Slates are deterministic (no exploration) and computed for the version's time, so a resume writes the same.
-  const shape = { surface: 'home', k: slateSize, now: state.at, explorationSlots: 0 };
+  const shape = slateShape(slateSize, state.at);
   const version: VersionInfo = { slateVersion: state.version, modelVersion: state.modelVersion, at: state.at };
   const shardsSkipped = state.doneShards.length;
   const usersDoneBefore = state.usersDone;
   await saveState(options.stateDir, state);
-  await kv.putMany([{ key: versionRunKey(state.version), value: JSON.stringify({ version: state.version, at: state.at }) }]);
-
-  const writeSlates = async (subjects: SlateSubject[], requests: PipelineRequest[]): Promise<void> => {
-    for (const [batchIndex, batch] of chunk(requests, batchSize).entries()) {
-      const results = await timer.time('pipeline', () => pipeline.recommendBatch(batch));
-      // A batch call reports the batch's stage times on every result: count them once per batch.
-      for (const [stage, ms] of Object.entries(results[0]?.stageMs ?? {})) timer.add(`pipeline.${stage}`, ms);
-      const entries: KvEntry[] = timer.timeSync('encode', () =>
-        results.map((result, r) => {
-          const subject = subjects[batchIndex * batchSize + r];
-          if (!subject) throw new Error('pipeline returned more results than requests');
-          const value = JSON.stringify(slateOf(space, version, result.items.slice(0, slateSize), catalog));
-          state.slateBytes.push(Buffer.byteLength(value));
-          return { key: slateKey(state.version, subject), value };
-        }),
-      );
-      if (results.length !== batch.length) throw new Error(`pipeline answered ${results.length} of ${batch.length} requests`);
-      await timer.time('kv_write', () => kv.putMany(entries));
-    }
-  };
+  await writeRunMarker(kv, state.version, state.at);
 
   if (!state.itemsDone) {
     // Model files are keyed by model version (shared by every slate version of that model): written first,
     // so the pointer can never name a model whose reranker the edge cannot load.
-    const files = options.edgeModelFiles ?? [];
-    if (files.length > 0) {
-      await timer.time('kv_write', () =>
-        kv.putMany(files.map((f) => ({ key: modelFileKey(state.modelVersion, f.file), value: Buffer.from(f.bytes).toString('base64'), base64: true }))),
-      );
-    }
-    for (const items of chunk(options.items, 2000)) {
-      const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(state.version, item.id), value: JSON.stringify(itemCardOf(space, item)) })));
-      await timer.time('kv_write', () => kv.putMany(entries));
-    }
+    const items = options.itemCardLimit === undefined ? options.items : options.items.slice(0, options.itemCardLimit);
+    await writeItemCards(kv, timer, { space, version: state.version, modelVersion: state.modelVersion, items, edgeModelFiles: options.edgeModelFiles });
     state.itemsDone = true;
     await saveState(options.stateDir, state);
   }
 
-  if (!state.segmentsDone) {
-    const subjects: SlateSubject[] = [...options.segments.map((name): SlateSubject => ({ kind: 'segment', name })), { kind: 'popular' }];
-    const requests = subjects.map((s) => buildPipelineRequest({ segment: s.kind === 'segment' ? s.name : undefined }, shape));
-    await writeSlates(subjects, requests);
-    state.segmentsDone = true;
-    await saveState(options.stateDir, state);
-  }
-
-  const byShard = new Map<number, NightlyUser[]>();
-  for (const user of options.users) {
-    const shard = bucketOf(user.id, state.shards);
-    const members = byShard.get(shard) ?? [];
-    members.push(user);
-    byShard.set(shard, members);
-  }
-  options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
-  for (let shard = 0; shard < state.shards; shard++) {
-    if (state.doneShards.includes(shard)) continue;
-    const users = byShard.get(shard) ?? [];
-    for (const group of chunk(users, batchSize)) {
-      const subjects = group.map((u): SlateSubject => ({ kind: 'user', id: u.id }));
-      const requests = group.map((u) => buildPipelineRequest({ userId: u.id, segment: u.segment, history: u.history, purchased: u.purchased }, shape));
-      await writeSlates(subjects, requests);
-      options.onProgress?.({ usersDone: state.usersDone + group.length, usersTotal: options.users.length });
-      state.usersDone += group.length;
+  const computer = options.computer ? await options.computer(version) : inProcessComputer(pipeline!, { space, version, slateSize, catalog });
+  const writer = slateWriter({ kv, computer, timer, slateVersion: state.version, batchSize, erasedAmong: options.erasedAmong, bytes: state.slateBytes });
+  try {
+    if (!state.segmentsDone) {
+      const { subjects, requests } = segmentRequests(options.segments, shape);
+      await writer.write(subjects, requests);
+      state.segmentsDone = true;
+      await saveState(options.stateDir, state);
     }
-    state.doneShards.push(shard);
-    await saveState(options.stateDir, state);
+    options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
+    for (let shard = 0; shard < state.shards; shard++) {
+      if (state.doneShards.includes(shard)) continue;
+      const { subjects, requests } = userRequests(usersOfShard(options.users, shard, state.shards), shape);
+      await writer.write(subjects, requests, (n) => {
+        state.usersDone += n;
+        options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
+      });
+      state.doneShards.push(shard);
+      await saveState(options.stateDir, state);
+    }
+  } finally {
+    await computer.close();
   }
 
-  const bytes = { p50: percentile(state.slateBytes, 0.5), max: Math.max(0, ...state.slateBytes), mean: Math.round(state.slateBytes.reduce((a, b) => a + b, 0) / Math.max(1, state.slateBytes.length)) };
+  const bytes = bytesSummary(state.slateBytes);
   const seconds = (performance.now() - started) / 1000;
-  const meta = {
+  const flipped = await publishVersion(kv, {
     version: state.version,
     modelVersion: state.modelVersion,
     createdAt: state.at,
@@ -186,15 +170,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     itemCards: options.items.length,
     slateSize,
     bytesPerSlate: bytes,
-  };
-  const pointer: SlatePointer = SlatePointerSchema.parse({ version: state.version, modelVersion: state.modelVersion, createdAt: state.at });
-  // Order matters: the meta marks the version complete, the pointer flip (a single key) makes it live.
-  await kv.putMany([{ key: versionMetaKey(state.version), value: JSON.stringify(meta) }]);
-  // Never move the pointer backwards (a late resume of an old version after a newer one went live).
-  const live = await kv.get(SLATE_POINTER_KEY);
-  const liveVersion = live === null ? undefined : SlatePointerSchema.parse(JSON.parse(live)).version;
-  const flipped = liveVersion === undefined || liveVersion <= state.version;
-  if (flipped) await kv.putMany([{ key: SLATE_POINTER_KEY, value: JSON.stringify(pointer) }]);
+  });
   state.completed = true;
   await saveState(options.stateDir, state);
 
@@ -215,6 +191,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     usersPerSecond: Math.round((users / seconds) * 10) / 10,
     bytesPerSlate: bytes,
     stagesMs: timer.totals(),
+    usersErasedAtWrite: writer.erased,
     flipped,
     deletedVersions,
   };

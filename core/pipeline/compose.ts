@@ -22,6 +22,7 @@ import { explorationSlotsFor, fetchItemStats, type ItemStatsSource } from './sta
 import { popularCandidates, popularityScores } from './stages/popular.ts';
 import { rank } from './stages/rank.ts';
 import { rerankSlate } from './stages/rerank.ts';
+import { sessionRerank } from './stages/session.ts';
 import { retrieve, type Retrieval } from './stages/retrieve.ts';
 import type { Pipeline, PipelineRequest, PipelineResult } from './types.ts';
 
@@ -84,6 +85,13 @@ export function composePipeline(options: PipelineOptions): ComposedPipeline {
         const r = toRank.indexOf(f);
         if (r < 0) return { ...f, scores: popularityScores(space, f.candidates) };
         return { ...f, scores: ranking.scores[r]!, degraded: ranking.failed ? [...f.degraded, 'ranker-failed'] : f.degraded };
+      });
+
+      // 4b. Session rerank of the personal slates whose request carries session items (as the edge does).
+      const session = await sessionRerank(model, toRank.map((f) => ({ sessionItems: f.settings.sessionRerank ? f.request.sessionItems : [], candidates: f.candidates, scores: scored[filtered.indexOf(f)]!.scores })), clock);
+      toRank.forEach((f, r) => {
+        const i = filtered.indexOf(f);
+        scored[i] = { ...scored[i]!, scores: session.scores[r]!, degraded: session.failed ? [...scored[i]!.degraded, 'session-rerank-failed'] : scored[i]!.degraded };
       });
 
       // 5. Click stats for the slates that explore, then 6. the slate: MMR, caps, exploration, reasons.

@@ -48,8 +48,8 @@ export interface FeatureStore {
   itemStats(itemIds: readonly string[]): Promise<Map<string, ItemStats>>;
   /** Replaces the state of many users at once (pipelined on Redis). */
   seedUsers(users: readonly SeededUser[]): Promise<void>;
-  /** Erases everything stored for a user (GDPR delete). */
-  eraseUser(userId: string): Promise<void>;
+  /** Erases everything stored for a user (GDPR delete), with the session lists of the user's sessions. */
+  eraseUser(userId: string, sessionIds?: readonly string[]): Promise<void>;
   /** True when the backing service answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -4,9 +4,18 @@
  * adapters/onnx/loaded-model.ts; the core never names a runtime.
  */
 import type { ModelManifest } from '../../shared/contracts/manifest.ts';
-import type { DlrmInput, UserTowerInput } from '../../shared/features/encode.ts';
+import type { DlrmInput, SessionRerankInput, UserTowerInput } from '../../shared/features/encode.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import type { AnnIndex } from './ann.ts';
+
+/** Item-to-item neighbours (item_neighbours.bin): row r (item index r + 1) holds perItem (index, weight) pairs, index 0 = none. */
+export interface ItemNeighbours {
+  readonly perItem: number;
+  /** Newest distinct history items that score (manifest itemNeighboursWindow). */
+  readonly window: number;
+  readonly items: Int32Array;
+  readonly weights: Float32Array;
+}
 
 export interface LoadedModel {
   readonly version: string;
@@ -17,12 +26,18 @@ export interface LoadedModel {
   /** Item embeddings, L2-normalised copy (row r = item index r + 1), for MMR similarity and reasons. */
   readonly unitEmbeddings: Float32Array;
   readonly index: AnnIndex;
+  /** The item-to-item candidate source, when the version ships one (older versions do not). */
+  readonly neighbours?: ItemNeighbours | undefined;
   readonly warnings: readonly string[];
   readonly providers: readonly string[];
+  /** Catalogue items appended after the trained ones with a content-fallback embedding (core/registry/cold-start.ts); 0 when none. */
+  readonly coldStartItems?: number;
   /** User embeddings, n × dim row-major. */
   embedUsers(batch: readonly UserTowerInput[]): Promise<Float32Array>;
   /** Click probabilities, one per DLRM row. */
   scoreCandidates(batch: DlrmInput): Promise<Float32Array>;
+  /** Session reranker scores for one slate (the edge's model); absent when the version ships none. */
+  scoreSession?(input: SessionRerankInput): Promise<Float32Array>;
   /** Cosine similarity of two items by feature-space index (0 for unknown). */
   itemSimilarity(a: number, b: number): number;
   dispose(): Promise<void>;

@@ -114,6 +114,21 @@ export class ModelRegistry {
     return this.loading;
   }
 
+  /**
+   * Loads the pointed version again even when it is the one served (e.g. the catalogue gained items the
+   * loader embeds by the cold-start fallback) and swaps it in like a new version; resolves true when swapped.
+   */
+  refresh(): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      await this.loading?.catch(() => undefined);
+      this.loading = this.reloadOnce(true).finally(() => {
+        this.loading = null;
+      });
+      return this.loading;
+    };
+    return run();
+  }
+
   /** Loads an extra version (experiments, shadow) that stays loaded until unpinned. */
   async pin(version: string): Promise<void> {
     if (this.pinned.has(version)) return;
@@ -141,7 +156,7 @@ export class ModelRegistry {
     await Promise.all(entries.map((e) => e.model.dispose()));
   }
 
-  private async reloadOnce(): Promise<boolean> {
+  private async reloadOnce(force = false): Promise<boolean> {
     let version: string;
     if (this.options.fixedVersion !== undefined) version = this.options.fixedVersion;
     else try {
@@ -150,7 +165,7 @@ export class ModelRegistry {
       this.recordError(`pointer unreadable: ${messageOf(error)}`);
       return false;
     }
-    if (version === this.entry?.model.version || version === this.failedVersion) return false;
+    if (!force && (version === this.entry?.model.version || version === this.failedVersion)) return false;
     this.lastPointer = version;
     const dir = join(this.options.artifactsRoot, version);
     const started = performance.now();

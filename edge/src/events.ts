@@ -1,10 +1,13 @@
 /**
- * POST /v1/events: a beacon batch is validated (400/413 with reasons) and acknowledged only once it is
+ * POST /v1/events: a beacon batch is validated (400/413 with reasons), its user ids kept only where a valid
+ * user token proves them (shared/auth/event-users.ts: others become anonymous session events), and
+ * acknowledged only once it is
  * durable — enqueued on the EVENTS queue (Cloudflare Queues). If the enqueue fails the answer is 503 +
  * Retry-After and the widget keeps the batch for a later try (event ids make every retry idempotent at the
  * origin). Queue messages are at most 128 KB, so a large batch is split into several messages.
  */
-import { EventBatchSchema, type EventBatch } from '../../shared/contracts/events.ts';
+import { attributeEvents, type UserCheck } from '../../shared/auth/event-users.ts';
+import { EventBeaconSchema, type EventBatch } from '../../shared/contracts/events.ts';
 import { count } from './counters.ts';
 import { reasonsOf } from './http.ts';
 
@@ -67,8 +70,14 @@ export interface BeaconAnswer {
   headers: Record<string, string>;
 }
 
-/** Validates a beacon body and enqueues it: the whole of POST /v1/events but the HTTP plumbing. */
-export async function acceptBeacon(text: string, queue: EventQueue): Promise<BeaconAnswer> {
+/** Proves a user id with the beacon's token (body `userToken`, else the X-User-Token header). */
+export type UserProver = (userId: string, token: string | undefined) => Promise<UserCheck>;
+
+/**
+ * Validates a beacon body and enqueues it: the whole of POST /v1/events but the HTTP plumbing. Only proven
+ * user ids reach the queue (the origin trusts the edge's API key), and the token itself is never queued.
+ */
+export async function acceptBeacon(text: string, queue: EventQueue, prove: UserProver, headerToken?: string): Promise<BeaconAnswer> {
   const cors = { 'access-control-allow-origin': '*' };
   if (text.length > MAX_EVENT_BODY_BYTES) return { status: 413, body: { error: 'payload_too_large', reasons: [`body over ${MAX_EVENT_BODY_BYTES} bytes`] }, headers: cors };
   let body: unknown;
@@ -77,13 +86,16 @@ export async function acceptBeacon(text: string, queue: EventQueue): Promise<Bea
   } catch {
     return { status: 400, body: { error: 'bad_request', reasons: ['(body): not valid JSON'] }, headers: cors };
   }
-  const parsed = EventBatchSchema.safeParse(body);
+  const parsed = EventBeaconSchema.safeParse(body);
   if (!parsed.success) {
     count('events.bad-request');
     return { status: 400, body: { error: 'bad_request', reasons: reasonsOf(parsed.error) }, headers: cors };
   }
+  const token = parsed.data.userToken ?? headerToken;
+  const attributed = await attributeEvents({ events: parsed.data.events }, (userId) => prove(userId, token));
+  if (attributed.anonymised > 0) count('events.anonymised', attributed.anonymised);
   try {
-    await enqueueEvents(queue, parsed.data);
+    await enqueueEvents(queue, attributed.batch);
   } catch (error) {
     count('events.enqueue-failed');
     console.error(JSON.stringify({ event: 'events-enqueue-failed', error: String(error), count: parsed.data.events.length }));
@@ -94,5 +106,6 @@ export async function acceptBeacon(text: string, queue: EventQueue): Promise<Bea
     };
   }
   count('events.enqueued', parsed.data.events.length);
-  return { status: 202, body: { accepted: parsed.data.events.length, forwarded: 'queued' }, headers: cors };
+  const degraded = attributed.reason === null ? [] : [attributed.reason];
+  return { status: 202, body: { accepted: parsed.data.events.length, forwarded: 'queued', anonymised: attributed.anonymised, degraded }, headers: cors };
 }

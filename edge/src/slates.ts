@@ -17,6 +17,11 @@ import type { MeteredKv } from './meter.ts';
 const POINTER_CACHE_TTL = 60;
 const CHANGES_CACHE_TTL = 60;
 const SLATE_CACHE_TTL = 300;
+/**
+ * A user's own slate: KV's minimum (60 s), so an erased user's slate stops being served within about a minute
+ * of DELETE /v1/users/:id everywhere (KV's own propagation is "up to 60 s"; docs/security.md), not after 5.
+ */
+export const USER_SLATE_CACHE_TTL = 60;
 /** Cards are immutable within a version (price/stock changes come through ITEM_CHANGES_KEY). */
 const CARD_ISOLATE_MS = 10 * 60_000;
 
@@ -44,8 +49,8 @@ export async function readItemChanges(kv: MeteredKv, isolateCacheMs: number, now
   return changes ?? { f: 1, items: {} };
 }
 
-async function readSlateFromKv(kv: MeteredKv, key: string): Promise<Slate | null> {
-  const raw = await kv.json(key, SLATE_CACHE_TTL);
+async function readSlateFromKv(kv: MeteredKv, key: string, cacheTtl = SLATE_CACHE_TTL): Promise<Slate | null> {
+  const raw = await kv.json(key, cacheTtl);
   if (raw === null) return null;
   const parsed = SlateSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
@@ -92,7 +97,7 @@ export interface FoundSlate {
 
 /** The user's own slate, if the nightly job computed one. */
 export function readUserSlate(kv: MeteredKv, version: string, userId: string): Promise<Slate | null> {
-  return readSlateFromKv(kv, slateKey(version, { kind: 'user', id: userId }));
+  return readSlateFromKv(kv, slateKey(version, { kind: 'user', id: userId }), USER_SLATE_CACHE_TTL);
 }
 
 /** The segment slate, else the global popular slate (never a per-user one). */

@@ -5,7 +5,7 @@
  * impressions and clicks; works with the keyboard (each card is a link) and gives every image alt text.
  * `item` marks the product the current page shows (recorded as a view). `user` is honoured by the edge only
  * with `user-token`, a short-lived token the site's backend signs (docs/security.md); it travels in the
- * X-User-Token header, never in the URL. Events go to an outbox in localStorage first and leave it only when
+ * X-User-Token header (in the body of event beacons), never in the URL. Events go to an outbox in localStorage first and leave it only when
  * the edge acknowledged them (202), so a batch refused (503) or cut off by navigation is sent again later.
  */
 const RECENT_KEY = 'reco:recent';
@@ -80,6 +80,23 @@ function send(endpoint: string, entry: OutboxEntry): void {
     .catch(() => undefined);
 }
 
+/**
+ * A card's link: the site's `href-template` with the item id, when it is an http(s) or relative URL; anything
+ * else (`javascript:`, `data:`, …: script run on click) is refused with a console warning and `#<id>` used.
+ */
+function itemHref(template: string | null, id: string): string {
+  if (template === null) return `#${id}`;
+  const href = template.replace('{id}', encodeURIComponent(id));
+  try {
+    const protocol = new URL(href, location.href).protocol;
+    if (protocol === 'http:' || protocol === 'https:') return href;
+  } catch {
+    // not a URL at all
+  }
+  console.warn('reco-slate: href-template must be an http(s) or relative URL; ignored');
+  return `#${id}`;
+}
+
 function rememberView(itemId: string): void {
   const recent = readList(RECENT_KEY).filter((id) => id !== itemId);
   recent.push(itemId);
@@ -140,7 +157,7 @@ class RecoSlate extends HTMLElement {
     answer.items.forEach((item, position) => {
       const li = document.createElement('li');
       const a = document.createElement('a');
-      a.href = this.getAttribute('href-template')?.replace('{id}', encodeURIComponent(item.id)) ?? `#${item.id}`;
+      a.href = itemHref(this.getAttribute('href-template'), item.id);
       a.dataset.itemId = item.id;
       const img = document.createElement('img');
       img.src = item.image ? new URL(item.image, this.endpoint).href : '';
@@ -167,7 +184,10 @@ class RecoSlate extends HTMLElement {
   private beacon(events: { type: string; itemId: string; position?: number }[], answer?: Answer): void {
     if (events.length === 0) return;
     const user = this.getAttribute('user') ?? undefined;
+    const token = this.getAttribute('user-token');
     const payload = {
+      // The edge keeps userId on these events only with this proof (a text/plain post carries no header).
+      ...(user && token ? { userToken: token } : {}),
       events: events.map((e) => ({
         eventId: crypto.randomUUID(),
         ...e,

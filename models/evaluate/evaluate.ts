@@ -1,150 +1,117 @@
 /**
- * Offline evaluation of an exported model version on the held-out window: Recall@K, NDCG@K, MAP@K, MRR@K,
- * catalogue coverage and intra-list diversity for popularity, item-kNN, two-tower, + DLRM, + session rerank.
- * Writes <reports>/<dataset>.json, .md and .html (inline SVG charts) and returns flat metrics for the manifest.
+ * Offline evaluation of an exported model version on the held-out data, K = 10, full-catalogue ranking, the
+ * user's training items excluded: HR@K, Recall@K, NDCG@K, MAP@K, MRR@K, catalogue coverage and intra-list
+ * diversity for the baselines (popularity, item-kNN, EASE: fitted on the whole training split with the
+ * hyper-parameters chosen on a validation split inside it, models/torch/validation.py) and for each stage of
+ * the served pipeline, run through the serving code (served.ts). Same users, same split for every system.
+ * Writes <reports>/<dataset>.json, .md and .html and returns flat metrics for the manifest.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { ModelManifestSchema } from '../../shared/contracts/manifest.ts';
-import { decodeEmbeddings } from '../export/embeddings.ts';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import type { Dataset } from '../../shared/catalog/types.ts';
 import type { EvalUser } from '../prepare/prepare.ts';
 import type { TimeSplit } from '../prepare/split.ts';
 import { intraListDiversity, scoreList } from './metrics.ts';
 import { renderReport } from './report.ts';
-import { embedUsers, ItemKnn, popularity, rankWithDlrm, rerankSession, twoTowerScores, type Models } from './systems.ts';
-import { topK } from './metrics.ts';
+import { servedLists, STAGES } from './served.ts';
+import { ItemKnn, popularity } from './systems.ts';
+import { sessionProtocol, type SessionResult } from './session.ts';
 
 export const K = 10;
-const RETRIEVE = 200;
-const SLATE = 50;
 const MAX_USERS = 2000;
-export const SYSTEMS = ['popularity', 'item-knn', 'two-tower', 'two-tower+dlrm', 'two-tower+dlrm+session'] as const;
-type System = (typeof SYSTEMS)[number];
 
 export interface SystemMetrics {
+  hr: number;
   recall: number;
   ndcg: number;
   map: number;
   mrr: number;
   coverage: number;
   diversity: number;
-  recall100?: number;
 }
 
-async function loadModels(dir: string): Promise<{ models: Models; space: FeatureSpace }> {
-  const manifest = ModelManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
-  const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, interOpNumThreads: 1 };
-  // Through the manifest, so a float16/int8 version is evaluated as it will be served.
-  const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
-  const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(dir, 'feature_space.json'), 'utf8'))));
-  return {
-    space,
-    models: {
-      userTower: await ort.InferenceSession.create(join(dir, 'user_tower.onnx'), options),
-      dlrm: await ort.InferenceSession.create(join(dir, 'dlrm.onnx'), options),
-      reranker: await ort.InferenceSession.create(join(dir, 'session_reranker.onnx'), options),
-      itemEmbeddings: decodeEmbeddings(bytes, manifest.itemEmbeddingsDtype, manifest.itemEmbeddingsScale),
-      dim: manifest.embeddingDim,
-    },
-  };
+export interface EvaluateOptions {
+  /** The training work folder holding baselines.json (lists of the tuned baselines); absent: TS popularity/item-kNN. */
+  workDir: string | undefined;
+  trainSeconds: number | undefined;
 }
 
-export async function evaluate(
-  dataset: Dataset,
-  split: TimeSplit,
-  evalUsers: readonly EvalUser[],
-  modelDir: string,
-  reportsDir: string,
-  protocol: string,
-): Promise<Record<string, number>> {
-  const { models, space } = await loadModels(modelDir);
+interface Baselines {
+  lists: Record<string, number[][]>;
+  choice: { knn: [number, number, number | null] | null; ease: [number, number | null] | null; served: string; examples?: number };
+}
+
+export async function evaluate(dataset: Dataset, split: TimeSplit, evalUsers: readonly EvalUser[], modelDir: string, reportsDir: string,
+  protocol: string, options: EvaluateOptions = { workDir: undefined, trainSeconds: undefined }): Promise<Record<string, number>> {
+  const started = Date.now();
+  const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(modelDir, 'feature_space.json'), 'utf8'))));
   const users = evalUsers.slice(0, MAX_USERS);
-  const histories = new Map<string, number[]>();
-  for (const e of split.train) if (e.type !== 'impression' && e.type !== 'click') histories.set(e.userId, [...(histories.get(e.userId) ?? []), space.itemIndex(e.itemId)]);
-  const knn = new ItemKnn(space, [...histories.values()]);
-  const lists: Record<System, number[][]> = { popularity: [], 'item-knn': [], 'two-tower': [], 'two-tower+dlrm': [], 'two-tower+dlrm+session': [] };
-  const recall100: Partial<Record<System, number[]>> = { popularity: [], 'item-knn': [], 'two-tower': [] };
-  const now = split.train.at(-1)?.ts ?? 0;
-  // Next-item-in-session task (what the edge reranker is for): hits@K of the ranked slate before/after rerank.
-  const sessionHits = { ranked: 0, reranked: 0, tasks: 0 };
-  const batch = 256;
-  for (let start = 0; start < users.length; start += batch) {
-    const chunk = users.slice(start, start + batch);
-    const embeddings = await embedUsers(space, models, chunk);
-    for (let u = 0; u < chunk.length; u++) {
-      const user = chunk[u]!;
-      const relevant = new Set(user.truth);
-      const pop = popularity(space, user, 100);
-      const neighbours = knn.recommend(space, user, 100);
-      const scores = twoTowerScores(models, embeddings.subarray(u * models.dim, (u + 1) * models.dim));
-      const retrieved = topK(scores, RETRIEVE, user.seen);
-      const ranked = await rankWithDlrm(space, models, user, retrieved, scores, now);
-      const reranked = await rerankSession(space, models, user, ranked.slice(0, SLATE));
-      for (const task of user.sessionTasks.slice(0, 3)) {
-        const inSession: EvalUser = { ...user, session: task.prefix, seen: new Set([...user.seen, ...task.prefix.map((id) => space.itemIndex(id))]) };
-        const slate = ranked.filter((i) => !inSession.seen.has(i)).slice(0, SLATE);
-        const after = await rerankSession(space, models, inSession, slate);
-        sessionHits.tasks++;
-        if (slate.slice(0, K).includes(task.next)) sessionHits.ranked++;
-        if (after.slice(0, K).includes(task.next)) sessionHits.reranked++;
-      }
-      lists.popularity.push(pop.slice(0, K));
-      lists['item-knn'].push(neighbours.slice(0, K));
-      lists['two-tower'].push(retrieved.slice(0, K));
-      lists['two-tower+dlrm'].push(ranked.slice(0, K));
-      lists['two-tower+dlrm+session'].push(reranked.slice(0, K));
-      recall100.popularity!.push(scoreList(pop, relevant, 100).recall);
-      recall100['item-knn']!.push(scoreList(neighbours, relevant, 100).recall);
-      recall100['two-tower']!.push(scoreList(retrieved, relevant, 100).recall);
-    }
-    process.stderr.write(`\r  evaluating ${Math.min(start + batch, users.length)}/${users.length} users`);
+  const lists: Record<string, number[][]> = {};
+  const baselineFile = options.workDir ? join(options.workDir, 'baselines.json') : '';
+  let choice: Baselines['choice'] | undefined;
+  if (baselineFile && existsSync(baselineFile)) {
+    const baselines = JSON.parse(await readFile(baselineFile, 'utf8')) as Baselines;
+    choice = baselines.choice;
+    for (const [name, perUser] of Object.entries(baselines.lists)) lists[name] = perUser.slice(0, users.length).map((l) => l.slice(0, K));
+  } else {
+    const histories = new Map<string, number[]>();
+    for (const e of split.train) if (e.type !== 'impression' && e.type !== 'click') histories.set(e.userId, [...(histories.get(e.userId) ?? []), space.itemIndex(e.itemId)]);
+    const knn = new ItemKnn(space, [...histories.values()]);
+    lists.popularity = users.map((u) => popularity(space, u, K));
+    lists['item-knn'] = users.map((u) => knn.recommend(space, u, K));
   }
+  const now = split.train.at(-1)?.ts ?? 0;
+  const stages = await servedLists(modelDir, dataset.items, users.map((u) => ({ segment: u.segment, history: u.history })), K, now,
+    (done) => process.stderr.write(`\r  evaluating ${done}/${users.length} users`));
   process.stderr.write('\n');
+  for (const stage of STAGES) lists[stage] = stages[stage];
+  const session = await sessionProtocol(modelDir, dataset.items, users, K, now);
 
-  const results = {} as Record<System, SystemMetrics>;
-  for (const system of SYSTEMS) {
-    const per = lists[system].map((list, u) => scoreList(list, new Set(users[u]!.truth), K));
+  const results: Record<string, SystemMetrics> = {};
+  for (const [system, perUser] of Object.entries(lists)) {
+    const per = perUser.map((list, u) => scoreList(list, new Set(users[u]!.truth), K));
     const mean = (f: (m: (typeof per)[number]) => number): number => per.reduce((s, m) => s + f(m), 0) / Math.max(1, per.length);
-    const r100 = recall100[system];
     results[system] = {
+      hr: mean((m) => m.hit),
       recall: mean((m) => m.recall),
       ndcg: mean((m) => m.ndcg),
       map: mean((m) => m.ap),
       mrr: mean((m) => m.rr),
-      coverage: new Set(lists[system].flat()).size / space.itemCount,
-      diversity: lists[system].reduce((s, l) => s + intraListDiversity(l, (i) => space.category(i)), 0) / Math.max(1, lists[system].length),
-      ...(r100 ? { recall100: r100.reduce((s, v) => s + v, 0) / Math.max(1, r100.length) } : {}),
+      coverage: new Set(perUser.flat()).size / space.itemCount,
+      diversity: perUser.reduce((s, l) => s + intraListDiversity(l, (i) => space.category(i)), 0) / Math.max(1, perUser.length),
     };
   }
-  const sessionTask = {
-    tasks: sessionHits.tasks,
-    hitRateRanked: sessionHits.ranked / Math.max(1, sessionHits.tasks),
-    hitRateReranked: sessionHits.reranked / Math.max(1, sessionHits.tasks),
+  const training = JSON.parse(await readFile(join(modelDir, 'training.json'), 'utf8').catch(() => '{}')) as { losses?: Record<string, number[]>; timings?: Record<string, number> };
+  const summary = {
+    dataset: dataset.name, protocol, k: K, users: users.length, results, session, choice: choice ?? null,
+    seconds: { train: options.trainSeconds ?? null, evaluate: (Date.now() - started) / 1000, stages: training.timings ?? {} },
+    createdAt: new Date().toISOString(),
   };
-  const summary = { dataset: dataset.name, protocol, k: K, users: users.length, candidates: { retrieve: RETRIEVE, slate: SLATE }, results, sessionTask, createdAt: new Date().toISOString() };
   await mkdir(reportsDir, { recursive: true });
-  const training = JSON.parse(await readFile(join(modelDir, 'training.json'), 'utf8').catch(() => '{}')) as { losses?: Record<string, number[]> };
   await writeFile(join(reportsDir, `${dataset.name}.json`), JSON.stringify(summary, null, 2));
-  const sessionLine = `Next item in session (${sessionTask.tasks} tasks, slate of ${SLATE} from two-tower+DLRM): HitRate@${K} ${sessionTask.hitRateRanked.toFixed(4)} before, ${sessionTask.hitRateReranked.toFixed(4)} after the session rerank.\n`;
-  await writeFile(join(reportsDir, `${dataset.name}.md`), markdownTable(summary.results, `${dataset.name}, ${protocol} protocol, ${users.length} users, K=${K}`) + '\n' + sessionLine);
-  await writeFile(join(reportsDir, `${dataset.name}.html`), renderReport(summary, training.losses ?? {}));
-  console.log(markdownTable(results, `${dataset.name} (${protocol})`));
-  console.log(sessionLine);
+  const title = `${dataset.name}, ${protocol} protocol, ${users.length} users, K=${K}`;
+  const notes = [
+    choice ? `Hyper-parameters chosen on a validation split inside the training data (never the test split): item-kNN (k, shrink, newest-items window; null = all) = ${JSON.stringify(choice.knn)}, EASE (lambda, window) = ${choice.ease ? JSON.stringify(choice.ease) : 'not run (catalogue too large for the dense closed form)'}; served item-to-item source: ${choice.served}.` : 'Baselines computed in TypeScript (no training work folder).',
+    `Training ${summary.seconds.train === null ? '–' : `${Math.round(summary.seconds.train)} s`} end to end before evaluation; evaluation ${Math.round(summary.seconds.evaluate)} s.`,
+    session.line,
+  ];
+  await writeFile(join(reportsDir, `${dataset.name}.md`), markdownTable(results, title) + '\n' + notes.join('\n\n') + '\n');
+  await writeFile(join(reportsDir, `${dataset.name}.html`), renderReport({ ...summary, results }, training.losses ?? {}));
+  console.log(markdownTable(results, title));
+  console.log(notes.join('\n'));
   const flat: Record<string, number> = {};
-  for (const system of SYSTEMS) for (const [metric, value] of Object.entries(results[system])) flat[`${system}.${metric}@${metric === 'recall100' ? 100 : K}`] = Math.round(value * 1e4) / 1e4;
-  flat[`session.hitrate@${K}.ranked`] = Math.round(sessionTask.hitRateRanked * 1e4) / 1e4;
-  flat[`session.hitrate@${K}.reranked`] = Math.round(sessionTask.hitRateReranked * 1e4) / 1e4;
+  for (const [system, m] of Object.entries(results)) for (const [metric, value] of Object.entries(m)) flat[`${system}.${metric}@${K}`] = Math.round(value * 1e4) / 1e4;
+  for (const [name, value] of Object.entries(session.metrics)) flat[`session.${name}`] = Math.round(value * 1e4) / 1e4;
+  flat['session.gate'] = session.gate === 'on' ? 1 : 0;
   return flat;
 }
 
-export function markdownTable(results: Record<System, SystemMetrics>, title: string): string {
-  const rows = SYSTEMS.map((s) => {
-    const m = results[s];
-    const f = (v: number | undefined): string => (v === undefined ? '–' : v.toFixed(4));
-    return `| ${s} | ${f(m.recall)} | ${f(m.ndcg)} | ${f(m.map)} | ${f(m.mrr)} | ${f(m.recall100)} | ${f(m.coverage)} | ${f(m.diversity)} |`;
-  });
-  return [`**${title}**`, '', `| system | Recall@${K} | NDCG@${K} | MAP@${K} | MRR@${K} | Recall@100 | coverage@${K} | ILD@${K} |`, '|---|---|---|---|---|---|---|---|', ...rows, ''].join('\n');
+export function markdownTable(results: Record<string, SystemMetrics>, title: string): string {
+  const f = (v: number): string => v.toFixed(4);
+  const rows = Object.entries(results).map(([s, m]) => `| ${s} | ${f(m.hr)} | ${f(m.recall)} | ${f(m.ndcg)} | ${f(m.map)} | ${f(m.mrr)} | ${f(m.coverage)} | ${f(m.diversity)} |`);
+  return [`**${title}**`, '', `| system | HR@${K} | Recall@${K} | NDCG@${K} | MAP@${K} | MRR@${K} | coverage@${K} | ILD@${K} |`, '|---|---|---|---|---|---|---|---|', ...rows, ''].join('\n');
 }
+
+export type { SessionResult };

@@ -1,5 +1,7 @@
 /** Offline ranking metrics over one recommendation list per user (pure). */
 export interface ListMetrics {
+  /** 1 when any relevant item is in the top K (HR@K). */
+  hit: number;
   recall: number;
   ndcg: number;
   ap: number;
@@ -22,6 +24,7 @@ export function scoreList(ranked: readonly number[], relevant: ReadonlySet<numbe
   let idcg = 0;
   for (let p = 0; p < Math.min(k, relevant.size); p++) idcg += 1 / Math.log2(p + 2);
   return {
+    hit: hits > 0 ? 1 : 0,
     recall: relevant.size === 0 ? 0 : hits / relevant.size,
     ndcg: idcg === 0 ? 0 : dcg / idcg,
     ap: Math.min(k, relevant.size) === 0 ? 0 : apSum / Math.min(k, relevant.size),

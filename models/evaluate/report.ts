@@ -7,7 +7,7 @@ interface Summary {
   k: number;
   users: number;
   results: Record<string, SystemMetrics>;
-  sessionTask?: { tasks: number; hitRateRanked: number; hitRateReranked: number };
+  session?: { line: string; metrics: Record<string, number> };
   createdAt: string;
 }
 
@@ -35,7 +35,7 @@ function lossChart(name: string, losses: number[]): string {
 }
 
 function metricsTable(summary: Summary, metrics: (keyof SystemMetrics)[]): string {
-  const head = metrics.map((m) => `<th>${escape(m === 'recall100' ? 'recall@100' : `${m}@${summary.k}`)}</th>`).join('');
+  const head = metrics.map((m) => `<th>${escape(`${m}@${summary.k}`)}</th>`).join('');
   const rows = Object.entries(summary.results).map(([system, r]) =>
     `<tr><th>${escape(system)}</th>${metrics.map((m) => `<td>${r[m] === undefined ? '–' : (r[m] ?? 0).toFixed(4)}</td>`).join('')}</tr>`);
   return `<table><thead><tr><th>system</th>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -43,9 +43,9 @@ function metricsTable(summary: Summary, metrics: (keyof SystemMetrics)[]): strin
 
 export function renderReport(summary: Summary, losses: Record<string, number[]>): string {
   const systems = Object.keys(summary.results);
-  const metrics: (keyof SystemMetrics)[] = ['recall', 'ndcg', 'map', 'mrr', 'recall100', 'coverage', 'diversity'];
+  const metrics: (keyof SystemMetrics)[] = ['hr', 'recall', 'ndcg', 'map', 'mrr', 'coverage', 'diversity'];
   const charts = metrics.map((m) =>
-    barChart(`${m}${m === 'recall100' ? '' : `@${summary.k}`}`, systems.filter((s) => summary.results[s]?.[m] !== undefined).map((s) => ({ label: s, value: summary.results[s]?.[m] ?? 0 }))));
+    barChart(`${m}@${summary.k}`, systems.filter((s) => summary.results[s]?.[m] !== undefined).map((s) => ({ label: s, value: summary.results[s]?.[m] ?? 0 }))));
   return `<!doctype html><html lang="en"><meta charset="utf-8"><title>Model evaluation — ${escape(summary.dataset)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}figure{display:inline-block;margin:1em}figcaption{font-weight:600}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}</style>
 <h1>Offline evaluation: ${escape(summary.dataset)}</h1>
@@ -53,10 +53,7 @@ export function renderReport(summary: Summary, losses: Record<string, number[]>)
 Seen (training) items are excluded from every list; lists rank the full catalogue.</p>
 ${metricsTable(summary, metrics)}
 ${charts.join('\n')}
-${summary.sessionTask ? barChart(`Next item in session, HitRate@${summary.k} (${summary.sessionTask.tasks} tasks)`, [
-    { label: 'two-tower+dlrm', value: summary.sessionTask.hitRateRanked },
-    { label: '+ session rerank', value: summary.sessionTask.hitRateReranked },
-  ]) : ''}
+${summary.session ? `<p>${escape(summary.session.line)}</p>` : ''}
 <h2>Training</h2>${Object.entries(losses).map(([n, l]) => lossChart(n, l)).join('')}
 </html>`;
 }

@@ -87,7 +87,7 @@ export async function rankWithDlrm(space: FeatureSpace, models: Models, user: Ev
 }
 
 /** Session rerank of a ranked slate; the slate order enters as the position prior (1 − rank / C). */
-export async function rerankSession(space: FeatureSpace, models: Models, user: EvalUser, slate: number[]): Promise<number[]> {
+export async function rerankSession(space: FeatureSpace, models: Pick<Models, 'reranker'>, user: Pick<EvalUser, 'session'>, slate: number[]): Promise<number[]> {
   const session = user.session.map((id) => space.itemIndex(id)).filter((i) => i > 0).slice(-SESSION_LENGTH);
   const input = encodeSessionRerank(
     slate.map((index, rank) => ({ ...itemFeaturesOf(space, index), score: slatePositionPrior(rank, slate.length) })),

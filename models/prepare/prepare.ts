@@ -8,20 +8,20 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset, Interaction } from '../../shared/catalog/types.ts';
 import { buildFeatureSpace, FeatureSpace } from '../../shared/features/feature-space.ts';
-import { encodeDlrm, encodeUserTower, rightAlign } from '../../shared/features/encode.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from '../../shared/features/spec.ts';
-import { createRng } from '../../shared/util/rng.ts';
+import { encodeUserTower, rightAlign } from '../../shared/features/encode.ts';
+import { HISTORY_LENGTH, SESSION_LENGTH } from '../../shared/features/spec.ts';
 import { shouldAppend } from '../../shared/features/history.ts';
 import { writeArrays } from './arrays.ts';
-import { isPositive, leaveOneOut, splitByTime, type TimeSplit } from './split.ts';
+import { holdoutPerUser, leaveOneOut, splitByTime, type TimeSplit } from './split.ts';
 
 export interface PrepareOptions {
   /** 'time': last testFraction of time evaluates; 'leave-one-out': each user's last positive evaluates. */
-  protocol: 'time' | 'leave-one-out';
+  protocol: 'time' | 'leave-one-out' | 'holdout';
   testFraction: number;
-  dlrmPositives: number;
-  dlrmNegatives: number;
-  seed: number;
+  /** Unused since the ranker trains on retrieval's candidate lists (kept so older callers still type-check). */
+  dlrmPositives?: number;
+  dlrmNegatives?: number;
+  seed?: number;
 }
 
 /** Positive item ids per user in time order, with immediate repeats collapsed. */
@@ -50,6 +50,9 @@ export interface Prepared {
   space: FeatureSpace;
   split: TimeSplit;
   evalUsers: EvalUser[];
+  /** Per-user training sequences in the order the trainer's seq_* arrays use (user ids and their positive events). */
+  sequences: { userId: string; events: Interaction[] }[];
+  segmentOf: Map<string, string | undefined>;
 }
 
 function sessionTasksOf(space: FeatureSpace, events: readonly Interaction[]): EvalUser['sessionTasks'] {
@@ -66,15 +69,13 @@ function sessionTasksOf(space: FeatureSpace, events: readonly Interaction[]): Ev
 }
 
 export async function prepare(dataset: Dataset, workDir: string, options: PrepareOptions): Promise<Prepared> {
-  const split = options.protocol === 'time' ? splitByTime(dataset.interactions, options.testFraction) : leaveOneOut(dataset.interactions);
+  const split = options.protocol === 'time' ? splitByTime(dataset.interactions, options.testFraction)
+    : options.protocol === 'holdout' ? holdoutPerUser(dataset.interactions, options.testFraction) : leaveOneOut(dataset.interactions);
   const referenceTime = split.train.at(-1)?.ts ?? 0;
   const spaceData = buildFeatureSpace(dataset.items, dataset.segments, split.train, referenceTime);
   const space = new FeatureSpace(spaceData);
   const segmentOf = new Map(dataset.users.map((u) => [u.id, u.segment]));
-  const rng = createRng(options.seed);
-  // Stacking window: the ranker and reranker learn from the last 20% of training time, with retrieval
-  // features from a two-tower trained only before it, so they see retrieval scores for interactions the
-  // retriever never trained on — as at serving time (otherwise the ranker learns memorised scores).
+  // Stacking window: the session reranker learns from sessions in the last 20% of training time.
   const stackCutoff = split.train[Math.floor(split.train.length * 0.8)]?.ts ?? Infinity;
   const trainPositives = positivesByUser(split.train);
 
@@ -82,7 +83,12 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
   // Row → position of its event in dataset.interactions, so the parity test can rebuild each row from raw events.
   const eventPosition = new Map(dataset.interactions.map((e, i) => [e.eventId, i]));
   const tt = { segment: [] as number[], history: [] as Int32Array[], item: [] as number[], event: [] as number[], late: [] as number[] };
+  // Per-user training sequences (same order as the two-tower rows): the item-to-item models, the validation
+  // split and the ranker's candidate lists are built from them by the trainer.
+  const seq = { offsets: [0], user: [] as string[] };
   for (const [userId, events] of trainPositives) {
+    seq.user.push(userId);
+    seq.offsets.push(seq.offsets.at(-1)! + events.length);
     const segment = segmentOf.get(userId);
     events.forEach((event, j) => {
       const input = encodeUserTower(space, { segment, history: events.slice(Math.max(0, j - HISTORY_LENGTH), j).map((e) => e.itemId) });
@@ -91,44 +97,6 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       tt.item.push(space.itemIndex(event.itemId));
       tt.event.push(eventPosition.get(event.eventId) ?? -1);
       tt.late.push(event.ts >= stackCutoff ? 1 : 0);
-    });
-  }
-
-  // DLRM: sampled positives with popularity-sampled negatives; retrieval_score (last dense column) is filled
-  // by the trainer from the trained two-tower, exactly as the origin computes it (user tower · item embedding).
-  const allItems = Array.from({ length: space.itemCount }, (_, i) => i + 1);
-  const byCategory = new Map<number, number[]>();
-  for (const i of allItems) byCategory.set(space.category(i), [...(byCategory.get(space.category(i)) ?? []), i]);
-  const dl = { sparse: [] as Int32Array[], dense: [] as Float32Array[], label: [] as number[], segment: [] as number[], history: [] as Int32Array[], event: [] as number[] };
-  const examples = tt.item.length;
-  const rows = Math.min(options.dlrmPositives, examples);
-  const flatEvents = [...trainPositives.entries()].flatMap(([userId, events]) => events.map((event, j) => ({ userId, events, j, event }))).filter((x) => x.event.ts >= stackCutoff);
-  for (let n = 0; n < rows; n++) {
-    const pick = flatEvents[rng.int(flatEvents.length)];
-    if (!pick) break;
-    const history = pick.events.slice(Math.max(0, pick.j - HISTORY_LENGTH), pick.j).map((e) => e.itemId);
-    const user = { segment: segmentOf.get(pick.userId), history };
-    const candidates = [{ index: space.itemIndex(pick.event.itemId), retrievalScore: 0 }];
-    // Negatives are drawn uniformly from items that existed at the event's time — half from the whole
-    // catalogue, half from the positive's own category (the hard ones retrieval hands the ranker). Uniform,
-    // not popularity-weighted: a view is itself popularity-driven, so the ranker must learn popularity; and
-    // never items created later, or "new item" would look like a positive signal.
-    const sameCategory = byCategory.get(space.category(space.itemIndex(pick.event.itemId)));
-    for (let k = 0; k < options.dlrmNegatives; k++) {
-      const pool = k >= options.dlrmNegatives / 2 && sameCategory !== undefined ? sameCategory : allItems;
-      let index = pool[rng.int(pool.length)] ?? 1;
-      for (let tries = 0; tries < 10 && space.createdAt(index) > pick.event.ts; tries++) index = pool[rng.int(pool.length)] ?? 1;
-      candidates.push({ index, retrievalScore: 0 });
-    }
-    const encoded = encodeDlrm(space, user, candidates, pick.event.ts);
-    const tower = encodeUserTower(space, user);
-    candidates.forEach((_, r) => {
-      dl.sparse.push(encoded.sparse.slice(r * DLRM_SPARSE_FEATURES.length, (r + 1) * DLRM_SPARSE_FEATURES.length));
-      dl.dense.push(encoded.dense.slice(r * DLRM_DENSE_FEATURES.length, (r + 1) * DLRM_DENSE_FEATURES.length));
-      dl.label.push(r === 0 ? 1 : 0);
-      dl.segment.push(tower.segment);
-      dl.history.push(tower.history);
-      dl.event.push(eventPosition.get(pick.event.eventId) ?? -1);
     });
   }
 
@@ -156,11 +124,12 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
   // Evaluation users: their training history, their latest session, and the items they took up afterwards.
   const testPositives = positivesByUser(split.test);
   const evalUsers: EvalUser[] = [];
-  const ev = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], truthOffsets: [0], truth: [] as number[], seenOffsets: [0], seen: [] as number[] };
+  const seqIndex = new Map(seq.user.map((id, i) => [id, i]));
+  const ev = { user: [] as number[], segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], truthOffsets: [0], truth: [] as number[], seenOffsets: [0], seen: [] as number[] };
   for (const [userId, events] of testPositives) {
     const past = trainPositives.get(userId) ?? [];
     const seen = new Set(past.map((e) => space.itemIndex(e.itemId)));
-    const truth = [...new Set(events.map((e) => space.itemIndex(e.itemId)))].filter((i) => i > 0 && (options.protocol === 'leave-one-out' || !seen.has(i)));
+    const truth = [...new Set(events.map((e) => space.itemIndex(e.itemId)))].filter((i) => i > 0 && (options.protocol !== 'time' || !seen.has(i)));
     if (truth.length === 0 || past.length === 0) continue;
     const tower = encodeUserTower(space, { segment: segmentOf.get(userId), history: past.map((e) => e.itemId) });
     const lastSession = past.at(-1)?.sessionId;
@@ -172,6 +141,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       seen,
       sessionTasks: sessionTasksOf(space, events),
     });
+    ev.user.push(seqIndex.get(userId) ?? -1);
     ev.segment.push(tower.segment);
     ev.history.push(tower.history);
     ev.session.push(rightAlign(past.filter((e) => e.sessionId === lastSession).map((e) => space.itemIndex(e.itemId)), SESSION_LENGTH));
@@ -200,17 +170,15 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       tt_item: { data: Int32Array.from(tt.item), shape: [tt.item.length] },
       tt_event: { data: Int32Array.from(tt.event), shape: [tt.event.length] },
       tt_late: { data: Int32Array.from(tt.late), shape: [tt.late.length] },
-      dl_event: { data: Int32Array.from(dl.event), shape: [dl.event.length] },
-      dl_sparse: { data: stack(dl.sparse, DLRM_SPARSE_FEATURES.length, 'i'), shape: [dl.label.length, DLRM_SPARSE_FEATURES.length] },
-      dl_dense: { data: stack(dl.dense, DLRM_DENSE_FEATURES.length, 'f'), shape: [dl.label.length, DLRM_DENSE_FEATURES.length] },
-      dl_label: { data: Float32Array.from(dl.label), shape: [dl.label.length] },
-      dl_segment: { data: Int32Array.from(dl.segment), shape: [dl.segment.length] },
-      dl_history: { data: stack(dl.history, HISTORY_LENGTH, 'i'), shape: [dl.history.length, HISTORY_LENGTH] },
+      seq_offsets: { data: Int32Array.from(seq.offsets), shape: [seq.offsets.length] },
+      seq_items: { data: Int32Array.from(tt.item), shape: [tt.item.length] },
+      seq_event: { data: Int32Array.from(tt.event), shape: [tt.event.length] },
       rr_segment: { data: Int32Array.from(rr.segment), shape: [rr.segment.length] },
       rr_history: { data: stack(rr.history, HISTORY_LENGTH, 'i'), shape: [rr.history.length, HISTORY_LENGTH] },
       rr_session: { data: stack(rr.session, SESSION_LENGTH, 'i'), shape: [rr.session.length, SESSION_LENGTH] },
       rr_target: { data: Int32Array.from(rr.target), shape: [rr.target.length] },
       rr_event: { data: Int32Array.from(rr.event), shape: [rr.event.length] },
+      ev_user: { data: Int32Array.from(ev.user), shape: [ev.user.length] },
       ev_segment: { data: Int32Array.from(ev.segment), shape: [ev.segment.length] },
       ev_history: { data: stack(ev.history, HISTORY_LENGTH, 'i'), shape: [ev.history.length, HISTORY_LENGTH] },
       ev_session: { data: stack(ev.session, SESSION_LENGTH, 'i'), shape: [ev.session.length, SESSION_LENGTH] },
@@ -233,5 +201,5 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
     },
   );
   await writeFile(join(workDir, 'feature_space.json'), JSON.stringify(spaceData));
-  return { space, split, evalUsers };
+  return { space, split, evalUsers, sequences: [...trainPositives.entries()].map(([userId, events]) => ({ userId, events })), segmentOf };
 }

@@ -33,3 +33,24 @@ export function leaveOneOut(interactions: readonly Interaction[]): TimeSplit {
   const held = new Set([...lastByUser.values()].map((e) => e.eventId));
   return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
 }
+
+/**
+ * Per-user hold-out of the last `fraction` of each user's positives (at least one, and only for users with at
+ * least two). With a per-user order shuffled by a seed (the ML-1M pairs loader) this is a seeded random split.
+ */
+export function holdoutPerUser(interactions: readonly Interaction[], fraction: number): TimeSplit {
+  const byUser = new Map<string, Interaction[]>();
+  for (const e of interactions) {
+    if (!isPositive(e)) continue;
+    const list = byUser.get(e.userId);
+    if (list) list.push(e);
+    else byUser.set(e.userId, [e]);
+  }
+  const held = new Set<string>();
+  for (const events of byUser.values()) {
+    if (events.length < 2) continue;
+    const n = Math.max(1, Math.round(events.length * fraction));
+    for (const e of events.slice(-n)) held.add(e.eventId);
+  }
+  return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
+}

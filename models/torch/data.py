@@ -31,16 +31,17 @@ def progress(iterable, total, label):
     sys.stderr.write("\n")
 
 
-def run_epochs(n, epochs, batch_size, label, optimizer, batch_loss):
-    """Shuffled mini-batch SGD shared by the three trainers: batch_loss(indices) returns the batch's mean loss.
+def run_epochs(n, epochs, batch_size, label, optimizer, batch_loss, max_rows=None):
+    """Shuffled mini-batch SGD shared by the trainers: batch_loss(indices) returns the batch's mean loss.
+    max_rows: each epoch visits a fresh random sample of at most that many rows (bounds time on large data).
     Returns the mean loss per epoch."""
     import torch
 
     losses = []
     for epoch in range(epochs):
-        perm = torch.randperm(n)
+        perm = torch.randperm(n)[:max_rows] if max_rows else torch.randperm(n)
         total = 0.0
-        batches = range(0, n, batch_size)
+        batches = range(0, len(perm), batch_size)
         for start in progress(batches, len(batches), f"{label} epoch {epoch + 1}/{epochs}"):
             idx = perm[start:start + batch_size]
             loss = batch_loss(idx)
@@ -48,5 +49,5 @@ def run_epochs(n, epochs, batch_size, label, optimizer, batch_loss):
             loss.backward()
             optimizer.step()
             total += loss.item() * len(idx)
-        losses.append(total / n)
+        losses.append(total / max(1, len(perm)))
     return losses

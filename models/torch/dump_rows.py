@@ -1,6 +1,7 @@
 """Prints the rows the trainer reads (through its own loader) for the feature-parity test.
 Usage: /usr/bin/python3 models/torch/dump_rows.py <work_dir> <n>"""
 import json
+import os
 import sys
 
 from data import load_arrays
@@ -9,6 +10,8 @@ from reranker import features
 
 def main():
     a, _ = load_arrays(sys.argv[1])
+    # The ranker's rows are encoded by models/prepare/rank-lists.ts into <work>/rank/.
+    a.update(load_arrays(os.path.join(sys.argv[1], "rank"))[0])
     n = int(sys.argv[2])
     pick = lambda name, rows: a[name][rows].tolist()
     tt_rows = list(range(0, len(a["tt_item"]), max(1, len(a["tt_item"]) // n)))[:n]

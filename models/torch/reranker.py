@@ -40,7 +40,8 @@ def build_examples(a, user_emb, item_emb, seed=3):
     rng = np.random.default_rng(seed)
     targets = a["rr_target"]
     scores = user_emb @ item_emb.T                                                     # rows: examples, cols: item index - 1
-    top = np.argpartition(-scores, CANDIDATES, axis=1)[:, :CANDIDATES]
+    c = min(CANDIDATES, scores.shape[1])
+    top = np.argpartition(-scores, c - 1, axis=1)[:, :c]
     order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
     cands = np.take_along_axis(top, order, axis=1) + 1                                 # item indices, best first
     labels = np.empty(len(targets), dtype=np.int64)
@@ -49,10 +50,10 @@ def build_examples(a, user_emb, item_emb, seed=3):
         if len(hit):
             labels[r] = hit[0]
         else:
-            pos = rng.integers(0, CANDIDATES)
+            pos = rng.integers(0, c)
             cands[r, pos] = t
             labels[r] = pos
-    prior = (1.0 - np.arange(CANDIDATES) / CANDIDATES).astype(np.float32)
+    prior = (1.0 - np.arange(c) / c).astype(np.float32)
     return cands, labels, np.tile(prior, (len(targets), 1))
 
 
@@ -64,6 +65,13 @@ def train_reranker(a, vocab, user_emb, item_emb, epochs, batch_size=512, seed=5)
     torch.manual_seed(seed)
     model = SessionReranker(vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"])
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    if len(a["rr_target"]) == 0:
+        # No multi-item sessions: nothing to learn, so the exported reranker keeps the slate order (zero head).
+        with torch.no_grad():
+            model.head[-1].weight.zero_()
+            model.head[-1].bias.zero_()
+        model.eval()
+        return model, []
     cands, labels, prior = build_examples(a, user_emb, item_emb)
     cc, cb, cp = [torch.from_numpy(x) for x in features(a, cands)]
     sc, sb, sp = [torch.from_numpy(x) for x in features(a, a["rr_session"])]

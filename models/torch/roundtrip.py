@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from dlrm import DLRM, table_sizes
+from ranker import Ranker
 from reranker import SessionReranker
 from two_tower import UserTower
 
@@ -19,7 +19,8 @@ def main():
     vocab, dim = state["vocab"], state["dim"]
     user = UserTower(vocab["items"] + 1, vocab["segments"] + 1, dim)
     user.load_state_dict(state["user"])
-    dlrm = DLRM(table_sizes(vocab), 6)
+    n_dense = state["dlrm"]["mean"].shape[0]
+    dlrm = Ranker(vocab, n_dense)
     dlrm.load_state_dict(state["dlrm"])
     reranker = SessionReranker(vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"])
     reranker.load_state_dict(state["reranker"])
@@ -30,9 +31,9 @@ def main():
     segment = rng.integers(0, vocab["segments"] + 1, size=(b,))
     history = rng.integers(0, vocab["items"] + 1, size=(b, 20))
     history[0, :15] = 0  # a short, left-padded history
-    sizes = table_sizes(vocab)
+    sizes = [vocab["segments"] + 1, vocab["items"] + 1, vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"], vocab["categories"] + 1]
     sparse = np.stack([rng.integers(0, n, size=(b,)) for n in sizes], axis=1)
-    dense = rng.random((b, 6)).astype(np.float32)
+    dense = rng.random((b, n_dense)).astype(np.float32)
     cand = [rng.integers(0, n, size=(b, c)) for n in (vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"])]
     cand_score = rng.random((b, c)).astype(np.float32)
     sess = [rng.integers(0, n, size=(b, s)) for n in (vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"])]

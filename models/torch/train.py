@@ -1,5 +1,11 @@
-"""Trains the three models on the arrays prepared by models/prepare and exports them to ONNX.
-Usage: /usr/bin/python3 models/torch/train.py <work_dir> <out_dir> <dim> <epochs>"""
+"""Trains the models on the arrays prepared by models/prepare and exports them to ONNX, in two stages that
+models/train.ts runs with a TypeScript step between them (it encodes the ranker's candidate lists with
+shared/features, the functions serving calls, so training and serving features cannot disagree):
+  retrieval <work> <out> <dim> <epochs>: two-tower (served user tower + item embeddings), validation split,
+      item-kNN / EASE chosen on validation (baselines + the served item_neighbours.bin), the ranker's candidate
+      lists (cand_*.bin), the session reranker.
+  rank <work> <out> <epochs>: the listwise ranker (dlrm.onnx) on the encoded lists (rank/ arrays).
+Usage: /usr/bin/python3 models/torch/train.py retrieval|rank ..."""
 import json
 import os
 import sys
@@ -8,52 +14,100 @@ import time
 import numpy as np
 import torch
 
+import candidates
 from data import load_arrays
-from dlrm import train_dlrm
+from ranker import train_ranker
 from reranker import train_reranker
 from two_tower import embed_users, train_two_tower
+from validation import baseline_lists, sequences, served_neighbours, split, tune
 
 OPSET = 14
+EVAL_USERS = 2000
+
+
+class TrainingDataError(Exception):
+    """The data cannot train a model (printed as one line, exit code 2)."""
+
+
+def log(line):
+    print(line, flush=True)
 
 
 def export(model, args, names, outputs, dynamic, path):
     torch.onnx.export(model, args, path, input_names=names, output_names=outputs, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
 
 
-def main():
-    work_dir, out_dir, dim, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    torch.set_num_threads(2)
-    os.makedirs(out_dir, exist_ok=True)
-    a, meta = load_arrays(work_dir)
-    vocab = {"items": meta["items"], "categories": meta["categories"], "brands": meta["brands"], "segments": meta["segments"], "priceBuckets": int(a["item_price"].max()) + 1}
-    vocab["priceBuckets"] = max(vocab["priceBuckets"], 18)
-    timings = {}
+def vocab_of(a, meta):
+    return {"items": meta["items"], "categories": meta["categories"], "brands": meta["brands"], "segments": meta["segments"],
+            "priceBuckets": max(int(a["item_price"].max()) + 1 if len(a["item_price"]) else 1, 18)}
 
+
+def write_neighbours(path, nb, wt):
+    """item_neighbours.bin: int32 neighbour indices (n x m, 1-based, 0 = none) then float32 weights (n x m)."""
+    with open(path, "wb") as f:
+        f.write(nb.astype("<i4").tobytes())
+        f.write(wt.astype("<f4").tobytes())
+
+
+def stage_retrieval(work_dir, out_dir, dim, epochs):
+    a, meta = load_arrays(work_dir)
+    n_items = meta["items"]
+    if n_items < 2:
+        raise TrainingDataError(f"{n_items} item(s) in the catalogue: at least 2 are needed")
+    if len(a["tt_item"]) < 2:
+        raise TrainingDataError(f"{len(a['tt_item'])} positive interaction(s) in the training window: at least 2 are needed")
+    vocab = vocab_of(a, meta)
+    timings = {}
+    seqs = sequences(a)
+    if sum(len(s) for s in seqs) != len(a["tt_item"]):
+        raise RuntimeError("prepared sequences and two-tower rows disagree")
+
+    # One two-tower, trained without the validation targets: it is served, and its scores on the validation
+    # targets are the ranker's retrieval features without leakage (the held-out 2 items per user cost little).
+    fit, examples = split(seqs)
+    held = np.zeros(len(a["tt_item"]), dtype=bool)
+    for u, p in examples:
+        held[a["seq_offsets"][u] + p] = True
     t = time.time()
-    user, item_emb, tt_losses = train_two_tower(a, vocab, dim, epochs)
+    user, item_emb, tt_losses = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(~held)[0])
     timings["two_tower_s"] = time.time() - t
     item_emb.astype("<f4").tofile(os.path.join(out_dir, "item_embeddings.f32"))
     h = a["tt_history"][:2].astype(np.int64)
     export(user, (torch.from_numpy(a["tt_segment"][:2].astype(np.int64)), torch.from_numpy(h)), ["segment", "history"], ["user_embedding"],
            {"segment": {0: "batch"}, "history": {0: "batch"}, "user_embedding": {0: "batch"}}, os.path.join(out_dir, "user_tower.onnx"))
 
-    # Stacking: a two-tower trained only before the stacking window provides the ranker's retrieval_score
-    # (and the reranker's candidates), so both learn from scores on interactions the retriever never saw.
+    # Item-to-item models chosen on validation; baselines on the test users; the served neighbours.
     t = time.time()
-    early_user, early_item_emb, _ = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(a["tt_late"] == 0)[0], label="two-tower (stacking)")
-    timings["two_tower_stacking_s"] = time.time() - t
+    choice = tune(seqs, n_items, log)
+    timings["tuning_s"] = time.time() - t
+    log(f"[train] chosen on validation: item-kNN (k, shrink, window)={choice['knn']} EASE (lambda, window)={choice['ease']} served item-to-item: {choice['served']} over the newest {choice['served_window']} items")
     t = time.time()
-    dense = a["dl_dense"].copy()
-    u = embed_users(early_user, a["dl_segment"], a["dl_history"])
-    dense[:, -1] = np.einsum("ij,ij->i", u, early_item_emb[a["dl_sparse"][:, 1] - 1])
-    dlrm, dl_losses = train_dlrm(a["dl_sparse"], dense, a["dl_label"], vocab, epochs)
-    timings["dlrm_s"] = time.time() - t
-    export(dlrm, (torch.from_numpy(a["dl_sparse"][:2].astype(np.int64)), torch.from_numpy(dense[:2])), ["sparse", "dense"], ["score"],
-           {"sparse": {0: "batch"}, "dense": {0: "batch"}, "score": {0: "batch"}}, os.path.join(out_dir, "dlrm.onnx"))
+    ev_users = a["ev_user"][:EVAL_USERS].astype(np.int64)
+    so, sv = a["ev_seen_offsets"], a["ev_seen"]
+    ev_seen = [set(sv[so[i]:so[i + 1]].tolist()) for i in range(len(ev_users))]
+    lists = baseline_lists(seqs, ev_users, ev_seen, n_items, choice) if len(ev_users) else {}
+    with open(os.path.join(work_dir, "baselines.json"), "w") as f:
+        json.dump({"lists": lists, "choice": {k: v for k, v in choice.items()}}, f)
+    timings["baselines_s"] = time.time() - t
+    t = time.time()
+    nb, wt = served_neighbours(seqs, n_items, choice)
+    write_neighbours(os.path.join(out_dir, "item_neighbours.bin"), nb, wt)
+    timings["neighbours_s"] = time.time() - t
+
+    # Validation models (fitted without the held-out targets) produce the ranker's candidate lists.
+    t = time.time()
+    val_user, val_item_emb = user, item_emb
+    vnb, vwt = served_neighbours(fit, n_items, choice)
+    tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
+    ue = embed_users(val_user, a["tt_segment"][tt_rows], a["tt_history"][tt_rows], dim=dim)
+    cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt, choice["served_window"])
+    candidates.write(work_dir, cands)
+    timings["candidates_s"] = time.time() - t
+    log(f"[train] ranker lists: {len(cands['user'])} of {len(examples)} validation targets were retrieved")
 
     t = time.time()
-    ru = embed_users(early_user, a["rr_segment"], a["rr_history"])
-    reranker, rr_losses = train_reranker(a, vocab, ru, early_item_emb, epochs)
+    ru = embed_users(val_user, a["rr_segment"], a["rr_history"], dim=dim)
+    reranker, rr_losses = train_reranker(a, vocab, ru, val_item_emb, epochs)
     timings["reranker_s"] = time.time() - t
     c = torch.ones((1, 3), dtype=torch.int64)
     s = torch.ones((1, 5), dtype=torch.int64)
@@ -62,14 +116,49 @@ def main():
            {**{n: {0: "batch", 1: "candidates"} for n in ["cand_category", "cand_brand", "cand_price", "cand_score", "scores"]},
             **{n: {0: "batch"} for n in ["sess_category", "sess_brand", "sess_price"]}},
            os.path.join(out_dir, "session_reranker.onnx"))
-
     with open(os.path.join(out_dir, "training.json"), "w") as f:
         json.dump({"vocab": vocab, "dim": dim, "epochs": epochs, "torch": torch.__version__, "opset": OPSET, "timings": timings,
-                   "losses": {"two_tower": tt_losses, "dlrm": dl_losses, "reranker": rr_losses},
-                   "examples": {"two_tower": int(len(a["tt_item"])), "dlrm": int(len(a["dl_label"])), "reranker": int(len(a["rr_target"]))}}, f, indent=1)
-    # Keep the torch weights next to the work dir for the export round-trip test.
-    torch.save({"user": user.state_dict(), "dlrm": dlrm.state_dict(), "reranker": reranker.state_dict(), "vocab": vocab, "dim": dim},
-               os.path.join(work_dir, "weights.pt"))
+                   "neighbours": {"model": choice["served"], "perItem": int(nb.shape[1]), "window": choice["served_window"], "knn": choice["knn"], "ease": choice["ease"]},
+                   "validation": {k: choice.get(k) for k in ["examples", "popularity", "knn_grid", "ease_grid"]},
+                   "losses": {"two_tower": tt_losses, "reranker": rr_losses},
+                   "examples": {"two_tower": int(len(a["tt_item"])), "ranker_lists": int(len(cands["user"])), "reranker": int(len(a["rr_target"]))}}, f, indent=1)
+    torch.save({"user": user.state_dict(), "reranker": reranker.state_dict(), "vocab": vocab, "dim": dim}, os.path.join(work_dir, "weights.pt"))
+
+
+def stage_rank(work_dir, out_dir, epochs):
+    a, meta = load_arrays(os.path.join(work_dir, "rank"))
+    with open(os.path.join(out_dir, "training.json")) as f:
+        training = json.load(f)
+    vocab = training["vocab"]
+    t = time.time()
+    model, losses, report = train_ranker(a["dl_sparse"], a["dl_dense"], a["dl_label"], a["dl_offsets"], vocab, epochs, log=log)
+    training["timings"]["ranker_s"] = time.time() - t
+    export(model, (torch.from_numpy(a["dl_sparse"][:2].astype(np.int64)), torch.from_numpy(a["dl_dense"][:2])), ["sparse", "dense"], ["score"],
+           {"sparse": {0: "batch"}, "dense": {0: "batch"}, "score": {0: "batch"}}, os.path.join(out_dir, "dlrm.onnx"))
+    training["losses"]["ranker"] = losses
+    training["ranker"] = report
+    with open(os.path.join(out_dir, "training.json"), "w") as f:
+        json.dump(training, f, indent=1)
+    weights = torch.load(os.path.join(work_dir, "weights.pt"))
+    weights["dlrm"] = model.state_dict()
+    torch.save(weights, os.path.join(work_dir, "weights.pt"))
+
+
+def main():
+    torch.set_num_threads(2)
+    stage, work_dir, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        if stage == "retrieval":
+            stage_retrieval(work_dir, out_dir, int(sys.argv[4]), int(sys.argv[5]))
+        elif stage == "rank":
+            stage_rank(work_dir, out_dir, int(sys.argv[4]))
+        else:
+            raise SystemExit(f"unknown stage {stage}")
+    except (TrainingDataError, ValueError) as error:
+        with open(os.path.join(work_dir, "train-error.txt"), "w") as f:
+            f.write(f"cannot train: {error}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

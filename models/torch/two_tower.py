@@ -7,6 +7,8 @@ import torch.nn.functional as F
 
 from data import run_epochs
 
+MAX_ROWS_PER_EPOCH = 200_000
+
 
 class UserTower(nn.Module):
     def __init__(self, n_items, n_segments, dim):
@@ -67,7 +69,8 @@ def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, se
         logits = logits.masked_fill(same & ~torch.eye(len(ids), dtype=torch.bool), -1e9)
         return F.cross_entropy(logits, torch.arange(len(ids)))
 
-    losses = run_epochs(len(target), epochs, batch_size, label, opt, batch_loss)
+    # Large data: each epoch samples at most MAX_ROWS_PER_EPOCH rows (ML-1M: ~1M rows would take far too long on 2 cores).
+    losses = run_epochs(len(target), epochs, batch_size, label, opt, batch_loss, max_rows=MAX_ROWS_PER_EPOCH)
     user.eval()
     item.eval()
     with torch.no_grad():
@@ -76,9 +79,9 @@ def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, se
     return user, item_emb, losses
 
 
-def embed_users(user, segment, history, batch=4096):
+def embed_users(user, segment, history, batch=4096, dim=None):
     out = []
     with torch.no_grad():
         for s in range(0, len(segment), batch):
             out.append(user(torch.from_numpy(segment[s:s + batch].astype(np.int64)), torch.from_numpy(history[s:s + batch].astype(np.int64))).numpy())
-    return np.concatenate(out) if out else np.zeros((0, 1), dtype=np.float32)
+    return np.concatenate(out) if out else np.zeros((0, dim or user.mlp[-1].out_features), dtype=np.float32)

@@ -1,6 +1,7 @@
 /**
  * /healthz: the process answers. /readyz: a model is loaded and Postgres answers (the feature store is
- * reported but optional: without it the service degrades instead of failing). /metrics: Prometheus text.
+ * reported but optional: without it the service degrades instead of failing). /metrics: Prometheus text (under ORIGIN_WORKERS, all workers
+ * aggregated by the cluster's primary).
  */
 import type { Hono } from 'hono';
 import type { OriginDeps } from '../deps.ts';
@@ -19,6 +20,11 @@ export function registerHealth(app: Hono, deps: OriginDeps): void {
   });
   app.get('/metrics', async (c) => {
     c.header('content-type', deps.metrics.registry.contentType);
-    return c.body(await deps.metrics.registry.metrics());
+    if (!deps.metricsText) return c.body(await deps.metrics.registry.metrics());
+    try {
+      return c.body(await deps.metricsText());
+    } catch (error) {
+      return c.json({ error: 'metrics_unavailable', reason: error instanceof Error ? error.message : String(error) }, 503);
+    }
   });
 }

@@ -1,42 +1,40 @@
 /**
- * DELETE /v1/users/:id (API key): erases the user's events and profile row in Postgres, their online
- * features, and (when a KV writer is wired) their precomputed slates, and records the erasure so exports
- * and the nightly omit them. Idempotent; any part failing → 503, and a retry completes the rest.
+ * DELETE /v1/users/:id (API key): erases the user everywhere (core/erasure/erase-user.ts): the erasure
+ * marker first, then online features and the user's Redis session lists, precomputed slates in KV, and last
+ * the events and profile row in Postgres. Idempotent; any part failing → 503 naming it, and a retry completes
+ * the rest. `slates: "not-configured"` only when the origin was started without any slate KV.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { eraseUser, type ErasureStep } from '../../core/erasure/erase-user.ts';
 import type { OriginDeps } from '../deps.ts';
 import { requireApiKey } from '../http/api-key.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
-import { eraseUserRows } from '../../adapters/postgres/repository.ts';
+import { eraseUserRows, markErased, sessionsOfUser } from '../../adapters/postgres/repository.ts';
 
 const UserIdSchema = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
+
+const FAILED: Record<ErasureStep, string> = {
+  marker: 'database unavailable, nothing erased yet',
+  features: 'feature store unavailable: erasure recorded, online features not yet erased; retry',
+  slates: 'slate store unavailable: erasure recorded and features erased, slates not yet; retry',
+  events: 'database unavailable: features and slates erased, stored events not yet; retry',
+};
 
 export function registerUsers(app: Hono, deps: OriginDeps): void {
   const retry = { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) };
   app.delete('/v1/users/:id', requireApiKey(deps.config.API_KEYS), async (c) => {
     const id = UserIdSchema.safeParse(c.req.param('id'));
     if (!id.success) return problem(c, 400, 'invalid user id', reasonsOf(id.error));
-    let erased;
-    try {
-      erased = await eraseUserRows(await deps.database.get(), id.data);
-    } catch {
-      return problem(c, 503, 'database unavailable, nothing erased yet', undefined, retry);
-    }
-    try {
-      await deps.featureStore.eraseUser(id.data);
-    } catch {
-      return problem(c, 503, 'feature store unavailable: events erased, online features not yet; retry', undefined, retry);
-    }
-    let slates: 'erased' | 'not-configured' = 'not-configured';
-    if (deps.eraseSlates) {
-      try {
-        await deps.eraseSlates(id.data);
-        slates = 'erased';
-      } catch {
-        return problem(c, 503, 'slate store unavailable: events and features erased, slates not yet; retry', undefined, retry);
-      }
-    }
-    return c.json({ userId: id.data, erasedEvents: erased.events, features: 'erased', slates });
+    const db = async () => deps.database.get();
+    const result = await eraseUser(id.data, {
+      markErased: async (userId) => markErased(await db(), userId),
+      sessionsOf: async (userId) => sessionsOfUser(await db(), userId),
+      featureStore: deps.featureStore,
+      eraseSlates: deps.eraseSlates,
+      eraseRows: async (userId) => eraseUserRows(await db(), userId),
+    });
+    if (!result.ok) return problem(c, 503, FAILED[result.failed], undefined, retry);
+    return c.json({ userId: id.data, erasedEvents: result.events, sessions: result.sessions, features: 'erased', slates: result.slates });
   });
 }

@@ -1,77 +1,144 @@
 /**
- * `npm run bench:load`: concurrent HTTP load (autocannon) on 127.0.0.1 only, bounded in time.
- *   - origin POST /v1/recommend (mixed known users, anonymous sessions with recent items);
- *   - origin POST /v1/events (batches of 10 events with unique ids; non-2xx answers counted);
- *   - origin RSS before/after the event load (bounded memory).
- * The origin runs as its own process (`node origin/server.ts`) on the embedded defaults unless DATABASE_URL /
- * REDIS_URL are set. Flags: --duration S (default 10) --connections C (default 16). JSON lines.
+ * `npm run bench:load`: concurrent HTTP load (autocannon) on 127.0.0.1 only, bounded in time, against
+ * `node origin/server.ts` serving a synthetic catalogue of --items (default 1M; random-weight models of the real
+ * architectures, scripts/bench/load-fixture.ts) on real Postgres and Redis (DATABASE_URL / REDIS_URL, default the
+ * local ones; a private database and key prefix, removed after). In the same run, for each --workers setting
+ * (default "1,auto": one process, then ORIGIN_WORKERS=auto = one per core):
+ *   - origin POST /v1/recommend (known users with histories, anonymous sessions with recent items): rps, p50, p99;
+ *   - the throughput ratio of each setting to the first;
+ * then, with the last setting, POST /v1/events (batches of 10 unique events) and the RSS of all its processes.
+ * Flags: --duration S (default 10) --connections C (default 16) --items N --users N --workers 1,auto. JSON lines.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, waitForHttp } from './http.ts';
+import { freePort } from './http.ts';
+import { loadFixture } from './load-fixture.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } } });
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    items: { type: 'string', default: '1000000' },
+    users: { type: 'string', default: '2000' },
+    workers: { type: 'string', default: '1,auto' },
+  },
+});
 const duration = Number(values.duration);
 const connections = Number(values.connections);
-const command = 'npm run bench:load';
-const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify({ bench: 'load', duration_s: duration, connections, command, ...line }));
+const items = Number(values.items);
+const settings = values.workers.split(',').map((w) => w.trim());
+const command = `npm run bench:load -- --items ${items} --duration ${duration} --connections ${connections} --workers ${values.workers}`;
+const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify({ bench: 'load', items, duration_s: duration, connections, command, ...line }));
 
-function rssOf(pid: number): number {
-  // /proc/<pid>/status VmRSS in kB (Linux).
-  const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : 0;
+/** VmRSS of a process and its children (the cluster's workers), bytes (Linux). */
+function rssTree(pid: number): number {
+  const rss = (p: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children file: count the process alone
+  }
+  return rss(pid) + children.reduce((sum, child) => sum + rss(child), 0);
+}
+
+async function startOrigin(env: Record<string, string>, workers: number): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'origin', 'server.ts')], {
+    cwd: root, stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_RPS: '1000000', RATE_LIMIT_BURST: '1000000' },
+  });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  // Ready when every worker has answered /readyz (a new connection each time, so round-robin reaches them all).
+  const seen = new Set<string>();
+  const deadline = Date.now() + 600_000;
+  while (seen.size < workers) {
+    if (child.exitCode !== null) throw new Error(`origin exited ${child.exitCode}: ${log}`);
+    if (Date.now() > deadline) throw new Error(`origin not ready: ${log}`);
+    try {
+      const response = await fetch(`${url}/readyz`, { headers: { connection: 'close' }, keepalive: false });
+      if (response.ok) seen.add(response.headers.get('x-origin-worker') ?? 'single');
+    } catch {
+      // starting
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { url, child };
+}
+
+async function stopOrigin(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function recommendLoad(url: string, apiKey: string, users: number, seconds: number): Promise<Awaited<ReturnType<typeof autocannon>>> {
+  let n = 0;
+  return autocannon({
+    url, connections, duration: seconds,
+    requests: [{
+      method: 'POST', path: '/v1/recommend', headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      setupRequest: (req) => {
+        n++;
+        const body = n % 2 === 0 ? { userId: `u${n % users}`, k: 10 } : { sessionId: `s${n}`, k: 10, sessionItemIds: [`i${n % items}`, `i${(n * 7) % items}`] };
+        return { ...req, body: JSON.stringify(body) };
+      },
+    }],
+  });
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const origin = spawn(process.execPath, [join(root, 'origin', 'server.ts')], {
-    cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_RPS: '1000000', RATE_LIMIT_BURST: '1000000' },
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const fixture = await loadFixture(root, items, Number(values.users));
+  emit({ target: 'fixture', users_with_history: fixture.users, setup_s: +fixture.seconds.toFixed(1) });
+  // Called as the edge calls it (API key): a userId is honoured only with proof (origin/http/user-identity.ts).
+  const apiKey = `bench-load-key-${randomUUID()}`;
+  const env = { ...fixture.env, API_KEYS: apiKey };
+  let baseline: number | undefined;
+  let last: { url: string; child: ChildProcess } | undefined;
   try {
-    await waitForHttp(`${url}/readyz`, 120_000);
-    let n = 0;
-    const recommend = await autocannon({
-      url, connections, duration,
-      requests: [{
-        method: 'POST', path: '/v1/recommend', headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => {
-          n++;
-          const body = n % 2 === 0 ? { userId: `u${n % 5000}`, k: 10 } : { sessionId: `s${n}`, k: 10, sessionItemIds: [`i${n % 10000}`, `i${(n * 7) % 10000}`] };
-          return { ...req, body: JSON.stringify(body) };
-        },
-      }],
-    });
-    emit({ target: 'origin POST /v1/recommend', rps: +recommend.requests.average.toFixed(1), p50_ms: recommend.latency.p50, p99_ms: recommend.latency.p99, non2xx: recommend.non2xx, errors: recommend.errors });
-
-    const rssBefore = rssOf(origin.pid ?? 0);
+    for (const [index, setting] of settings.entries()) {
+      const workers = setting === 'auto' ? availableParallelism() : Number(setting);
+      const origin = await startOrigin({ ...env, ORIGIN_WORKERS: setting }, workers);
+      await recommendLoad(origin.url, apiKey, fixture.users, Math.min(3, duration)); // warm-up (JIT, caches)
+      const result = await recommendLoad(origin.url, apiKey, fixture.users, duration);
+      const first = (baseline ??= result.requests.average);
+      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2) });
+      if (index < settings.length - 1) await stopOrigin(origin.child);
+      else last = origin;
+    }
+    if (!last) return;
+    const rssBefore = rssTree(last.child.pid ?? 0);
     const runId = randomUUID().slice(0, 8);
     let sent = 0;
     const events = await autocannon({
-      url, connections, duration,
+      url: last.url, connections, duration,
       requests: [{
         method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json' },
         setupRequest: (req) => {
-          const batch = Array.from({ length: 10 }, () => ({ eventId: `load-${runId}-${sent++}`, type: 'view', itemId: `i${sent % 10000}`, sessionId: `s${sent % 500}`, userId: `u${sent % 5000}` }));
+          const batch = Array.from({ length: 10 }, () => ({ eventId: `load-${runId}-${sent++}`, type: 'view', itemId: `i${sent % items}`, sessionId: `s${sent % 500}`, userId: `u${sent % fixture.users}` }));
           return { ...req, body: JSON.stringify({ events: batch }) };
         },
       }],
     });
-    const rssAfter = rssOf(origin.pid ?? 0);
-    const accepted = events.requests.total - events.non2xx;
-    emit({ target: 'origin POST /v1/events (batches of 10)', rps: +events.requests.average.toFixed(1), events_per_s: +(events.requests.average * 10).toFixed(0), p50_ms: events.latency.p50, p99_ms: events.latency.p99, non2xx: events.non2xx, errors: events.errors, requests_ok: accepted });
-    emit({ target: 'origin RSS during event load', rss_before_mb: +(rssBefore / 1048576).toFixed(1), rss_after_mb: +(rssAfter / 1048576).toFixed(1) });
+    const rssAfter = rssTree(last.child.pid ?? 0);
+    emit({ target: 'origin POST /v1/events (batches of 10)', origin_workers: settings.at(-1), rps: +events.requests.average.toFixed(1), events_per_s: +(events.requests.average * 10).toFixed(0), p50_ms: events.latency.p50, p99_ms: events.latency.p99, non2xx: events.non2xx, errors: events.errors, requests_ok: events.requests.total - events.non2xx });
+    emit({ target: 'origin RSS during event load (all processes)', origin_workers: settings.at(-1), rss_before_mb: +(rssBefore / 1048576).toFixed(1), rss_after_mb: +(rssAfter / 1048576).toFixed(1) });
   } finally {
-    origin.kill('SIGTERM');
+    if (last) await stopOrigin(last.child);
+    await fixture.remove();
   }
 }
 
-main().catch((error: unknown) => {
+main().then(() => process.exit(0), (error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -1,23 +1,28 @@
 /**
- * `npm run bench:nightly [-- --users N --big-items 1000000 --big-users N --card-sample N --skip-big]`
- * Users/hour of the nightly job on this machine, with the per-stage breakdown, printed as JSON lines:
- *  1. demo catalogue (10k items, trained model): a real run of runNightly into a fresh local KV;
+ * `npm run bench:nightly [-- --users N --big-items 1000000 --big-users N --card-sample N --threads T --skip-big]`
+ * Users/hour of the nightly job on this machine, printed as JSON lines, for two catalogues:
+ *  1. demo catalogue (10k items, trained model);
  *  2. synthetic 1M-item catalogue (random-weight models of the real architectures, scripts/bench/
- *     synthetic-artifacts.ts): the same job for a bounded number of users; item cards are written for a
- *     sample and their cost extrapolated to the whole catalogue (a fixed per-version cost, not per user).
- * users/hour = 3600 / (seconds per user for the user-dependent stages); the fixed costs are reported apart.
+ *     synthetic-artifacts.ts); item cards are written for a sample (a per-version cost, reported apart).
+ * Each case runs the same users twice in the same process: the single-thread path (pipeline on the main
+ * thread, one batch at a time: the path the earlier figures measured) and the new path (one worker thread per
+ * core, KV writes overlapping compute), into two fresh local KVs with the same version id and time, then
+ * compares every user slate of the two runs. users/hour = users / wall time of the user phase (from the
+ * first user batch to the last write); stage times are summed over threads, per user.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Item } from '../../shared/catalog/types.ts';
+import { slateKey } from '../../shared/kv/keys.ts';
 import { activeUsersOf, demoInputs, loadModelArtifacts, type NightlyUser } from '../../batch/nightly/inputs.ts';
 import { runNightly, type NightlySummary } from '../../batch/nightly/job.ts';
+import { workerPoolComputer } from '../../batch/nightly/worker-pool.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
 import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
-import { readFile } from 'node:fs/promises';
+import { readManifest } from '../../core/registry/artifacts.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -25,9 +30,10 @@ const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '5000' },
     'big-items': { type: 'string', default: '1000000' },
-    'big-users': { type: 'string', default: '2000' },
+    'big-users': { type: 'string', default: '5000' },
     'card-sample': { type: 'string', default: '20000' },
     batch: { type: 'string', default: '256' },
+    threads: { type: 'string', default: String(availableParallelism()) },
     'skip-big': { type: 'boolean', default: false },
   },
 });
@@ -36,89 +42,115 @@ interface Case {
   name: string;
   versionDir: string;
   space: FeatureSpace;
-  cardItems: readonly Item[];
-  catalogueItems: number;
+  cardSample: number;
   users: readonly NightlyUser[];
   segments: readonly string[];
-  allItems: readonly Item[];
+  items: readonly Item[];
 }
 
-async function measure(c: Case): Promise<Record<string, unknown>> {
+const VERSION = 'v20260101T000000Z';
+const AT = Date.UTC(2026, 0, 1);
+const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+interface PathResult {
+  summary: NightlySummary;
+  userPhaseSeconds: number;
+  slates: (string | null)[];
+  setupSeconds: number;
+}
+
+async function runPath(c: Case, threads: number): Promise<PathResult> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-nightly-'));
-  const loadStarted = performance.now();
-  const { pipeline } = await openServedPipeline(fixedVersionServing(c.versionDir, c.allItems));
-  const modelLoadSeconds = (performance.now() - loadStarted) / 1000;
+  const setupStarted = performance.now();
+  const served = threads === 1 ? await openServedPipeline(fixedVersionServing(c.versionDir, c.items)) : undefined;
   const kv = await openLocalKv({ persistTo: dir, namespaceId: 'bench' });
-  let summary: NightlySummary;
+  let userPhaseStarted = 0;
+  let userPhaseEnded = 0;
   try {
-    summary = await runNightly({
+    const summary = await runNightly({
       kv,
-      pipeline,
+      pipeline: served?.pipeline,
+      modelVersion: (await readManifest(c.versionDir)).version,
+      computer: threads === 1 ? undefined : (version) => workerPoolComputer({ threads, versionDir: c.versionDir, items: c.items, version, slateSize: 100 }),
       space: c.space,
-      items: c.cardItems,
+      items: c.items,
+      itemCardLimit: c.cardSample,
       users: c.users,
       segments: c.segments,
       stateDir: join(dir, 'var'),
       batchSize: Number(values.batch),
+      version: VERSION,
+      at: AT,
+      onProgress: ({ usersDone, usersTotal }) => {
+        if (usersDone === 0) userPhaseStarted = performance.now();
+        if (usersDone === usersTotal) userPhaseEnded = performance.now();
+      },
     });
+    const slates = await kv.getMany(c.users.map((u) => slateKey(VERSION, { kind: 'user', id: u.id })));
+    return { summary, userPhaseSeconds: (userPhaseEnded - userPhaseStarted) / 1000, slates, setupSeconds: (userPhaseStarted - setupStarted) / 1000 };
   } finally {
     await kv.close();
+    await served?.close();
     await rm(dir, { recursive: true, force: true });
   }
-  // Split the measured wall time: item cards are a per-version cost; everything else scales with users.
-  const cardShare = c.cardItems.length / (c.cardItems.length + summary.slates);
-  const kvWrite = summary.stagesMs.kv_write ?? 0;
-  const cardMs = kvWrite * cardShare;
-  const perUserMs = (summary.seconds * 1000 - cardMs) / summary.users;
-  const cardsExtrapolatedSeconds = (cardMs / c.cardItems.length) * c.catalogueItems / 1000;
-  const perStagePerUserMs = Object.fromEntries(
-    Object.entries(summary.stagesMs).map(([stage, ms]) => [stage, Math.round(((stage === 'kv_write' ? ms - cardMs : ms) / summary.users) * 1000) / 1000]),
-  );
+}
+
+function report(path: string, threads: number, c: Case, r: PathResult): Record<string, unknown> {
+  const users = r.summary.users;
+  const perUser = Object.fromEntries(Object.entries(r.summary.stagesMs).filter(([stage]) => stage !== 'cleanup').map(([stage, ms]) => [stage, round(ms / users)]));
+  return {
+    path,
+    threads,
+    users,
+    userPhaseSeconds: round(r.userPhaseSeconds),
+    msPerUserWall: round((r.userPhaseSeconds * 1000) / users),
+    usersPerHour: Math.round((users * 3600) / r.userPhaseSeconds),
+    setupSeconds: round(r.setupSeconds, 1),
+    itemCardsWritten: Math.min(c.cardSample, c.items.length),
+    perUserMsByStage: perUser,
+  };
+}
+
+async function measure(c: Case): Promise<Record<string, unknown>> {
+  const threads = Number(values.threads);
+  const single = await runPath(c, 1);
+  const parallel = await runPath(c, threads);
+  const differing = c.users.filter((_, i) => single.slates[i] !== parallel.slates[i]).map((u) => u.id);
+  const missing = c.users.filter((_, i) => single.slates[i] === null || parallel.slates[i] === null).length;
   return {
     bench: 'nightly',
     case: c.name,
-    catalogueItems: c.catalogueItems,
-    users: summary.users,
-    slates: summary.slates,
-    seconds: summary.seconds,
-    modelLoadSeconds: Math.round(modelLoadSeconds * 10) / 10,
-    msPerUser: Math.round(perUserMs * 1000) / 1000,
-    usersPerHour: Math.round(3_600_000 / perUserMs),
-    computeOnlyUsersPerHour: Math.round((3_600_000 * summary.users) / (summary.stagesMs.pipeline ?? 1)),
-    itemCards: { written: c.cardItems.length, seconds: Math.round(cardMs) / 1000, extrapolatedSecondsForCatalogue: Math.round(cardsExtrapolatedSeconds) },
-    perUserMsByStage: perStagePerUserMs,
-    stagesMs: summary.stagesMs,
-    bytesPerSlate: summary.bytesPerSlate,
+    catalogueItems: c.items.length,
+    single: report('single-thread (pipeline on the main thread, one batch at a time)', 1, c, single),
+    parallel: report(`worker threads (${threads}) + KV writes overlapping compute`, threads, c, parallel),
+    speedup: round(single.userPhaseSeconds / parallel.userPhaseSeconds, 2),
+    slates: { compared: c.users.length, identical: c.users.length - differing.length, differing: differing.length, missing, firstDiffering: differing.slice(0, 5) },
+    bytesPerSlate: parallel.summary.bytesPerSlate,
     kv: 'local (Miniflare/workerd SQLite)',
+    cores: availableParallelism(),
   };
 }
 
 const demo = demoInputs({}, Number(values.users));
 const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
-console.log(
-  JSON.stringify(
-    await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardItems: demo.items, catalogueItems: demo.items.length, users: demo.users, segments: demo.dataset.segments, allItems: demo.items }),
-  ),
-);
+console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
 
 if (!values['skip-big']) {
   const bigItems = Number(values['big-items']);
   const synthetic = await syntheticArtifacts(root, bigItems, Number(values['big-users']));
   const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(synthetic.dir, 'feature_space.json'), 'utf8'))));
-  const users = activeUsersOf(synthetic.dataset);
   console.log(
     JSON.stringify({
       ...(await measure({
         name: `synthetic-${bigItems}-items`,
         versionDir: synthetic.dir,
         space,
-        cardItems: synthetic.dataset.items.slice(0, Number(values['card-sample'])),
-        catalogueItems: bigItems,
-        users,
+        cardSample: Number(values['card-sample']),
+        users: activeUsersOf(synthetic.dataset),
         segments: synthetic.dataset.segments,
-        allItems: synthetic.dataset.items,
+        items: synthetic.dataset.items,
       })),
-      note: 'random-weight models of the real architectures; ANN graph built/cached on first use (modelLoadSeconds)',
+      note: 'random-weight models of the real architectures; the ANN graph is built once and cached (var/bench/…/.ann-cache)',
     }),
   );
 }

@@ -4,7 +4,10 @@
  *      concurrent clients (micro-batched), p50/p99 per stage and end to end;
  *   2. a synthetic 1M-item catalogue (scripts/bench/synthetic-artifacts.ts: random-weight models of the real
  *      architectures, clustered random embeddings) through the real usearch index, user tower and DLRM.
+ *   3. per scenario, a sweep of ANN ef × candidate count with the final slate's recall against exact retrieval
+ *      beside p50/p99 (scripts/bench/slate-recall.ts), so no speed-up hides a quality loss.
  * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --big-items N
+ *        --candidates 1000,500,300,200  --ef 1024,2048  --recall-requests N (default 200; exact retrieval at 1M is slow)
  * Times are measurements on this machine, never assertions.
  */
 import { join } from 'node:path';
@@ -15,6 +18,7 @@ import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
 import { openServedPipeline } from '../../adapters/serving.ts';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { createRng } from '../../shared/util/rng.ts';
+import { slateRecallSweep } from './slate-recall.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -25,6 +29,10 @@ const { values } = parseArgs({
     'skip-big': { type: 'boolean', default: false },
     'big-items': { type: 'string', default: '1000000' },
     'big-users': { type: 'string', default: '2000' },
+    /** Candidate counts to sweep with the final-slate recall against exact retrieval (scripts/bench/slate-recall.ts). */
+    candidates: { type: 'string', default: '1000,500,300,200' },
+    'recall-requests': { type: 'string', default: '200' },
+    ef: { type: 'string', default: '1024,2048' },
   },
 });
 const requestCount = Number(values.requests);
@@ -61,11 +69,12 @@ function requestsOf(dataset: Dataset, n: number, now: number): PipelineRequest[]
 
 async function scenario(name: string, artifactsRoot: string, fixedVersion: string | undefined, dataset: Dataset, now: number, extra: Record<string, unknown>): Promise<void> {
   const loadStarted = performance.now();
+  const catalog = new InMemoryItemCatalog(dataset.items);
   const origin = await openServedPipeline({
     artifactsRoot,
     fixedVersion,
     pollMs: 0,
-    catalog: new InMemoryItemCatalog(dataset.items),
+    catalog,
     ann: { threads: 0 },
     rng: createRng(1),
     log: () => undefined,
@@ -92,6 +101,12 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
   const seconds = (performance.now() - started) / 1000;
   const sizes = origin.pipeline.batchSizes.slice(before);
   console.log(JSON.stringify({ bench: 'origin-pipeline', scenario: name, mode: `concurrent-${concurrency}`, requests: requests.length, rps: Math.round(requests.length / seconds), meanBatch: Math.round((sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length)) * 10) / 10, ms: summarise(concurrent), note: 'stage times are per micro-batch, shared by its requests', ...extra }));
+  const sweep = values.candidates.split(',').filter(Boolean).map(Number);
+  if (sweep.length > 0) {
+    await origin.close(); // the sweep opens one pipeline per ef
+    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), percentile, extra });
+    return;
+  }
   await origin.close();
 }
 

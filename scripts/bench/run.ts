@@ -20,7 +20,7 @@ const quick = values.quick;
 const BENCHES: { name: string; title: string; script: string; args: string[] }[] = [
   { name: 'edge', title: "Edge: the worker's CPU per request inside workerd (with/without session rerank, both builds), cold starts, KV reads and their cost, bundle and widget sizes", script: 'scripts/bench/edge.ts', args: quick ? ['--requests', '150', '--cold', '5'] : [] },
   { name: 'pipeline', title: 'Origin pipeline: p50/p99 per stage (demo catalogue and 1M items)', script: 'scripts/bench/origin-pipeline.ts', args: quick ? ['--skip-big', '--requests', '200'] : [] },
-  { name: 'load', title: 'HTTP load on 127.0.0.1 (autocannon): origin recommend and events', script: 'scripts/bench/load.ts', args: quick ? ['--duration', '5'] : [] },
+  { name: 'load', title: 'HTTP load on 127.0.0.1 (autocannon): origin recommend at 1M items with 1 and ORIGIN_WORKERS=auto processes, events', script: 'scripts/bench/load.ts', args: quick ? ['--duration', '5', '--items', '100000'] : [] },
   { name: 'nightly', title: 'Nightly job: users/hour with per-stage breakdown', script: 'scripts/bench/nightly.ts', args: quick ? ['--skip-big', '--users', '1000'] : [] },
   { name: 'ann', title: 'ANN: project index beside FAISS (same vectors, same thread count)', script: 'scripts/bench/ann.ts', args: quick ? ['--n', '100000'] : [] },
   { name: 'import', title: 'Bulk import: 1M synthetic events into Postgres (COPY) and the Redis rebuild (goal < 60 s)', script: 'scripts/bench/import.ts', args: quick ? ['--events', '100000'] : [] },

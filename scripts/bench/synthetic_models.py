@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models", "torch"))
-from dlrm import DLRM, table_sizes  # noqa: E402
+from ranker import Ranker  # noqa: E402
 from reranker import SessionReranker  # noqa: E402
 from two_tower import UserTower  # noqa: E402
 
@@ -29,8 +29,9 @@ def main():
     hist = torch.ones((2, 20), dtype=torch.int64)
     export(user, (seg, hist), ["segment", "history"], ["user_embedding"],
            {"segment": {0: "batch"}, "history": {0: "batch"}, "user_embedding": {0: "batch"}}, os.path.join(out_dir, "user_tower.onnx"))
-    dlrm = DLRM(table_sizes(vocab), 6).eval()
-    export(dlrm, (torch.ones((2, 6), dtype=torch.int64), torch.ones((2, 6))), ["sparse", "dense"], ["score"],
+    n_dense = 10  # len(DLRM_DENSE_FEATURES) in shared/features/spec.ts
+    dlrm = Ranker(vocab, n_dense).eval()
+    export(dlrm, (torch.ones((2, 6), dtype=torch.int64), torch.ones((2, n_dense))), ["sparse", "dense"], ["score"],
            {"sparse": {0: "batch"}, "dense": {0: "batch"}, "score": {0: "batch"}}, os.path.join(out_dir, "dlrm.onnx"))
     reranker = SessionReranker(vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"]).eval()
     c = torch.ones((1, 3), dtype=torch.int64)

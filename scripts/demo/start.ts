@@ -78,8 +78,9 @@ async function main(): Promise<void> {
 
   const originUrl = `http://127.0.0.1:${originPort}`;
   log(`starting origin on ${originUrl} (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'in-process feature store'})`);
-  // The origin's GET /v1/export streams the slates the nightly writes into the same local KV as the edge reads.
-  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey, USER_TOKEN_SECRET: tokenSecret });
+  // The origin's GET /v1/export streams the slates the nightly writes into the same local KV as the edge reads,
+  // and DELETE /v1/users/:id erases a user's slates there (the edge stops serving them at once, locally).
+  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', ERASE_SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey, USER_TOKEN_SECRET: tokenSecret });
   await waitFor(`${originUrl}/readyz`, 120_000, origin);
 
   log('running the nightly job once (slates → local KV, then the version pointer flips)');

@@ -5,6 +5,11 @@ import { EVENT_TYPES } from '../catalog/types.ts';
 /** 20 running experiments × (64-char experiment id + ':' + 64-char variant id + ','). */
 export const MAX_VARIANT_LABEL = 2600;
 
+/** 2000-01-01T00:00:00Z: no event of this system is older; smaller values are seconds or garbage. */
+export const MIN_EVENT_TS = 946_684_800_000;
+/** How far ahead of the receiver's clock an event may be dated (client clocks drift; a day is generous). */
+export const MAX_EVENT_FUTURE_MS = 24 * 3600 * 1000;
+
 const id = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
 
 export const EventSchema = z
@@ -15,8 +20,17 @@ export const EventSchema = z
     itemId: id,
     userId: id.optional(),
     sessionId: id,
-    /** Epoch milliseconds; defaults to the time the server received it. */
-    ts: z.number().int().positive().optional(),
+    /**
+     * Epoch milliseconds; defaults to the time the server received it. Refused before 2000 (seconds sent as
+     * milliseconds, garbage) and more than a day ahead of the receiver's clock (it would sit at the head of
+     * every history and outlive the TTLs).
+     */
+    ts: z
+      .number()
+      .int()
+      .min(MIN_EVENT_TS, 'before 2000-01-01: send epoch milliseconds')
+      .refine((ts) => ts <= Date.now() + MAX_EVENT_FUTURE_MS, 'more than 24 hours in the future')
+      .optional(),
     surface: z.string().min(1).max(64).regex(/^[\w-]+$/).optional(),
     position: z.number().int().min(0).max(1000).optional(),
     slateVersion: z.string().max(64).nullable().optional(),
@@ -36,9 +50,22 @@ export const MAX_EVENTS_PER_BATCH = 500;
 export const EventBatchSchema = z.object({ events: z.array(EventSchema).min(1).max(MAX_EVENTS_PER_BATCH) }).strict();
 export type EventBatch = z.infer<typeof EventBatchSchema>;
 
+/**
+ * What a browser (or a client without an API key) posts: a batch plus, optionally, the user token that proves
+ * the events' `userId` (shared/auth/user-token.ts). It rides in the body because the widget posts as
+ * text/plain (no CORS preflight, survives page unload); the X-User-Token header works too. Events whose
+ * userId is not proven are kept without it (shared/auth/event-users.ts); the token is never stored or queued.
+ */
+export const EventBeaconSchema = EventBatchSchema.extend({ userToken: z.string().min(1).max(256).optional() }).strict();
+export type EventBeacon = z.infer<typeof EventBeaconSchema>;
+
 export const EventBatchResultSchema = z.object({
   accepted: z.number().int(),
   /** Already stored earlier (same event id): not an error, nothing written twice. */
   duplicates: z.number().int(),
+  /** Events whose userId was not proven (no valid user token or API key): stored without it, as session events. */
+  anonymised: z.number().int().optional(),
+  /** Events of users erased through DELETE /v1/users/:id: acknowledged, never stored. */
+  erased: z.number().int().optional(),
 });
 export type EventBatchResult = z.infer<typeof EventBatchResultSchema>;

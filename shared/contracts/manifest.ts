@@ -35,7 +35,15 @@ export const ModelManifestSchema = z.object({
     sessionReranker: z.string(),
     itemEmbeddings: z.string(),
     featureSpace: z.string(),
+    /** Item-to-item neighbours (item-kNN or EASE, chosen on validation): int32 n x m indices then float32 n x m weights. */
+    itemNeighbours: z.string().optional(),
   }),
+  /** Whether the origin applies the session reranker to requests with session items ('off': the evaluation found it did not help). */
+  sessionRerank: z.enum(['on', 'off']).optional(),
+  /** m, the neighbours per item in files.itemNeighbours. */
+  itemNeighboursPerItem: z.number().int().positive().optional(),
+  /** How many of the newest distinct history items the item-to-item source scores with (chosen on validation). */
+  itemNeighboursWindow: z.number().int().positive().optional(),
   itemEmbeddingsDtype: z.enum(['float32', 'float16', 'int8']).default('float32'),
   /** For int8 embeddings: value = int8 * scale. */
   itemEmbeddingsScale: z.number().optional(),

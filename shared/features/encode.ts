@@ -41,6 +41,10 @@ export interface RankCandidate {
   index: number;
   /** Similarity from retrieval (two-tower dot product), 0 when unknown. */
   retrievalScore: number;
+  /** Item-to-item score of the visitor's history (0 when the item is no neighbour of it or no neighbours are loaded). */
+  neighbourScore?: number | undefined;
+  /** The same from the newest NEIGHBOUR_RECENT history items. */
+  neighbourRecent?: number | undefined;
 }
 
 export interface DlrmInput {
@@ -85,6 +89,12 @@ export function encodeDlrm(
   const sparse = new Int32Array(candidates.length * sparseWidth);
   const dense = new Float32Array(candidates.length * denseWidth);
   const segment = space.segmentIndex(user.segment);
+  let bestRetrieval = -Infinity;
+  let bestNeighbour = 0;
+  for (const c of candidates) {
+    bestRetrieval = Math.max(bestRetrieval, c.retrievalScore);
+    bestNeighbour = Math.max(bestNeighbour, c.neighbourScore ?? 0);
+  }
   candidates.forEach((candidate, row) => {
     const i = candidate.index;
     const category = space.category(i);
@@ -99,6 +109,10 @@ export function encodeDlrm(
         Math.log1p(profile.length) / 3,
         Math.log1p(ageDays) / 6,
         candidate.retrievalScore,
+        bestRetrieval - candidate.retrievalScore,
+        candidate.neighbourScore ?? 0,
+        bestNeighbour > 0 ? (candidate.neighbourScore ?? 0) / bestNeighbour : 0,
+        candidate.neighbourRecent ?? 0,
       ],
       row * denseWidth,
     );

@@ -3,7 +3,7 @@
  * preparation, the origin, the nightly job and the edge. Index 0 is always "padding / unknown".
  * Changing anything here changes the models' inputs: bump FEATURE_SPEC_VERSION and retrain.
  */
-export const FEATURE_SPEC_VERSION = 1;
+export const FEATURE_SPEC_VERSION = 2;
 
 /** Items of the visitor's history given to the user tower (oldest → newest, right-aligned). */
 export const HISTORY_LENGTH = 20;
@@ -24,7 +24,20 @@ export const DLRM_DENSE_FEATURES = [
   'log_history_length',
   'log_item_age_days',
   'retrieval_score',
+  /** Best retrieval score among the request's candidates minus this one's (0 for the best). */
+  'retrieval_gap',
+  /** Item-to-item score: sum of the item's neighbour weights from the history's items (item_neighbours.bin). */
+  'neighbour_score',
+  /** neighbour_score / the best neighbour_score among the request's candidates (0 when none is positive). */
+  'neighbour_share',
+  /** Item-to-item score from the newest NEIGHBOUR_RECENT history items only (what the visitor just did). */
+  'neighbour_recent',
 ] as const;
+
+/** Default number of newest distinct history items whose neighbours form the item-to-item candidates (the manifest's itemNeighboursWindow overrides). */
+export const NEIGHBOUR_HISTORY = 200;
+/** Newest history items behind the neighbour_recent feature. */
+export const NEIGHBOUR_RECENT = 3;
 
 /** Interaction types that count as positive signals, with their weights for affinities. */
 export const POSITIVE_EVENT_WEIGHTS: Readonly<Record<string, number>> = {

@@ -101,4 +101,30 @@ describe('the <reco-slate> widget in Chromium', () => {
     expect(after).not.toContain(clickedId);
     expect(await page.evaluate(() => localStorage.getItem('reco:recent'))).toContain(clickedId!);
   });
+
+  it('refuses an href-template that is not http(s) or relative (no javascript: or data: links)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${edge.url}/demo`);
+    await page.locator('reco-slate li a').first().waitFor({ timeout: 20_000 });
+    const templates = { hostile: 'javascript:alert(document.domain)//{id}', data: 'data:text/html,<script>alert(1)</script>{id}', absolute: 'https://shop.example/p/{id}', relative: '/p/{id}?from=reco' };
+    await page.evaluate((all) => {
+      for (const [name, template] of Object.entries(all)) {
+        const element = document.createElement('reco-slate');
+        element.id = `w-${name}`;
+        element.setAttribute('surface', 'home');
+        element.setAttribute('k', '3');
+        element.setAttribute('href-template', template);
+        document.body.append(element);
+      }
+    }, templates);
+    const hrefs = async (name: string): Promise<string[]> => {
+      const links = page.locator(`#w-${name} li a`);
+      await links.first().waitFor({ timeout: 20_000 });
+      return links.evaluateAll((all) => all.map((a) => `${a.getAttribute('href')}|${(a as HTMLElement).dataset.itemId}`));
+    };
+    for (const name of ['hostile', 'data']) for (const entry of await hrefs(name)) expect(entry).toMatch(/^#(i\d+)\|\1$/);
+    for (const entry of await hrefs('absolute')) expect(entry).toMatch(/^https:\/\/shop\.example\/p\/(i\d+)\|\1$/);
+    for (const entry of await hrefs('relative')) expect(entry).toMatch(/^\/p\/(i\d+)\?from=reco\|\1$/);
+    await page.close();
+  });
 });

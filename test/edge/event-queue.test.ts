@@ -6,6 +6,8 @@
  *     or discards it — behind ADMIN_API_KEY;
  *   - if the queue refuses a batch the beacon gets 503 + Retry-After, never a 202 (the handler run in Node with
  *     a queue that fails: the failing dependency).
+ *   - a userId on an event reaches the origin only when a valid user token for it came with the beacon (body
+ *     `userToken` or X-User-Token, from an allowed page); otherwise the event is kept as a session event.
  * The stand-in origin plays the failing dependency; test/resilience/edge-events-outage.test.ts uses the real one.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -14,12 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventBatch } from '../../shared/contracts/events.ts';
 import { acceptBeacon } from '../../edge/src/events.ts';
 import { tempDir } from '../nightly/helpers.ts';
-import { buildEdge, startEdge, type RunningEdge } from './support.ts';
+import { buildEdge, startEdge, userToken, type RunningEdge } from './support.ts';
 
 const ADMIN_KEY = 'admin-key-for-tests-0123456789abcdefgh';
 /** Per event id: when each delivery attempt reached the origin. */
 const attempts = new Map<string, number[]>();
 const stored = new Set<string>();
+/** Per event id: the event as the origin received it (user ids included or not). */
+const received = new Map<string, Record<string, unknown>>();
+/** Every body the origin received, as text (a user token must never be in one). */
+const bodies: string[] = [];
 const plan = { unavailableFor: new Map<string, number>(), retryAfter: '3', refuse: (_: EventBatch) => false as boolean };
 let standIn: Server;
 let edge: RunningEdge;
@@ -35,7 +41,10 @@ function body(req: IncomingMessage): Promise<string> {
 beforeAll(async () => {
   buildEdge();
   standIn = createServer(async (req, res) => {
-    const batch = JSON.parse(await body(req)) as EventBatch;
+    const text = await body(req);
+    bodies.push(text);
+    const batch = JSON.parse(text) as EventBatch;
+    for (const e of batch.events) received.set(e.eventId, e);
     for (const e of batch.events) attempts.set(e.eventId, [...(attempts.get(e.eventId) ?? []), Date.now()]);
     const down = batch.events.some((e) => (plan.unavailableFor.get(e.eventId) ?? 0) > (attempts.get(e.eventId)?.length ?? 0) - 1);
     if (down) {
@@ -60,7 +69,7 @@ afterAll(async () => {
 });
 
 const event = (eventId: string, itemId = 'i1') => ({ eventId, type: 'view', itemId, sessionId: 's1', ts: Date.now() });
-const post = (events: unknown[]) => fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events }) });
+const post = (events: unknown[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) => fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events, ...extra }), headers });
 const admin = (path: string, init: RequestInit = {}, key = ADMIN_KEY) => fetch(`${edge.url}/v1/admin${path}`, { ...init, headers: { authorization: `Bearer ${key}` } });
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -122,14 +131,61 @@ describe('edge event queue in workerd', () => {
 describe('POST /v1/events when the queue refuses the batch', () => {
   it('answers 503 with Retry-After and a reason, never 202', async () => {
     const failing = { sendBatch: () => Promise.reject(new Error('queue unavailable')) };
-    const answer = await acceptBeacon(JSON.stringify({ events: [event('e-503')] }), failing);
+    const anyone = async () => ({ ok: true as const });
+    const answer = await acceptBeacon(JSON.stringify({ events: [event('e-503')] }), failing, anyone);
     expect(answer.status).toBe(503);
     expect(answer.headers['retry-after']).toBe('5');
     expect((answer.body as { reasons: string[] }).reasons[0]).toContain('retry');
     // The same batch is acknowledged once the queue takes it.
     const sent: unknown[] = [];
     const working = { sendBatch: async (messages: Iterable<{ body: unknown }>) => void sent.push(...[...messages].map((m) => m.body)) };
-    expect((await acceptBeacon(JSON.stringify({ events: [event('e-503')] }), working)).status).toBe(202);
+    expect((await acceptBeacon(JSON.stringify({ events: [event('e-503')] }), working, anyone)).status).toBe(202);
     expect(sent).toEqual([{ events: [expect.objectContaining({ eventId: 'e-503' })] }]);
+  });
+});
+
+describe('user ids on events need proof (a forged beacon cannot write into another user\'s history)', () => {
+  const of = (eventId: string, userId: string) => ({ ...event(eventId), userId });
+  const userOf = (eventId: string) => received.get(eventId)?.userId;
+
+  it('keeps a userId only with a valid user token for it (body field or header); else stores the event as a session event', async () => {
+    const noToken = await post([of('id-none', 'u5')]);
+    expect(noToken.status).toBe(202);
+    expect(await noToken.json()).toMatchObject({ accepted: 1, anonymised: 1, degraded: ['user-token-missing'] });
+    const otherUsers = await post([of('id-other', 'u5')], { userToken: await userToken('u6') });
+    expect(await otherUsers.json()).toMatchObject({ anonymised: 1, degraded: ['user-token-invalid'] });
+    const expired = await post([of('id-expired', 'u5')], { userToken: await userToken('u5', -60) });
+    expect(await expired.json()).toMatchObject({ anonymised: 1, degraded: ['user-token-expired'] });
+    const forged = await post([of('id-forged', 'u5')], { userToken: await userToken('u5', 600, 'not-the-shared-secret-0123456789abcdef') });
+    expect(await forged.json()).toMatchObject({ anonymised: 1, degraded: ['user-token-invalid'] });
+    const inBody = await post([of('id-body', 'u5'), of('id-mixed', 'u7')], { userToken: await userToken('u5') });
+    expect(await inBody.json()).toMatchObject({ accepted: 2, anonymised: 1, degraded: ['user-token-invalid'] });
+    const inHeader = await post([of('id-header', 'u5')], {}, { 'x-user-token': await userToken('u5') });
+    expect(await inHeader.json()).toMatchObject({ anonymised: 0, degraded: [] });
+    // A valid token from a page whose origin is not allowed (a leaked token) proves nothing either.
+    const elsewhere = await post([of('id-elsewhere', 'u5')], { userToken: await userToken('u5') }, { origin: 'https://evil.example' });
+    expect(await elsewhere.json()).toMatchObject({ anonymised: 1, degraded: ['origin-not-allowed'] });
+
+    const ids = ['id-none', 'id-other', 'id-expired', 'id-forged', 'id-body', 'id-mixed', 'id-header', 'id-elsewhere'];
+    await until(() => ids.every((id) => received.has(id)));
+    expect(Object.fromEntries(ids.map((id) => [id, userOf(id) ?? null]))).toEqual({
+      'id-none': null, 'id-other': null, 'id-expired': null, 'id-forged': null, 'id-body': 'u5', 'id-mixed': null, 'id-header': 'u5', 'id-elsewhere': null,
+    });
+    // Nothing lost: the anonymised events keep their session; the token itself never leaves the edge.
+    for (const id of ids) expect(received.get(id)).toMatchObject({ eventId: id, sessionId: 's1', itemId: 'i1' });
+    expect(bodies.join('\n')).not.toMatch(/userToken|v1\.\d+\./);
+  }, 30_000);
+
+  it('refuses event timestamps before 2000 or more than a day ahead, with a reason', async () => {
+    for (const [ts, reason] of [[1_700_000_000, /before 2000-01-01/], [Date.now() + 3 * 86_400_000, /more than 24 hours in the future/]] as const) {
+      const response = await post([{ ...event(`e-ts-${ts}`), ts }]);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(reason);
+    }
+  });
+
+  it('answers the preflight for the X-User-Token header', async () => {
+    const preflight = await fetch(`${edge.url}/v1/events`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-user-token' } });
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('x-user-token');
   });
 });

@@ -195,7 +195,7 @@ describe('on embedded PGlite', () => {
       { eventId: 'pg-3', type: 'purchase', itemId: 'i1', userId: 'u5', sessionId: 's5', value: 12.5 },
       { eventId: 'pg-4', type: 'impression', itemId: 'i2', sessionId: 'anon-1' },
     ];
-    expect((await postJson(`${embedded.url}/v1/events`, { events })).status).toBe(200);
+    expect((await postJson(`${embedded.url}/v1/events`, { events }, auth)).status).toBe(200);
     const report = (await (await fetch(`${embedded.url}/v1/experiments/embedded/results`, { headers: auth })).json()) as { results: { variants: { counts: Record<string, number>; guardrails: { requests: number } }[] } };
     expect(report.results.variants[0]!.counts).toMatchObject({ visitors: 2, impressions: 2, clicks: 1, purchasers: 1, purchases: 1, revenue: 12.5 });
     expect(report.results.variants[0]!.guardrails.requests).toBeGreaterThanOrEqual(2);

@@ -118,7 +118,7 @@ describe('canary of a model version', () => {
       for (let k = 0; k < visitor.impressions; k++) batch.push({ eventId: `c${n++}`, type: 'impression', itemId: items[(i + k) % items.length]!, userId, sessionId: `s-${userId}` });
       for (let k = 0; k < visitor.clicks; k++) batch.push({ eventId: `c${n++}`, type: 'click', itemId: items[(i + k) % items.length]!, userId, sessionId: `s-${userId}` });
       if (batch.length >= 450 || i === 7999) {
-        expect((await postJson(`${origin.url}/v1/events`, { events: batch })).status).toBe(200);
+        expect((await postJson(`${origin.url}/v1/events`, { events: batch }, auth)).status).toBe(200);
         batch = [];
       }
     }

@@ -54,7 +54,7 @@ describe('A/B and A/A replayed through the event endpoint into Postgres', () => 
     let eventNo = 0;
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const response = await postJson(`${origin.url}/v1/events`, { events: batch });
+      const response = await postJson(`${origin.url}/v1/events`, { events: batch }, auth);
       expect(response.status).toBe(200);
       expect(((await response.json()) as { accepted: number }).accepted).toBe(batch.length);
       batch = [];

@@ -48,7 +48,7 @@ describe('operator endpoints under random input', () => {
   });
 
   it('DELETE /v1/users/:id answers 200 or a 4xx for any id and erases nobody else', async () => {
-    await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'view', itemId: 'i5', userId: 'sentinel-user', sessionId: 's-sentinel' }] });
+    await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'view', itemId: 'i5', userId: 'sentinel-user', sessionId: 's-sentinel' }] }, auth);
     expect(await sentinelRows()).toBe(1);
     await fc.assert(
       fc.asyncProperty(weird.filter((id) => id !== 'sentinel-user' && id.length > 0), async (id) => {

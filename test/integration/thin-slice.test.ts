@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema } from '../../shared/contracts/recommend.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
-import { buildEdge, cardOf, fetchRecommendations, openKv, slateOf, startEdge, writeVersion, type RunningEdge } from '../edge/support.ts';
+import { buildEdge, cardOf, fetchRecommendations, openKv, slateOf, startEdge, userToken, writeVersion, type RunningEdge } from '../edge/support.ts';
 import { tempDir } from '../nightly/helpers.ts';
 import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('thin slice: widget → edge → origin → Postgres / Redis, and KV slates', () => {
   it('stores an event posted through the edge in Postgres and in the session store', async () => {
     const event = { eventId: `e-${randomBytes(4).toString('hex')}`, type: 'view', itemId: 'i42', userId: 'u7', sessionId: 'sess-thin', ts: Date.now() };
-    const response = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [event] }) });
+    const response = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [event], userToken: await userToken('u7') }) });
     expect(response.status).toBe(202);
     expect(((await response.json()) as { forwarded: string }).forwarded).toBe('queued');
 

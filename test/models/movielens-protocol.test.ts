@@ -94,7 +94,7 @@ describe('MovieLens-1M leave-one-out protocol', () => {
     };
     expect(report.protocol).toBe('leave-one-out');
     expect(report.users).toBe(USERS); // every user has ≥ 12 ratings, so every user is evaluated
-    expect(Object.keys(report.results)).toEqual(['popularity', 'item-knn', 'two-tower', 'two-tower+dlrm', 'two-tower+dlrm+session']);
+    expect(Object.keys(report.results)).toEqual(['popularity', 'item-knn', 'ease', 'two-tower', 'item-to-item', 'retrieval+ranker', 'served']);
     for (const [system, m] of Object.entries(report.results)) {
       for (const value of Object.values(m)) expect(value, system).toBeGreaterThanOrEqual(0);
       for (const value of Object.values(m)) expect(value, system).toBeLessThanOrEqual(1);

@@ -12,7 +12,7 @@ export const TINY = { items: 300, users: 150 };
 export function trainTiny(): { base: string; workDir: string; modelDir: string } {
   const base = mkdtempSync(join(tmpdir(), 'reco-train-'));
   const workDir = join(base, 'work');
-  const result = spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--items', String(TINY.items), '--users', String(TINY.users),
+  const result = spawnSync(process.execPath, [join(root, 'models', 'train.ts'), '--dataset', 'generated', '--items', String(TINY.items), '--users', String(TINY.users),
     '--epochs', '1', '--dim', '16', '--no-publish', '--skip-eval', '--keep-work', '--work', workDir, '--out', join(base, 'artifacts')], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`training failed: ${result.stderr}\n${result.stdout}`);
   const version = readdirSync(join(base, 'artifacts'))[0];

@@ -15,6 +15,8 @@ export function tempDir(prefix: string): Promise<string> {
 
 export interface Spawned {
   child: ChildProcess;
+  /** What it has written to stdout and stderr so far. */
+  output(): string;
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
@@ -23,9 +25,9 @@ export interface Spawned {
  * DATABASE_URL is not passed on: a script reads a database only when the test names one (`--database-url`),
  * so no script migrates or reads the suite's admin database.
  */
-export function spawnScript(script: string, args: string[]): Spawned {
+export function spawnScript(script: string, args: string[], extraEnv: Record<string, string> = {}): Spawned {
   const { DATABASE_URL: _suiteDatabase, ...env } = process.env;
-  const child = spawn(nodeBin, [join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(nodeBin, [join(root, script), ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -33,7 +35,7 @@ export function spawnScript(script: string, args: string[]): Spawned {
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { child, done };
+  return { child, done, output: () => stdout + stderr };
 }
 
 /** kill -9 of the whole process group: the job and the workerd it started die together, like a crashed host. */

@@ -33,7 +33,7 @@ describe('POST /v1/recommend', () => {
     const userId = uniqueId('u');
     const sessionId = uniqueId('s');
     const viewed = ['i100', 'i101', 'i102'];
-    await postJson(`${origin.url}/v1/events`, { events: viewed.map((itemId, n) => ({ eventId: uniqueId('e'), type: 'view', itemId, userId, sessionId, ts: 1_750_000_000_000 + n })) });
+    await postJson(`${origin.url}/v1/events`, { events: viewed.map((itemId, n) => ({ eventId: uniqueId('e'), type: 'view', itemId, userId, sessionId, ts: 1_750_000_000_000 + n })) }, auth);
     const response = await postJson(`${origin.url}/v1/recommend`, { userId, sessionId, k: 7, excludeIds: ['i5'], context: { page: 'home' } });
     expect(response.status).toBe(200);
     const body = RecommendResponseSchema.parse(await response.json());
@@ -170,7 +170,7 @@ describe('operator endpoints', () => {
   it("erases a user's events and features, and the export omits them", async () => {
     const userId = 'u0'; // a seeded catalogue user, so the export would include them
     const sessionId = uniqueId('s');
-    await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'purchase', itemId: 'i9', userId, sessionId }] });
+    await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'purchase', itemId: 'i9', userId, sessionId }] }, auth);
     expect(await origin.service.featureStore.purchased(userId)).toEqual(['i9']);
     const erased = await fetch(`${origin.url}/v1/users/${userId}`, { method: 'DELETE', headers: auth });
     expect(erased.status).toBe(200);

@@ -18,6 +18,14 @@ describe('origin config', () => {
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
+  it('ORIGIN_WORKERS: 1 by default, auto or N; more than one needs the shared REDIS_URL and DATABASE_URL', () => {
+    expect(loadConfig({}).ORIGIN_WORKERS).toBe('1');
+    expect(loadConfig({ ORIGIN_WORKERS: 'auto', REDIS_URL: 'redis://r', DATABASE_URL: 'postgres://p/db' }).ORIGIN_WORKERS).toBe('auto');
+    expect(() => loadConfig({ ORIGIN_WORKERS: '0' })).toThrow(/ORIGIN_WORKERS: auto or a positive whole number/);
+    expect(() => loadConfig({ ORIGIN_WORKERS: '2', REDIS_URL: 'redis://r' })).toThrow(/DATABASE_URL: required when ORIGIN_WORKERS is not 1/);
+    expect(() => loadConfig({ ORIGIN_WORKERS: 'auto' })).toThrow(/REDIS_URL: required[^]*DATABASE_URL: required/);
+  });
+
   it('lists every invalid variable in one error', () => {
     let error: unknown;
     try {

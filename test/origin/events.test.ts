@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
+import { API_KEY, REDIS_URL, createTestDatabase, deleteRedisPrefix, postJson, startOrigin, uniqueId, type RunningOrigin } from './support.ts';
 
 const prefix = `test:${randomUUID()}:`;
 let database: { url: string; drop: () => Promise<void> };
@@ -73,7 +73,7 @@ describe('events row in Postgres', () => {
     const origin = await startOrigin({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix });
     running.push(origin);
     const eventId = uniqueId('e');
-    const response = await postJson(`${origin.url}/v1/events`, { events: [{ eventId, type: 'click', itemId: 'i7', sessionId: 's1', userId: 'u42', position: 3, surface: 'pdp', variant: 'exp1:b', modelVersion: 'm1' }] });
+    const response = await postJson(`${origin.url}/v1/events`, { events: [{ eventId, type: 'click', itemId: 'i7', sessionId: 's1', userId: 'u42', position: 3, surface: 'pdp', variant: 'exp1:b', modelVersion: 'm1' }] }, { 'x-api-key': API_KEY });
     expect(response.status).toBe(200);
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();

@@ -1,25 +1,33 @@
 /**
- * One contract, two adapters: the in-process store and real Redis must behave the same (history rule,
- * caps, purchases, item stats, erase). Redis tests use their own key prefix on the shared server.
+ * One contract, three adapters: the in-process store, real Redis and a real 3-master Redis Cluster (started by
+ * this file from redis-server processes, test/origin/redis-cluster.ts) must behave the same (history rule, caps,
+ * purchases, item stats, erase). Redis tests use their own key prefix on the shared server.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_ITEMS_CAP, type FeatureStore } from '../../core/ports/feature-store.ts';
 import { USER_HISTORY_CAP } from '../../shared/features/history.ts';
 import { MemoryFeatureStore } from '../../adapters/memory/feature-store.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { deleteRedisPrefix } from './support.ts';
+import { startRedisCluster, type RedisClusterFixture } from './redis-cluster.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `test:${randomUUID()}:`;
+let cluster: RedisClusterFixture | undefined;
 const stores: [string, () => FeatureStore][] = [
   ['memory', () => new MemoryFeatureStore()],
   ['redis', () => new RedisFeatureStore(REDIS_URL, { keyPrefix: `${prefix}${randomUUID()}:`, commandTimeoutMs: 2000 })],
+  ['redis-cluster', () => new RedisFeatureStore(cluster!.url, { keyPrefix: `${prefix}${randomUUID()}:`, commandTimeoutMs: 2000 })],
 ];
 const opened: FeatureStore[] = [];
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
   await deleteRedisPrefix(prefix);
+  await cluster?.stop();
 });
 
 describe.each(stores)('%s feature store', (_name, make) => {
@@ -73,5 +81,44 @@ describe.each(stores)('%s feature store', (_name, make) => {
     expect(await store.userHistory('u3')).toEqual([]);
     expect(await store.purchased('u3')).toEqual([]);
     expect(await store.userFeatures('u3')).toEqual({});
+  });
+});
+
+describe('redis-cluster feature store at scale', () => {
+  it('spreads a batch over all three masters, keeps each user in one slot, and reads back every event', async () => {
+    const keyPrefix = `${prefix}${randomUUID()}:`;
+    const store = new RedisFeatureStore(cluster!.url, { keyPrefix, commandTimeoutMs: 2000 });
+    opened.push(store);
+    const users = Array.from({ length: 300 }, (_, u) => `u${u}`);
+    // One batch across 300 users, sessions and items: the pipeline is split per node.
+    await store.recordMany(users.flatMap((userId, u) => [
+      { userId, sessionId: `s${u}`, itemId: `i${u}`, type: 'view' as const, ts: 1 },
+      { userId, sessionId: `s${u}`, itemId: `i${u + 1}`, type: 'purchase' as const, ts: 2 },
+      { userId, sessionId: `s${u}`, itemId: `i${u}`, type: 'impression' as const, ts: 3 },
+    ]));
+    await store.seedUsers(users.slice(0, 100).map((userId) => ({ userId, history: ['i1', 'i2'], purchased: ['i3'], features: { segment: 'gamers' } })));
+    expect(await store.userHistory('u5')).toEqual(['i1', 'i2']);
+    expect(await store.userHistory('u150')).toEqual(['i150', 'i151']);
+    expect(await store.purchased('u150')).toEqual(['i151']);
+    expect(await store.sessionItems('s150')).toEqual(['i150', 'i151']);
+    expect(await store.userFeatures('u5')).toEqual({ segment: 'gamers' });
+    const stats = await store.itemStats(users.map((_, u) => `i${u}`));
+    expect([...stats.values()].every((s) => s.impressions === 1)).toBe(true);
+
+    // Every master holds some of it; a user's keys share one slot (the hash tag), so erasure is one DEL.
+    const { Redis } = await import('ioredis');
+    const sizes: number[] = [];
+    for (const port of cluster!.ports) {
+      const node = new Redis(port, '127.0.0.1');
+      let keys = 0;
+      for await (const batch of node.scanStream({ match: `${keyPrefix}*`, count: 1000 })) keys += (batch as string[]).length;
+      sizes.push(keys);
+      node.disconnect();
+    }
+    expect(sizes.every((n) => n > 0)).toBe(true);
+    await store.eraseUser('u5');
+    expect(await store.userHistory('u5')).toEqual([]);
+    expect(await store.purchased('u5')).toEqual([]);
+    expect(await store.userFeatures('u5')).toEqual({});
   });
 });

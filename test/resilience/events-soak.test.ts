@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, deleteRedisPrefix, postJson, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, deleteRedisPrefix, postJson, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 let db: { url: string; drop: () => Promise<void> };
 let origin: RunningOrigin;
@@ -35,7 +35,7 @@ describe('event ingestion soak', () => {
         const events = Array.from({ length: 20 }, (_, e) => ({ eventId: `soak-${run}-${s}-${b}-${e}`, type: 'view' as const, itemId: `i${(b * 20 + e) % 10000}`, sessionId: `soak-${s}`, userId: `u${s}` }));
         for (const event of events) unique.add(event.eventId);
         const send = async (): Promise<void> => {
-          const response = await postJson(`${origin.url}/v1/events`, { events });
+          const response = await postJson(`${origin.url}/v1/events`, { events }, { 'x-api-key': API_KEY });
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           await response.text();
         };

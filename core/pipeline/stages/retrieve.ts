@@ -1,12 +1,15 @@
 /**
  * Stage: retrieval, the candidate source for personal, session and segment paths. One user-tower run for
- * every request of the batch, then one ANN batch search (top `candidates` by inner product). A failure fails
+ * every request of the batch, then one ANN batch search (top `candidates` by inner product), joined by the
+ * item-to-item source when the model ships neighbours (top `neighbourCandidates` items by the history's
+ * neighbour score, stages/neighbours.ts). Every candidate carries both scores for the ranker. A failure fails
  * the whole batch's retrieval with a reason; the caller falls back to popular candidates.
  */
 import { encodeUserTower, type RankCandidate } from '../../../shared/features/encode.ts';
 import type { LoadedModel } from '../../ports/model.ts';
 import type { PipelineSettings } from '../settings.ts';
 import type { StageClock } from '../stage-clock.ts';
+import { neighbourScores, topNeighbours } from './neighbours.ts';
 import type { CandidatePath } from './choose-path.ts';
 
 export interface RetrievalInput {
@@ -32,9 +35,34 @@ export async function retrieve(model: LoadedModel, inputs: readonly RetrievalInp
       if (!h) throw new Error('ANN returned fewer results than queries');
       const n = Math.min(h.rows.length, x.settings.candidates);
       // Embedding row r is feature-space item index r + 1.
-      return { candidates: Array.from({ length: n }, (_, j) => ({ index: h.rows[j]! + 1, retrievalScore: h.scores[j]! })) };
+      const candidates: RankCandidate[] = Array.from({ length: n }, (_, j) => ({ index: h.rows[j]! + 1, retrievalScore: h.scores[j]! }));
+      return { candidates: model.neighbours ? withNeighbours(model, x, embeddings.subarray(i * model.dim, (i + 1) * model.dim), candidates) : candidates };
     });
   } catch {
     return inputs.map(() => ({ failed: 'ann-failed' }));
   }
+}
+
+/** Adds the item-to-item candidates and gives every candidate its neighbour scores. */
+function withNeighbours(model: LoadedModel, x: RetrievalInput, user: Float32Array, candidates: RankCandidate[]): RankCandidate[] {
+  const scores = neighbourScores(model.space, model.neighbours!, x.path.towerHistory);
+  const inList = new Set(candidates.map((c) => c.index));
+  const history = new Set(x.path.towerHistory.map((id) => model.space.itemIndex(id)));
+  for (const index of topNeighbours(scores.all, x.settings.neighbourCandidates, history)) {
+    if (inList.has(index)) continue;
+    inList.add(index);
+    // Item embeddings are L2-normalised by the item tower, so the unit copy gives the ANN's inner product.
+    candidates.push({ index, retrievalScore: dot(user, model.unitEmbeddings.subarray((index - 1) * model.dim, index * model.dim)) });
+  }
+  for (const c of candidates) {
+    c.neighbourScore = scores.all.get(c.index) ?? 0;
+    c.neighbourRecent = scores.recent.get(c.index) ?? 0;
+  }
+  return candidates;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let d = 0; d < a.length; d++) s += a[d]! * (b[d] ?? 0);
+  return s;
 }

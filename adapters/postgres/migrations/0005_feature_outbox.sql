@@ -1,0 +1,2 @@
+ALTER TABLE "events" ADD COLUMN "features_pending" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+CREATE INDEX "events_features_pending_idx" ON "events" USING btree ("ts") WHERE "events"."features_pending";

@@ -1,0 +1,58 @@
+/**
+ * Between the trainer's two stages: the ranker's candidate lists (written by models/torch/candidates.py: per
+ * validation target, the candidates served retrieval would give with their retrieval and item-to-item scores)
+ * are encoded here with shared/features/encode.ts — the function the origin's rank stage calls — so the ranker
+ * trains on exactly the features it is served. Output: <work>/rank/{dl_*} arrays for `train.py rank`.
+ */
+import { join } from 'node:path';
+import type { Dataset } from '../../shared/catalog/types.ts';
+import { encodeDlrm } from '../../shared/features/encode.ts';
+import type { FeatureSpace } from '../../shared/features/feature-space.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES } from '../../shared/features/spec.ts';
+import { readArrays, writeArrays } from './arrays.ts';
+import type { Prepared } from './prepare.ts';
+
+export async function encodeRankLists(dataset: Dataset, prepared: Prepared, workDir: string): Promise<number> {
+  const a = await readArrays(workDir, 'cand_index.json');
+  const column = (name: string): Int32Array | Float32Array => {
+    const values = a[name];
+    if (!values) throw new Error(`candidate lists: ${name} missing in ${workDir}`);
+    return values;
+  };
+  const [offsets, item, retrieval, neighbour, recent, user, pos] = ['offsets', 'item', 'retrieval', 'neighbour', 'recent', 'user', 'pos'].map(column);
+  const space: FeatureSpace = prepared.space;
+  const eventPosition = new Map(dataset.interactions.map((e, i) => [e.eventId, i]));
+  const lists = user!.length;
+  const rows = offsets![lists] ?? 0;
+  const sparse = new Int32Array(rows * DLRM_SPARSE_FEATURES.length);
+  const dense = new Float32Array(rows * DLRM_DENSE_FEATURES.length);
+  const label = new Float32Array(rows);
+  const event = new Int32Array(rows);
+  for (let l = 0; l < lists; l++) {
+    const sequence = prepared.sequences[user![l]!];
+    if (!sequence) throw new Error(`candidate list ${l} names user ${user![l]} that the prepared sequences do not have`);
+    const p = pos![l]!;
+    const target = sequence.events[p]!;
+    const start = offsets![l]!;
+    const end = offsets![l + 1]!;
+    const candidates = [];
+    for (let r = start; r < end; r++) candidates.push({ index: item![r]!, retrievalScore: retrieval![r]!, neighbourScore: neighbour![r]!, neighbourRecent: recent![r]! });
+    const encoded = encodeDlrm(space, { segment: prepared.segmentOf.get(sequence.userId), history: sequence.events.slice(0, p).map((e) => e.itemId) }, candidates, target.ts);
+    sparse.set(encoded.sparse, start * DLRM_SPARSE_FEATURES.length);
+    dense.set(encoded.dense, start * DLRM_DENSE_FEATURES.length);
+    const targetIndex = space.itemIndex(target.itemId);
+    const position = eventPosition.get(target.eventId) ?? -1;
+    for (let r = start; r < end; r++) {
+      label[r] = item![r] === targetIndex ? 1 : 0;
+      event[r] = position;
+    }
+  }
+  await writeArrays(join(workDir, 'rank'), {
+    dl_sparse: { data: sparse, shape: [rows, DLRM_SPARSE_FEATURES.length] },
+    dl_dense: { data: dense, shape: [rows, DLRM_DENSE_FEATURES.length] },
+    dl_label: { data: label, shape: [rows] },
+    dl_event: { data: event, shape: [rows] },
+    dl_offsets: { data: Int32Array.from(offsets!), shape: [offsets!.length] },
+  }, { lists });
+  return lists;
+}

@@ -1,0 +1,68 @@
+"""The ranker's training lists: for every validation target, the candidates the served retrieval would give
+(top RETRIEVE_TOWER by the two-tower, top RETRIEVE_NEIGHBOURS by the item-to-item source, seen items removed),
+with the per-candidate retrieval features serving computes: two-tower score, item-to-item score of the history
+and of its newest RECENT items. Models used here are fitted without the validation targets (no leakage).
+Written as raw arrays (cand_*.bin + cand_index.json); models/train.ts encodes them with shared/features."""
+import json
+import os
+
+import numpy as np
+
+from neighbours import neighbour_scores
+
+RETRIEVE_TOWER = 100
+RETRIEVE_NEIGHBOURS = 100
+RECENT = 3
+
+
+def top_unseen(scores, seen, k, positive_only=False):
+    s = scores.copy()
+    if seen:
+        s[np.asarray(list(seen)) - 1] = -np.inf
+    if positive_only:
+        s[s <= 0] = -np.inf
+    k = min(k, len(s))
+    top = np.argpartition(-s, k - 1)[:k]
+    top = top[np.isfinite(s[top])]
+    return top[np.argsort(-s[top])] + 1
+
+
+def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=1024):
+    """Returns dict of arrays: offsets, item, retrieval, neighbour, recent, user, pos (target = seqs[user][pos])."""
+    out = {k: [] for k in ["item", "retrieval", "neighbour", "recent"]}
+    offsets, users, positions = [0], [], []
+    for start in range(0, len(examples), chunk):
+        ex = examples[start:start + chunk]
+        hist = [seqs[u][:p] for u, p in ex]
+        tower = user_emb[start:start + chunk] @ item_emb.T
+        neigh = neighbour_scores(hist, n_items, nb, wt, cap=window)
+        recent = neighbour_scores([h[-RECENT:] for h in hist], n_items, nb, wt)
+        for r, (u, p) in enumerate(ex):
+            target = seqs[u][p]
+            seen = set(hist[r].tolist())
+            if target in seen:
+                continue
+            cands = list(dict.fromkeys([*top_unseen(tower[r], seen, RETRIEVE_TOWER).tolist(), *top_unseen(neigh[r], seen, RETRIEVE_NEIGHBOURS, True).tolist()]))
+            if target not in cands:
+                continue
+            c = np.asarray(cands) - 1
+            out["item"].append(c + 1)
+            out["retrieval"].append(tower[r, c])
+            out["neighbour"].append(neigh[r, c])
+            out["recent"].append(recent[r, c])
+            offsets.append(offsets[-1] + len(c))
+            users.append(u)
+            positions.append(p)
+    cat = lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, dtype=t)
+    return {"offsets": np.asarray(offsets, dtype=np.int32), "item": cat(out["item"], np.int32), "retrieval": cat(out["retrieval"], np.float32),
+            "neighbour": cat(out["neighbour"], np.float32), "recent": cat(out["recent"], np.float32),
+            "user": np.asarray(users, dtype=np.int32), "pos": np.asarray(positions, dtype=np.int32)}
+
+
+def write(work_dir, arrays):
+    index = {}
+    for name, data in arrays.items():
+        data.tofile(os.path.join(work_dir, f"cand_{name}.bin"))
+        index[name] = {"dtype": "int32" if data.dtype == np.int32 else "float32", "shape": [int(len(data))], "file": f"cand_{name}.bin"}
+    with open(os.path.join(work_dir, "cand_index.json"), "w") as f:
+        json.dump({"arrays": index}, f)

@@ -1,0 +1,117 @@
+"""Validation split inside the training data, and what is chosen on it: the last VAL_TARGETS positives of each
+user with enough history are held out; the item-to-item models (item-kNN grid, EASE lambda grid) are fitted on the
+rest and scored on them (HR/NDCG@10, full ranking, seen items excluded). The test split is never looked at here.
+The same held-out targets, with the candidates the served retrieval would give, train the ranker (ranker.py)."""
+import time
+
+import numpy as np
+
+from neighbours import EASE_MAX_ITEMS, HISTORY_CAP, dense_scores, ease, hr_ndcg, knn, neighbour_scores, popularity_scores, top_lists, truncate
+
+VAL_TARGETS = 2
+MIN_HISTORY = 2
+TUNE_USERS = 1500
+KNN_GRID = [(20, 0.0), (100, 0.0), (400, 0.0), (100, 20.0), (400, 20.0)]
+# How many of the newest history items score a user (None = all): recency matters on sequence data.
+WINDOWS = [None, 20]
+EASE_GRID = [50.0, 200.0, 800.0, 3200.0]
+SERVED_NEIGHBOURS = 200
+# Artifact size bound: at most ~NEIGHBOUR_CELLS (index, weight) pairs in item_neighbours.bin (8 bytes each).
+NEIGHBOUR_CELLS = 500_000
+
+
+def served_per_item(n_items):
+    return int(min(SERVED_NEIGHBOURS, max(20, NEIGHBOUR_CELLS // max(1, n_items))))
+
+
+def sequences(a):
+    off = a["seq_offsets"]
+    items = a["seq_items"]
+    return [items[off[u]:off[u + 1]].astype(np.int64) for u in range(len(off) - 1)]
+
+
+def window(histories, w):
+    return histories if w is None else [h[-w:] for h in histories]
+
+
+def split(seqs):
+    """fit histories (per user), and examples (user, position) whose target seq[user][position] is held out."""
+    fit, examples = [], []
+    for u, s in enumerate(seqs):
+        v = VAL_TARGETS if len(s) >= VAL_TARGETS + MIN_HISTORY else 0
+        fit.append(s[:len(s) - v])
+        examples.extend((u, p) for p in range(len(s) - v, len(s)))
+    return fit, examples
+
+
+def tune(seqs, n_items, log):
+    """Chooses item-kNN (k, shrink) and EASE lambda on the validation targets; returns the choices and their scores."""
+    fit, examples = split(seqs)
+    rng = np.random.default_rng(17)
+    pick = rng.permutation(len(examples))[:TUNE_USERS * VAL_TARGETS]
+    ex = [examples[i] for i in sorted(pick)]
+    hist = [seqs[u][:p] for u, p in ex]
+    seen = [set(h.tolist()) for h in hist]
+    targets = np.array([seqs[u][p] for u, p in ex])
+    keep = np.array([t not in s for t, s in zip(targets, seen)])
+    hist = [h for h, k in zip(hist, keep) if k]
+    seen = [s for s, k in zip(seen, keep) if k]
+    targets = targets[keep]
+    result = {"examples": int(len(targets)), "knn_grid": [], "ease_grid": []}
+    if len(targets) == 0:
+        return {"knn": (100, 0.0, None), "ease": None, "served": "knn", "served_window": HISTORY_CAP, **result}
+    counts = np.bincount(np.concatenate(fit) if fit else np.zeros(0, dtype=np.int64), minlength=n_items + 1).astype(np.float64)
+    result["popularity"] = hr_ndcg(top_lists(popularity_scores(hist, n_items, counts), seen, 10), targets)
+    best_knn, best = None, -1.0
+    for k, shrink in KNN_GRID:
+        t = time.time()
+        nb, wt = knn(fit, n_items, k, shrink)
+        for w in WINDOWS:
+            hr, nd = hr_ndcg(top_lists(neighbour_scores(window(hist, w), n_items, nb, wt, cap=10**9), seen, 10), targets)
+            result["knn_grid"].append({"k": k, "shrink": shrink, "window": w, "hr": hr, "ndcg": nd})
+            log(f"  validation item-kNN k={k} shrink={shrink} window={w}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} ({time.time() - t:.1f}s)")
+            if nd > best:
+                best, best_knn = nd, (k, shrink, w)
+    best_ease, best_e = None, -1.0
+    if n_items <= EASE_MAX_ITEMS:
+        for lam in EASE_GRID:
+            t = time.time()
+            b = ease(fit, n_items, lam)
+            nbt, wtt = truncate(b, served_per_item(n_items))
+            for w in WINDOWS:
+                hr_t, nd_t = hr_ndcg(top_lists(neighbour_scores(hist, n_items, nbt, wtt, cap=w or HISTORY_CAP), seen, 10), targets)
+                hr, nd = hr_ndcg(top_lists(dense_scores(window(hist, w), n_items, b), seen, 10), targets)
+                result["ease_grid"].append({"lambda": lam, "window": w, "hr": hr, "ndcg": nd, "hr_served": hr_t, "ndcg_served": nd_t})
+                log(f"  validation EASE lambda={lam:g} window={w}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} (top-{served_per_item(n_items)} neighbours: {nd_t:.4f}) ({time.time() - t:.1f}s)")
+                if nd > best_e:
+                    best_e, best_ease = nd, (lam, w)
+    # The served item-to-item source: the better of the two on validation (EASE truncated to its top neighbours).
+    # The served source: model and history window as chosen; EASE judged by its truncated (served) form.
+    best_lambda = best_ease[0] if best_ease else None
+    ease_served = max(((e["ndcg_served"], e["window"]) for e in result["ease_grid"] if e["lambda"] == best_lambda), default=(-1.0, None))
+    served = "ease" if best_ease is not None and ease_served[0] >= best else "knn"
+    served_window = (ease_served[1] if served == "ease" else best_knn[2]) or HISTORY_CAP
+    return {"knn": best_knn, "ease": best_ease, "served": served, "served_window": int(served_window), **result}
+
+
+def served_neighbours(histories, n_items, choice):
+    """The served item-to-item model (top served_per_item(n) neighbours per item) fitted on `histories`."""
+    m = served_per_item(n_items)
+    if choice["served"] == "ease":
+        return truncate(ease(histories, n_items, choice["ease"][0]), m)
+    k, shrink, _ = choice["knn"]
+    return knn(histories, n_items, min(k, m), shrink)
+
+
+def baseline_lists(seqs, ev_users, ev_seen, n_items, choice, k=100):
+    """Test-time top-k lists of popularity, item-kNN and EASE (fitted on all training data) for the evaluation users."""
+    hist = [seqs[u] for u in ev_users]
+    counts = np.bincount(np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64), minlength=n_items + 1).astype(np.float64)
+    out = {"popularity": top_lists(popularity_scores(hist, n_items, counts), ev_seen, k).tolist()}
+    kk, shrink, w = choice["knn"]
+    nb, wt = knn(seqs, n_items, kk, shrink)
+    out["item-knn"] = top_lists(neighbour_scores(window(hist, w), n_items, nb, wt, cap=10**9), ev_seen, k).tolist()
+    if choice["ease"] is not None:
+        lam, w = choice["ease"]
+        out["ease"] = top_lists(dense_scores(window(hist, w), n_items, ease(seqs, n_items, lam)), ev_seen, k).tolist()
+    return out
