@@ -147,14 +147,24 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       if (options.featureStore && written.counters.length > 0) {
         const bumps: RecordedInteraction[] = [];
         for (const c of written.counters) for (let i = 0; i < c.n; i++) bumps.push({ sessionId: 'import', itemId: c.itemId, type: c.type, ts: now });
-        await options.featureStore.recordMany(bumps);
+        try {
+          await options.featureStore.recordMany(bumps);
+        } catch (error) {
+          throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the events read so far are stored, but ${bumps.length} impression/click counts of this batch are not; re-run the same import when it is back to store the rest and rebuild the histories`, { cause: error });
+        }
       }
     });
     result.events = { ...summary, inserted, duplicates: valid - inserted };
     if (options.featureStore) {
       options.progress?.phase('feature store', touched.size, 'users');
-      const users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
-      options.progress?.end();
+      let users: number;
+      try {
+        users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
+      } catch (error) {
+        throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the events are stored; re-run the same import when it is back (nothing is stored twice, histories are rebuilt)`, { cause: error });
+      } finally {
+        options.progress?.end();
+      }
       result.featureStore = { users };
     }
   }

@@ -142,6 +142,32 @@ describe('runImport on Postgres (COPY) and Redis', () => {
   });
 });
 
+describe('a feature store that is down', () => {
+  it('fails the import with a reason after the events are stored; the re-run stores nothing twice and rebuilds', async () => {
+    const file = join(dir, 'redis-down.ndjson');
+    await writeFile(file, ndjson([
+      { userId: 'c-down', itemId: 'sku-2', type: 'view', ts: T0 + 10 * min },
+      { userId: 'c-down', itemId: 'sku-1', type: 'view', ts: T0 + 11 * min },
+    ]));
+    const down = await openImportTargets({ databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:1', redisKeyPrefix: prefix });
+    try {
+      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the events are stored; re-run the same import');
+    } finally {
+      await down.close();
+    }
+    expect(await rows(db.url, "select count(*)::int as n from events where user_id = 'c-down'")).toEqual([{ n: 2 }]);
+    const up = await openImportTargets({ databaseUrl: db.url, redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    try {
+      const summary = await runImport({ events: file, onError: 'fail', database: up.database, eventWriter: up.eventWriter, featureStore: up.featureStore });
+      expect(summary.events).toMatchObject({ inserted: 0, duplicates: 2 });
+      expect(summary.featureStore).toEqual({ users: 1 });
+    } finally {
+      await up.close();
+    }
+    expect(await redis.lrange('hist:c-down', 0, -1)).toEqual(['sku-2', 'sku-1']);
+  });
+});
+
 describe('npm run import (CLI)', () => {
   it('imports into an embedded PGlite folder (COPY, then plain INSERTs on the re-run), and says what it refused', async () => {
     const pglite = join(dir, 'pglite');
