@@ -84,6 +84,16 @@ describe('PUT /v1/items', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the catalogue API with its row schema', async () => {
+    const doc = (await (await fetch(`${origin.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    expect(Object.keys(doc.paths['/v1/items'] ?? {})).toEqual(['put']);
+    expect(Object.keys(doc.paths['/v1/items/{id}'] ?? {})).toEqual(['delete']);
+    expect(Object.keys(doc.components.schemas.ItemUpsertResult?.properties ?? {})).toEqual(['stored', 'rejected', 'edge']);
+    expect(JSON.stringify(doc.components.schemas.ItemUpsert)).toContain('"maxItems":1000');
+  });
+});
+
 describe('catalogue changes reach the running origin', () => {
   it('a retired item is never recommended again; a new title shows in the cards', async () => {
     const before = await recommend(uniqueId('s'));
