@@ -114,6 +114,16 @@ describe('catalogue changes reach the running origin', () => {
     expect((await fetch(`${origin.url}/v1/items/no-such-item`, { method: 'DELETE', headers: auth })).status).toBe(404);
   });
 
+  it('events about an item put a moment ago are accepted (they were "unknown item" before)', async () => {
+    const id = uniqueId('fresh-');
+    const event = { events: [{ eventId: uniqueId('e'), type: 'view', itemId: id, sessionId: uniqueId('s'), ts: Date.now() }] };
+    expect((await postJson(`${origin.url}/v1/events`, event)).status).toBe(400);
+    expect((await put({ items: [{ id, title: 'Fresh Arrival', category: 'Home' }] })).status).toBe(200);
+    const accepted = await postJson(`${origin.url}/v1/events`, event);
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ accepted: 1 });
+  });
+
   it('another origin\'s catalogue follows a write by SQL through NOTIFY alone', async () => {
     let handle: DatabaseHandle | undefined;
     let source: ReturnType<typeof catalogFromDatabase> | undefined;
