@@ -48,6 +48,8 @@ export interface RowError {
 
 export interface FileSummary {
   file: string;
+  /** Wall time of this file's phase. */
+  seconds: number;
   rows: number;
   rejected: number;
   errors: RowError[];
@@ -57,7 +59,7 @@ export interface ImportSummary {
   items?: FileSummary & { stored: number };
   users?: FileSummary & { stored: number };
   events?: FileSummary & { inserted: number; duplicates: number };
-  featureStore: { users: number } | 'skipped';
+  featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
 
@@ -74,7 +76,8 @@ export class ImportRejectedError extends Error {
 
 /** Reads one file in batches: valid rows go to `flush`, bad ones are counted, kept (up to keepErrors) or thrown. */
 async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOptions, flush: (rows: T[]) => Promise<void>): Promise<FileSummary> {
-  const summary: FileSummary = { file, rows: 0, rejected: 0, errors: [] };
+  const started = Date.now();
+  const summary: FileSummary = { file, seconds: 0, rows: 0, rejected: 0, errors: [] };
   const size = (await stat(file).catch(() => undefined))?.size ?? 0;
   options.progress?.phase(file, size, 'bytes');
   let pendingBytes = 0;
@@ -99,6 +102,7 @@ async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOpt
   if (batch.length > 0) await flush(batch);
   options.progress?.advance(pendingBytes, batch.length);
   options.progress?.end();
+  summary.seconds = (Date.now() - started) / 1000;
   return summary;
 }
 
@@ -157,6 +161,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     result.events = { ...summary, inserted, duplicates: valid - inserted };
     if (options.featureStore) {
       options.progress?.phase('feature store', touched.size, 'users');
+      const rebuildStarted = Date.now();
       let users: number;
       try {
         users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
@@ -165,7 +170,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       } finally {
         options.progress?.end();
       }
-      result.featureStore = { users };
+      result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
     }
   }
   result.seconds = (Date.now() - started) / 1000;
