@@ -86,7 +86,10 @@ async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOpt
   for await (const read of readRows(file, schema, (n) => (pendingBytes += n))) {
     summary.rows++;
     if (!read.ok) {
-      if (options.onError === 'fail') throw new ImportRejectedError(file, read.line, read.reason);
+      if (options.onError === 'fail') {
+        if (batch.length > 0) await flush(batch); // what came before the bad row is stored, as documented
+        throw new ImportRejectedError(file, read.line, read.reason);
+      }
       summary.rejected++;
       if (summary.errors.length < (options.keepErrors ?? 100)) summary.errors.push({ line: read.line, reason: read.reason });
       continue;

@@ -133,6 +133,18 @@ describe('runImport on Postgres (COPY) and Redis', () => {
     expect(history[0]).toBe('x30');
   });
 
+  it('reports malformed CSV records in file order, and the rows before a fatal one are stored', async () => {
+    const file = join(dir, 'ragged.csv');
+    await writeFile(file, `userId,itemId,type,ts\nc-8,sku-1,view,${T0}\nc-8,sku-2,view,${T0 + min},extra\nc-8,sku-5,view,${T0 + 2 * min}\n`);
+    const skip = await runImport({ events: file, onError: 'skip', database: targets.database, eventWriter: targets.eventWriter });
+    expect(skip.events).toMatchObject({ rows: 3, rejected: 1, inserted: 2 });
+    expect(skip.events?.errors).toEqual([{ line: 3, reason: expect.stringContaining('malformed CSV') }]);
+    const other = join(dir, 'ragged-fail.csv');
+    await writeFile(other, `userId,itemId,type,ts\nc-7,sku-1,view,${T0}\nc-7,sku-2,view,${T0 + min},extra\n`);
+    await expect(runImport({ events: other, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter })).rejects.toThrow(`${other}:3: malformed CSV`);
+    expect(await rows(db.url, "select item_id from events where user_id = 'c-7'")).toEqual([{ item_id: 'sku-1' }]);
+  });
+
   it('--on-error fail stops at the first bad row and names its line', async () => {
     const file = join(dir, 'bad.csv');
     await writeFile(file, `userId,itemId,type,ts\nc-9,sku-1,view,${T0}\nc-9,sku-1,view,yesterday\n`);
