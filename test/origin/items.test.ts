@@ -130,14 +130,18 @@ describe('catalogue changes reach the running origin', () => {
     try {
       handle = await openDatabase({ databaseUrl: database.url });
       const catalog = new InMemoryItemCatalog([]);
-      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000 });
+      let changes = 0;
+      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000, onChanged: async () => void changes++ });
       await source.refresh();
       expect(catalog.isAvailable('i7')).toBe(true);
+      await source.refresh(); // re-reads the last seconds' rows: nothing differs, so no change is signalled
+      expect(changes).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 500)); // the LISTEN connection is up
       await query("update items set stock = 0, updated_at = now() where id = 'i7'");
       const deadline = Date.now() + 10_000;
       while (catalog.isAvailable('i7') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(catalog.isAvailable('i7')).toBe(false);
+      expect(changes).toBe(2);
     } finally {
       await source?.stop();
       await handle?.close();
