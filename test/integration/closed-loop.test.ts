@@ -132,15 +132,12 @@ describe('closed loop: edge events → cycle → edge slates', () => {
   }, 240_000);
 
   it('an item added after training shows up in some slate at the next nightly, before any retrain', async () => {
-    // A new product like the category's best seller (same brand, price, category), as an import or PUT /v1/items adds it.
+    // A new product like the category's best seller (same brand, price, category), added through the catalogue API.
     const template = viewed[0]!;
     const fresh: Item = { ...template, id: `fresh-${randomBytes(3).toString('hex')}`, title: `${template.brand} Brand New Edition`, stock: 25, createdAt: Date.now() };
-    const handle = await openDatabase({ databaseUrl: db.url });
-    try {
-      await insertCatalog(await handle.get(), [fresh], []);
-    } finally {
-      await handle.close();
-    }
+    const put = await fetch(`${origin.url}/v1/items`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ items: [{ id: fresh.id, title: fresh.title, category: fresh.category, brand: fresh.brand, price: fresh.price, stock: fresh.stock, createdAt: fresh.createdAt }] }) });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ stored: 1, rejected: [] });
     run('scripts/nightly.ts', [...nightlyArgs(), '--artifacts', join(base, 'artifacts')]);
     const { slates } = await liveSlates();
     const holding = [...slates].filter(([, value]) => value.includes(`"${fresh.id}"`)).map(([key]) => key);
