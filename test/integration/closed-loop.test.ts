@@ -76,7 +76,7 @@ beforeAll(async () => {
   } finally {
     await handle.close();
   }
-  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: join(base, 'artifacts'), SEED_CATALOG: 'false', USER_TOKEN_SECRET: 'test-user-token-secret-0123456789abcdef' });
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: join(base, 'artifacts'), MODEL_POLL_MS: '500', SEED_CATALOG: 'false', USER_TOKEN_SECRET: 'test-user-token-secret-0123456789abcdef' });
   edge = await startEdge(join(base, 'kv'), { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000', ORIGIN_API_KEY: API_KEY });
 }, 180_000);
 
@@ -138,6 +138,17 @@ describe('closed loop: edge events → cycle → edge slates', () => {
     const put = await fetch(`${origin.url}/v1/items`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ items: [{ id: fresh.id, title: fresh.title, category: fresh.category, brand: fresh.brand, price: fresh.price, stock: fresh.stock, createdAt: fresh.createdAt }] }) });
     expect(put.status).toBe(200);
     expect(await put.json()).toMatchObject({ stored: 1, rejected: [] });
+    // The origin (which followed the cycle's pointer flip) hears the catalogue change and embeds the item at once.
+    const knows = (): boolean => {
+      const lease = origin.service.models.acquire();
+      try {
+        return lease !== null && lease.model.version === trained && lease.model.space.itemIndex(fresh.id) > 0;
+      } finally {
+        lease?.release();
+      }
+    };
+    for (let attempt = 0; attempt < 100 && !knows(); attempt++) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(knows()).toBe(true);
     run('scripts/nightly.ts', [...nightlyArgs(), '--artifacts', join(base, 'artifacts')]);
     const { slates } = await liveSlates();
     const holding = [...slates].filter(([, value]) => value.includes(`"${fresh.id}"`)).map(([key]) => key);
