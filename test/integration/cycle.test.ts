@@ -129,3 +129,30 @@ describe('the gate', () => {
     expect(decide({ metric: 'x', tolerance: 0, candidate: row(0.1), live: row(0) }).publish).toBe(false); // candidate lacks the metric
   });
 });
+
+describe('npm run cycle --every', () => {
+  it('keeps running on its schedule after a failed cycle, printing each summary', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'reco-cycle-every-'));
+    const { DATABASE_URL: _suite, ...env } = process.env;
+    // An empty embedded database: the first cycle fails at training, and the schedule must survive it.
+    const child = spawn(process.execPath, [join(root, 'scripts', 'cycle.ts'), '--artifacts', join(dir, 'artifacts'), '--every', '24h'], { cwd: root, env: { ...env, PGLITE_DIR: join(dir, 'pglite') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!stdout.includes('\n') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 200));
+      const summary = JSON.parse(stdout.trim().split('\n')[0] ?? '{}') as CycleSummary;
+      expect(summary.failedStep, stderr.slice(-2000)).toBe('train');
+      expect(stderr).toMatch(/scheduled \(every 24h\); next run/);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(child.exitCode).toBeNull(); // still scheduled
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
