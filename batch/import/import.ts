@@ -122,16 +122,18 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     });
     result.items = { ...summary, stored };
   }
+  // Users whose feature-store state is rebuilt at the end: those with imported events, and those whose segment changed.
+  const touched = new Set<string>();
   if (options.users) {
     let stored = 0;
     const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
       stored += await upsertUsers(db, rows.map(userFromRow));
+      for (const row of rows) touched.add(row.id);
     });
     result.users = { ...summary, stored };
   }
   if (options.events) {
     const sessions = new SessionAssigner();
-    const touched = new Set<string>();
     let inserted = 0;
     let valid = 0;
     const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (rows) => {
@@ -162,19 +164,19 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       }
     });
     result.events = { ...summary, inserted, duplicates: valid - inserted };
-    if (options.featureStore) {
-      options.progress?.phase('feature store', touched.size, 'users');
-      const rebuildStarted = Date.now();
-      let users: number;
-      try {
-        users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
-      } catch (error) {
-        throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the events are stored; re-run the same import when it is back (nothing is stored twice, histories are rebuilt)`, { cause: error });
-      } finally {
-        options.progress?.end();
-      }
-      result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
+  }
+  if (options.featureStore && touched.size > 0) {
+    options.progress?.phase('feature store', touched.size, 'users');
+    const rebuildStarted = Date.now();
+    let users: number;
+    try {
+      users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
+    } catch (error) {
+      throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the rows are stored; re-run the same import when it is back (nothing is stored twice, histories and segments are rebuilt)`, { cause: error });
+    } finally {
+      options.progress?.end();
     }
+    result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
   }
   result.seconds = (Date.now() - started) / 1000;
   return result;

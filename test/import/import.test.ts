@@ -123,6 +123,15 @@ describe('runImport on Postgres (COPY) and Redis', () => {
     expect(await rows(db.url, "select created_at from items where id = 'sku-1'")).toEqual([{ created_at: String(T0) }]);
   });
 
+  it('a users file alone moves the segment into the feature store, the history kept', async () => {
+    const file = join(dir, 'segments.ndjson');
+    await writeFile(file, ndjson([{ id: 'c-1', segment: 'trail-runners' }]));
+    const summary = await runImport({ users: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore });
+    expect(summary.featureStore).toMatchObject({ users: 1 });
+    expect(await redis.hgetall('user:c-1')).toEqual({ segment: 'trail-runners' });
+    expect(await redis.lrange('hist:c-1', 0, -1)).toEqual(['sku-2', 'sku-1', 'sku-5']);
+  });
+
   it('caps a long history at the origin cap, newest kept', async () => {
     const file = join(dir, 'long.ndjson');
     await writeFile(file, ndjson(Array.from({ length: USER_HISTORY_CAP + 30 }, (_, i) => ({ userId: 'c-long', itemId: `x${i}`, type: 'view', ts: T0 + i * 1000 }))));
@@ -163,7 +172,7 @@ describe('a feature store that is down', () => {
     ]));
     const down = await openImportTargets({ databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:1', redisKeyPrefix: prefix });
     try {
-      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the events are stored; re-run the same import');
+      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the rows are stored; re-run the same import');
     } finally {
       await down.close();
     }
