@@ -3,6 +3,7 @@
  * re-runs that store nothing twice, histories that follow event time with the origin's rule whatever the
  * file order, both event writers (COPY into a staging table, multi-row INSERT with --no-copy), and the CLI on an embedded PGlite.
  */
+import { existsSync } from 'node:fs';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -201,6 +202,17 @@ describe('npm run import (CLI)', () => {
     const again = await spawnScript('scripts/import.ts', [...args, '--no-copy']).done;
     expect(again.stderr).not.toContain('(COPY)');
     expect(JSON.parse(again.stdout)).toMatchObject({ events: { inserted: 0, duplicates: 6 } });
+  });
+
+  it('--check validates the same way and writes nothing', async () => {
+    const pglite = join(dir, 'pglite-check');
+    const bad = await spawnScript('scripts/import.ts', ['--check', '--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite]).done;
+    expect(bad.code).toBe(3);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ check: true, items: { rows: 5, rejected: 2 }, events: { rows: 8, rejected: 2 } });
+    expect(bad.stderr).toContain(`${join(dir, 'events.ndjson')}:4: invalid JSON`);
+    expect(existsSync(pglite)).toBe(false);
+    const good = await spawnScript('scripts/import.ts', ['--check', '--users', join(dir, 'users.csv')]).done;
+    expect(good.code, good.stderr).toBe(0);
   });
 
   it('fails with the path of a missing file and a bad --on-error value', async () => {
