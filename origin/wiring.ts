@@ -55,8 +55,12 @@ export interface OriginService {
   close(): Promise<void>;
 }
 
-/** `worker`: this process is worker N of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers carry X-Origin-Worker. */
-export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, worker?: number): Promise<OriginService> {
+/**
+ * `cluster`: this process is a worker of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers
+ * carry X-Origin-Worker, and only the leader worker runs the deployment-wide canary timer.
+ */
+export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, cluster?: { worker: number; leader: boolean }): Promise<OriginService> {
+  const worker = cluster?.worker;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   const featureStore: FeatureStore = config.REDIS_URL
     ? new RedisFeatureStore(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
@@ -97,7 +101,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
-    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH },
+    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH, quantization: config.ANN_QUANTIZATION },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
@@ -129,7 +133,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     log,
   });
   let canaryRun: Promise<void> = Promise.resolve();
-  const canaryTimer = config.CANARY_CHECK_MS > 0 ? setInterval(() => {
+  const canaryTimer = config.CANARY_CHECK_MS > 0 && (cluster?.leader ?? true) ? setInterval(() => {
     canaryRun = canaryRun.then(() => experimentService.evaluateCanaries(experiments.current())).catch((error: unknown) => log({ component: 'canary', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
   }, config.CANARY_CHECK_MS) : undefined;
   canaryTimer?.unref();
