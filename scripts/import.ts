@@ -85,6 +85,7 @@ async function importFiles(onError: 'skip' | 'fail', batch: number | undefined):
   try {
     const summary = await runImport({ items: values.items, users: values.users, events: values.events, onError, database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, progress: progressBar(), ...(batch ? { batchSize: batch } : {}) });
     reportErrors(summary);
+    if (summary.events && summary.events.unknownItems > 0) process.stderr.write(`[import] ${summary.events.file}: ${summary.events.unknownItems} events name items that are not in the catalogue (stored, never recommended; import the items, or check the ids)\n`);
     const slim = JSON.stringify(summary, (key, value: unknown) => (key === 'errors' ? undefined : value));
     process.stdout.write(`${slim}\n`);
   } finally {

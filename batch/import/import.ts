@@ -10,7 +10,7 @@ import type { ZodType } from 'zod';
 import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
-import { upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
+import { allItemIds, upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
 import { derivedEventId, SessionAssigner } from './event-ids.ts';
 import { rebuildHistories } from './histories.ts';
 import { readRows } from './read-rows.ts';
@@ -58,7 +58,8 @@ export interface FileSummary {
 export interface ImportSummary {
   items?: FileSummary & { stored: number };
   users?: FileSummary & { stored: number };
-  events?: FileSummary & { inserted: number; duplicates: number };
+  /** unknownItems: valid events naming an item the catalogue does not hold (stored, never recommended; often a typo'd id). */
+  events?: FileSummary & { inserted: number; duplicates: number; unknownItems: number };
   featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
@@ -136,8 +137,11 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     const sessions = new SessionAssigner();
     let inserted = 0;
     let valid = 0;
+    let unknownItems = 0;
+    const known = new Set(await allItemIds(db));
     const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (rows) => {
       valid += rows.length;
+      for (const row of rows) if (!known.has(row.itemId)) unknownItems++;
       const batch: ImportedEvent[] = rows.map((row) => {
         touched.add(row.userId);
         return {
@@ -163,7 +167,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         }
       }
     });
-    result.events = { ...summary, inserted, duplicates: valid - inserted };
+    result.events = { ...summary, inserted, duplicates: valid - inserted, unknownItems };
   }
   if (options.featureStore && touched.size > 0) {
     options.progress?.phase('feature store', touched.size, 'users');

@@ -83,7 +83,7 @@ describe('runImport on Postgres (COPY) and Redis', () => {
       { line: 4, reason: expect.stringContaining('title') },
       { line: 5, reason: expect.stringContaining('price') },
     ]);
-    expect(summary.events).toMatchObject({ rows: 8, rejected: 2, inserted: 6, duplicates: 0 });
+    expect(summary.events).toMatchObject({ rows: 8, rejected: 2, inserted: 6, duplicates: 0, unknownItems: 0 });
     expect(summary.events?.errors.map((e) => e.line)).toEqual([4, 5]);
     expect(summary.events?.errors[0]?.reason).toContain('invalid JSON');
     expect(summary.events?.errors[1]?.reason).toContain('type');
@@ -136,9 +136,10 @@ describe('runImport on Postgres (COPY) and Redis', () => {
   it('caps a long history at the origin cap, newest kept', async () => {
     const file = join(dir, 'long.ndjson');
     await writeFile(file, ndjson(Array.from({ length: USER_HISTORY_CAP + 30 }, (_, i) => ({ userId: 'c-long', itemId: `x${i}`, type: 'view', ts: T0 + i * 1000 }))));
-    await runImport({ events: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, batchSize: 40 });
+    const summary = await runImport({ events: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, batchSize: 40 });
     const history = await redis.lrange('hist:c-long', 0, -1);
     expect(history).toHaveLength(USER_HISTORY_CAP);
+    expect(summary.events?.unknownItems).toBe(USER_HISTORY_CAP + 30); // x0… are not in the catalogue
     expect(history.at(-1)).toBe(`x${USER_HISTORY_CAP + 29}`);
     expect(history[0]).toBe('x30');
   });
