@@ -166,10 +166,14 @@ describe('user ids on events need proof (a forged beacon cannot write into anoth
     const elsewhere = await post([of('id-elsewhere', 'u5')], { userToken: await userToken('u5') }, { origin: 'https://evil.example' });
     expect(await elsewhere.json()).toMatchObject({ anonymised: 1, degraded: ['origin-not-allowed'] });
 
-    const ids = ['id-none', 'id-other', 'id-expired', 'id-forged', 'id-body', 'id-mixed', 'id-header', 'id-elsewhere'];
+    // Browsers send Origin on same-origin POSTs too: the edge's own origin counts as same-origin.
+    const sameOrigin = await post([of('id-same', 'u5')], { userToken: await userToken('u5') }, { origin: new URL(edge.url).origin });
+    expect(await sameOrigin.json()).toMatchObject({ anonymised: 0, degraded: [] });
+
+    const ids = ['id-none', 'id-other', 'id-expired', 'id-forged', 'id-body', 'id-mixed', 'id-header', 'id-elsewhere', 'id-same'];
     await until(() => ids.every((id) => received.has(id)));
     expect(Object.fromEntries(ids.map((id) => [id, userOf(id) ?? null]))).toEqual({
-      'id-none': null, 'id-other': null, 'id-expired': null, 'id-forged': null, 'id-body': 'u5', 'id-mixed': null, 'id-header': 'u5', 'id-elsewhere': null,
+      'id-none': null, 'id-other': null, 'id-expired': null, 'id-forged': null, 'id-body': 'u5', 'id-mixed': null, 'id-header': 'u5', 'id-elsewhere': null, 'id-same': 'u5',
     });
     // Nothing lost: the anonymised events keep their session; the token itself never leaves the edge.
     for (const id of ids) expect(received.get(id)).toMatchObject({ eventId: id, sessionId: 's1', itemId: 'i1' });
