@@ -108,10 +108,12 @@ async function main(): Promise<void> {
     for (const [index, setting] of settings.entries()) {
       const workers = setting === 'auto' ? availableParallelism() : Number(setting);
       const origin = await startOrigin({ ...env, ORIGIN_WORKERS: setting }, workers);
+      // What the load exercises: a known user's answer must come from retrieval + ranking, not a degraded path.
+      const sample = (await (await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ userId: 'u1', k: 10 }) })).json()) as { degraded?: string[]; items?: unknown[] };
       await recommendLoad(origin.url, apiKey, fixture.users, Math.min(3, duration)); // warm-up (JIT, caches)
       const result = await recommendLoad(origin.url, apiKey, fixture.users, duration);
       const first = (baseline ??= result.requests.average);
-      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2) });
+      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
       if (index < settings.length - 1) await stopOrigin(origin.child);
       else last = origin;
     }
