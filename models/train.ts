@@ -109,7 +109,11 @@ async function main(): Promise<void> {
     return;
   }
   const trainer = (stage: string, ...rest: string[]): void => {
-    const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), stage, workDir, outDir, ...rest], { stdio: 'inherit' });
+    const python = spawnSync(PYTHON, [join(root, 'models', 'torch', 'train.py'), stage, workDir, outDir, ...rest], {
+      stdio: 'inherit',
+      // One BLAS/OpenMP thread per trainer (see train.py): oversubscribed threads spin on a busy machine.
+      env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', ...process.env },
+    });
     // Exit 2: the trainer found the data unable to train a model and wrote why (one line) to train-error.txt.
     if (python.status === 2) throw new Error(readFileSync(join(workDir, 'train-error.txt'), 'utf8').trim());
     if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);

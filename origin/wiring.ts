@@ -33,6 +33,8 @@ import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 import { startFeatureOutbox, type FeatureOutbox } from './feature-outbox.ts';
 import { rebuildAllHistories } from '../batch/import/histories.ts';
+import { publishItemChanges } from '../batch/nightly/item-changes.ts';
+import type { ItemUpdate } from '../shared/contracts/item-changes.ts';
 
 export interface OriginService {
   app: Hono;
@@ -148,8 +150,18 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const eraseSlates = eraseKind === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
+  // Catalogue API changes of price/stock reach the edge before the next nightly (read-merge-write: serialised here;
+  // run one origin with SLATES_KV, or accept that concurrent publishers may drop a change until the nightly).
+  let publishing: Promise<unknown> = Promise.resolve();
+  const publishChanges = config.SLATES_KV === 'none' || !slatesKv ? undefined : (updates: readonly ItemUpdate[]): Promise<void> => {
+    const next = publishing.catch(() => undefined).then(async () => {
+      await publishItemChanges(await slatesKv(), updates, Date.now());
+    });
+    publishing = next;
+    return next;
+  };
   const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog, publishItemChanges: publishChanges, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,

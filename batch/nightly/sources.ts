@@ -9,7 +9,7 @@
 import type { Item } from '../../shared/catalog/types.ts';
 import type { UserSource } from '../../core/ports/user-source.ts';
 import { openDatabase } from '../../adapters/postgres/database.ts';
-import { erasedUsers, loadItems } from '../../adapters/postgres/repository.ts';
+import { loadItems } from '../../adapters/postgres/repository.ts';
 import { PostgresUserSource } from '../../adapters/postgres/user-source.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { demoInputs, generatorUserSource } from './inputs.ts';
@@ -55,6 +55,6 @@ export async function openNightlySources(settings: SourceSettings): Promise<Nigh
   }
   const d = demo();
   // The generator's users, but the origin's erasures still apply (at start and at write time).
-  const source = generatorUserSource(d.users, (ids) => erasedUsers(db, ids));
+  const source = generatorUserSource(d.users, (ids) => store.erasedAmong(ids));
   return { source: { ...source, close }, items: d.items, segments: d.dataset.segments };
 }

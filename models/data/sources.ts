@@ -16,6 +16,8 @@ import { openDatabase, type DatabaseOptions } from '../../adapters/postgres/data
 import { readTrainingRows } from '../../adapters/postgres/training-reader.ts';
 import { loadMovieLens1M } from './movielens-1m.ts';
 import { datasetFromRows, datasetOf, type RowStreams } from './rows.ts';
+import { ml100k } from '../../batch/import/converters/ml-100k.ts';
+import { ml1mPairs } from '../../batch/import/converters/ml-1m-pairs.ts';
 
 export const DATASET_KINDS = ['events', 'generated', 'ml-100k', 'ml-1m-pairs', 'movielens'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
@@ -100,9 +102,7 @@ function checked(dataset: Dataset, where: string): Dataset {
   return dataset;
 }
 
-/** The import converters (batch/import/converters/, D1's) for the public data sets. */
+/** The import converters (batch/import/converters/): the rows `npm run convert` writes for `npm run import`. */
 async function converterRows(kind: 'ml-100k' | 'ml-1m-pairs', path: string): Promise<RowStreams> {
-  void kind;
-  void path;
-  throw new Error(`--dataset ${kind}: the import converters (batch/import/converters) are not merged yet`);
+  return kind === 'ml-100k' ? ml100k(path) : ml1mPairs({ pairs: path });
 }

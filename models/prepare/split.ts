@@ -4,6 +4,7 @@
  */
 import type { Interaction } from '../../shared/catalog/types.ts';
 import { entersHistory } from '../../shared/features/history.ts';
+import { createRng } from '../../shared/util/rng.ts';
 
 export interface TimeSplit {
   cutoff: number;
@@ -35,10 +36,11 @@ export function leaveOneOut(interactions: readonly Interaction[]): TimeSplit {
 }
 
 /**
- * Per-user hold-out of the last `fraction` of each user's positives (at least one, and only for users with at
- * least two). With a per-user order shuffled by a seed (the ML-1M pairs loader) this is a seeded random split.
+ * Seeded random per-user hold-out: `fraction` of each user's positives (at least one, only for users with at
+ * least two) are drawn at random with a seeded RNG and evaluate; the rest train. For data without time (the
+ * ML-1M pairs), where "the last one" means nothing.
  */
-export function holdoutPerUser(interactions: readonly Interaction[], fraction: number): TimeSplit {
+export function holdoutPerUser(interactions: readonly Interaction[], fraction: number, seed = 1): TimeSplit {
   const byUser = new Map<string, Interaction[]>();
   for (const e of interactions) {
     if (!isPositive(e)) continue;
@@ -46,11 +48,17 @@ export function holdoutPerUser(interactions: readonly Interaction[], fraction: n
     if (list) list.push(e);
     else byUser.set(e.userId, [e]);
   }
+  const rng = createRng(seed);
   const held = new Set<string>();
   for (const events of byUser.values()) {
     if (events.length < 2) continue;
     const n = Math.max(1, Math.round(events.length * fraction));
-    for (const e of events.slice(-n)) held.add(e.eventId);
+    const order = events.map((_, i) => i);
+    for (let i = 0; i < n; i++) {
+      const j = i + rng.int(order.length - i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+      held.add(events[order[i]!]!.eventId);
+    }
   }
   return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
 }

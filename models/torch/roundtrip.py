@@ -10,6 +10,7 @@ import torch
 
 from ranker import Ranker
 from reranker import SessionReranker
+from seq_tower import SeqUserTower
 from two_tower import UserTower
 
 
@@ -17,7 +18,7 @@ def main():
     work_dir = sys.argv[1]
     state = torch.load(os.path.join(work_dir, "weights.pt"))
     vocab, dim = state["vocab"], state["dim"]
-    user = UserTower(vocab["items"] + 1, vocab["segments"] + 1, dim)
+    user = (SeqUserTower if state.get("userTower") == "self-attention" else UserTower)(vocab["items"] + 1, vocab["segments"] + 1, dim)
     user.load_state_dict(state["user"])
     n_dense = state["dlrm"]["mean"].shape[0]
     dlrm = Ranker(vocab, n_dense)

@@ -18,7 +18,9 @@ import candidates
 from data import load_arrays
 from ranker import train_ranker
 from reranker import train_reranker
-from two_tower import embed_users, train_two_tower
+from neighbours import hr_ndcg, top_lists
+from seq_tower import SeqUserTower
+from two_tower import UserTower, embed_users, train_two_tower
 from validation import baseline_lists, sequences, served_neighbours, split, tune
 
 OPSET = 14
@@ -49,6 +51,26 @@ def write_neighbours(path, nb, wt):
         f.write(wt.astype("<f4").tobytes())
 
 
+def tower_validation(user, item_emb, a, seqs, examples, tt_rows, dim, chunk=2048):
+    """HR@10 / NDCG@10 of a user tower's full-catalogue ranking on the validation targets (history items excluded)."""
+    hits, ndcg, n = 0.0, 0.0, 0
+    for s in range(0, len(examples), chunk):
+        rows = tt_rows[s:s + chunk]
+        ue = embed_users(user, a["tt_segment"][rows], a["tt_history"][rows], dim=dim)
+        ex = examples[s:s + chunk]
+        seen = [set(seqs[u][:p].tolist()) for u, p in ex]
+        targets = np.array([seqs[u][p] for u, p in ex])
+        keep = np.array([t not in sn for t, sn in zip(targets, seen)], dtype=bool)
+        if not keep.any():
+            continue
+        lists = top_lists(ue[keep] @ item_emb.T, [sn for sn, k in zip(seen, keep) if k], 10)
+        hr, nd = hr_ndcg(lists, targets[keep])
+        hits += hr * keep.sum()
+        ndcg += nd * keep.sum()
+        n += keep.sum()
+    return (hits / n, ndcg / n) if n else (0.0, 0.0)
+
+
 def stage_retrieval(work_dir, out_dir, dim, epochs):
     a, meta = load_arrays(work_dir)
     n_items = meta["items"]
@@ -68,9 +90,21 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     held = np.zeros(len(a["tt_item"]), dtype=bool)
     for u, p in examples:
         held[a["seq_offsets"][u] + p] = True
-    t = time.time()
-    user, item_emb, tt_losses = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(~held)[0])
-    timings["two_tower_s"] = time.time() - t
+    # Two user towers, the mean-pooling MLP and the SASRec-style sequence tower; the validation targets choose.
+    tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
+    towers = {}
+    for name, cls in [("mean-pooling", UserTower), ("self-attention", SeqUserTower)]:
+        t = time.time()
+        u_model, i_emb, losses = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(~held)[0], label=f"two-tower ({name})", tower=cls)
+        seconds = time.time() - t
+        hr, nd = tower_validation(u_model, i_emb, a, seqs, examples, tt_rows, dim)
+        log(f"  validation two-tower {name}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} ({seconds:.1f}s)")
+        towers[name] = {"model": u_model, "items": i_emb, "losses": losses, "hr": hr, "ndcg": nd, "seconds": seconds}
+    chosen = max(towers, key=lambda k: towers[k]["ndcg"])
+    user, item_emb, tt_losses = towers[chosen]["model"], towers[chosen]["items"], towers[chosen]["losses"]
+    timings["two_tower_s"] = sum(t["seconds"] for t in towers.values())
+    tower_report = {"chosen": chosen, **{k: {"hr": v["hr"], "ndcg": v["ndcg"], "seconds": v["seconds"]} for k, v in towers.items()}}
+    log(f"[train] user tower chosen on validation: {chosen}")
     item_emb.astype("<f4").tofile(os.path.join(out_dir, "item_embeddings.f32"))
     h = a["tt_history"][:2].astype(np.int64)
     export(user, (torch.from_numpy(a["tt_segment"][:2].astype(np.int64)), torch.from_numpy(h)), ["segment", "history"], ["user_embedding"],
@@ -98,7 +132,6 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     t = time.time()
     val_user, val_item_emb = user, item_emb
     vnb, vwt = served_neighbours(fit, n_items, choice)
-    tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
     ue = embed_users(val_user, a["tt_segment"][tt_rows], a["tt_history"][tt_rows], dim=dim)
     cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt, choice["served_window"])
     candidates.write(work_dir, cands)
@@ -118,11 +151,12 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
            os.path.join(out_dir, "session_reranker.onnx"))
     with open(os.path.join(out_dir, "training.json"), "w") as f:
         json.dump({"vocab": vocab, "dim": dim, "epochs": epochs, "torch": torch.__version__, "opset": OPSET, "timings": timings,
+                   "userTower": tower_report,
                    "neighbours": {"model": choice["served"], "perItem": int(nb.shape[1]), "window": choice["served_window"], "knn": choice["knn"], "ease": choice["ease"]},
                    "validation": {k: choice.get(k) for k in ["examples", "popularity", "knn_grid", "ease_grid"]},
                    "losses": {"two_tower": tt_losses, "reranker": rr_losses},
                    "examples": {"two_tower": int(len(a["tt_item"])), "ranker_lists": int(len(cands["user"])), "reranker": int(len(a["rr_target"]))}}, f, indent=1)
-    torch.save({"user": user.state_dict(), "reranker": reranker.state_dict(), "vocab": vocab, "dim": dim}, os.path.join(work_dir, "weights.pt"))
+    torch.save({"user": user.state_dict(), "userTower": chosen, "reranker": reranker.state_dict(), "vocab": vocab, "dim": dim}, os.path.join(work_dir, "weights.pt"))
 
 
 def stage_rank(work_dir, out_dir, epochs):
@@ -145,7 +179,8 @@ def stage_rank(work_dir, out_dir, epochs):
 
 
 def main():
-    torch.set_num_threads(2)
+    # One thread: on a shared 2-core machine two threads per process oversubscribe (measured 15x slower).
+    torch.set_num_threads(1)
     stage, work_dir, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(out_dir, exist_ok=True)
     try:

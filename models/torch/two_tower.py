@@ -42,10 +42,10 @@ class ItemTower(nn.Module):
         return F.normalize(self.mlp(x), dim=1)
 
 
-def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, seed=7, rows=None, label="two-tower"):
+def train_two_tower(a, vocab, dim, epochs, batch_size=1024, temperature=0.05, seed=7, rows=None, label="two-tower", tower=None):
     torch.manual_seed(seed)
     n_items = vocab["items"] + 1
-    user = UserTower(n_items, vocab["segments"] + 1, dim)
+    user = (tower or UserTower)(n_items, vocab["segments"] + 1, dim)
     item = ItemTower(n_items, vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"], dim)
     opt = torch.optim.Adam(list(user.parameters()) + list(item.parameters()), lr=2e-3)
     cat = torch.from_numpy(a["item_category"].astype(np.int64))

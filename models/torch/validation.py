@@ -11,7 +11,7 @@ from neighbours import EASE_MAX_ITEMS, HISTORY_CAP, dense_scores, ease, hr_ndcg,
 VAL_TARGETS = 2
 MIN_HISTORY = 2
 TUNE_USERS = 1500
-KNN_GRID = [(20, 0.0), (100, 0.0), (400, 0.0), (100, 20.0), (400, 20.0)]
+KNN_GRID = [(k, shrink) for shrink in (0.0, 20.0) for k in (20, 100, 400)]
 # How many of the newest history items score a user (None = all): recency matters on sequence data.
 WINDOWS = [None, 20]
 EASE_GRID = [50.0, 200.0, 800.0, 3200.0]
@@ -63,15 +63,18 @@ def tune(seqs, n_items, log):
     counts = np.bincount(np.concatenate(fit) if fit else np.zeros(0, dtype=np.int64), minlength=n_items + 1).astype(np.float64)
     result["popularity"] = hr_ndcg(top_lists(popularity_scores(hist, n_items, counts), seen, 10), targets)
     best_knn, best = None, -1.0
-    for k, shrink in KNN_GRID:
+    # One co-occurrence pass per shrinkage: neighbours come sorted by similarity, so top-k is a prefix.
+    for shrink in sorted({sh for _, sh in KNN_GRID}):
         t = time.time()
-        nb, wt = knn(fit, n_items, k, shrink)
-        for w in WINDOWS:
-            hr, nd = hr_ndcg(top_lists(neighbour_scores(window(hist, w), n_items, nb, wt, cap=10**9), seen, 10), targets)
-            result["knn_grid"].append({"k": k, "shrink": shrink, "window": w, "hr": hr, "ndcg": nd})
-            log(f"  validation item-kNN k={k} shrink={shrink} window={w}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} ({time.time() - t:.1f}s)")
-            if nd > best:
-                best, best_knn = nd, (k, shrink, w)
+        nb_all, wt_all = knn(fit, n_items, max(k for k, _ in KNN_GRID), shrink)
+        for k in sorted({k for k, sh in KNN_GRID if sh == shrink}):
+            nb, wt = nb_all[:, :k], wt_all[:, :k]
+            for w in WINDOWS:
+                hr, nd = hr_ndcg(top_lists(neighbour_scores(window(hist, w), n_items, nb, wt, cap=10**9), seen, 10), targets)
+                result["knn_grid"].append({"k": k, "shrink": shrink, "window": w, "hr": hr, "ndcg": nd})
+                log(f"  validation item-kNN k={k} shrink={shrink} window={w}: HR@10 {hr:.4f} NDCG@10 {nd:.4f} ({time.time() - t:.1f}s)")
+                if nd > best:
+                    best, best_knn = nd, (k, shrink, w)
     best_ease, best_e = None, -1.0
     if n_items <= EASE_MAX_ITEMS:
         for lam in EASE_GRID:

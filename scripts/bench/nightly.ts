@@ -55,6 +55,8 @@ const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 
 interface PathResult {
   summary: NightlySummary;
   userPhaseSeconds: number;
+  /** CPU time of this process (all its threads) during the user phase; the local KV's workerd is another process. */
+  cpuSeconds: number;
   slates: (string | null)[];
   setupSeconds: number;
 }
@@ -66,6 +68,8 @@ async function runPath(c: Case, threads: number): Promise<PathResult> {
   const kv = await openLocalKv({ persistTo: dir, namespaceId: 'bench' });
   let userPhaseStarted = 0;
   let userPhaseEnded = 0;
+  let cpuStarted = process.cpuUsage();
+  let cpuUsed = { user: 0, system: 0 };
   try {
     const summary = await runNightly({
       kv,
@@ -82,12 +86,18 @@ async function runPath(c: Case, threads: number): Promise<PathResult> {
       version: VERSION,
       at: AT,
       onProgress: ({ usersDone, usersTotal }) => {
-        if (usersDone === 0) userPhaseStarted = performance.now();
-        if (usersDone === usersTotal) userPhaseEnded = performance.now();
+        if (usersDone === 0) {
+          userPhaseStarted = performance.now();
+          cpuStarted = process.cpuUsage();
+        }
+        if (usersDone === usersTotal) {
+          userPhaseEnded = performance.now();
+          cpuUsed = process.cpuUsage(cpuStarted);
+        }
       },
     });
     const slates = await kv.getMany(c.users.map((u) => slateKey(VERSION, { kind: 'user', id: u.id })));
-    return { summary, userPhaseSeconds: (userPhaseEnded - userPhaseStarted) / 1000, slates, setupSeconds: (userPhaseStarted - setupStarted) / 1000 };
+    return { summary, userPhaseSeconds: (userPhaseEnded - userPhaseStarted) / 1000, cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6, slates, setupSeconds: (userPhaseStarted - setupStarted) / 1000 };
   } finally {
     await kv.close();
     await served?.close();
@@ -105,6 +115,8 @@ function report(path: string, threads: number, c: Case, r: PathResult): Record<s
     userPhaseSeconds: round(r.userPhaseSeconds),
     msPerUserWall: round((r.userPhaseSeconds * 1000) / users),
     usersPerHour: Math.round((users * 3600) / r.userPhaseSeconds),
+    // Less sensitive to other load than wall time: what the job costs per user in CPU (summed over threads).
+    cpuMsPerUser: round((r.cpuSeconds * 1000) / users),
     setupSeconds: round(r.setupSeconds, 1),
     itemCardsWritten: Math.min(c.cardSample, c.items.length),
     perUserMsByStage: perUser,

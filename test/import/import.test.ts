@@ -1,7 +1,7 @@
 /**
  * `npm run import` on real Postgres and Redis: NDJSON and CSV, bad rows reported by line (skip / fail),
  * re-runs that store nothing twice, histories that follow event time with the origin's rule whatever the
- * file order, both event writers (COPY on a server, INSERT for PGlite), and the CLI on an embedded PGlite.
+ * file order, both event writers (COPY into a staging table, multi-row INSERT with --no-copy), and the CLI on an embedded PGlite.
  */
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ describe('runImport on Postgres (COPY) and Redis', () => {
     expect(summary.events?.errors.map((e) => e.line)).toEqual([4, 5]);
     expect(summary.events?.errors[0]?.reason).toContain('invalid JSON');
     expect(summary.events?.errors[1]?.reason).toContain('type');
-    expect(summary.featureStore).toEqual({ users: 2 });
+    expect(summary.featureStore).toEqual({ users: 2, seconds: expect.any(Number) });
 
     const items = await rows(db.url, 'select id, title, category, brand, price, stock, image, created_at from items order by id');
     expect(items).toEqual([
@@ -133,6 +133,18 @@ describe('runImport on Postgres (COPY) and Redis', () => {
     expect(history[0]).toBe('x30');
   });
 
+  it('reports malformed CSV records in file order, and the rows before a fatal one are stored', async () => {
+    const file = join(dir, 'ragged.csv');
+    await writeFile(file, `userId,itemId,type,ts\nc-8,sku-1,view,${T0}\nc-8,sku-2,view,${T0 + min},extra\nc-8,sku-5,view,${T0 + 2 * min}\n`);
+    const skip = await runImport({ events: file, onError: 'skip', database: targets.database, eventWriter: targets.eventWriter });
+    expect(skip.events).toMatchObject({ rows: 3, rejected: 1, inserted: 2 });
+    expect(skip.events?.errors).toEqual([{ line: 3, reason: expect.stringContaining('malformed CSV') }]);
+    const other = join(dir, 'ragged-fail.csv');
+    await writeFile(other, `userId,itemId,type,ts\nc-7,sku-1,view,${T0}\nc-7,sku-2,view,${T0 + min},extra\n`);
+    await expect(runImport({ events: other, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter })).rejects.toThrow(`${other}:3: malformed CSV`);
+    expect(await rows(db.url, "select item_id from events where user_id = 'c-7'")).toEqual([{ item_id: 'sku-1' }]);
+  });
+
   it('--on-error fail stops at the first bad row and names its line', async () => {
     const file = join(dir, 'bad.csv');
     await writeFile(file, `userId,itemId,type,ts\nc-9,sku-1,view,${T0}\nc-9,sku-1,view,yesterday\n`);
@@ -142,16 +154,43 @@ describe('runImport on Postgres (COPY) and Redis', () => {
   });
 });
 
+describe('a feature store that is down', () => {
+  it('fails the import with a reason after the events are stored; the re-run stores nothing twice and rebuilds', async () => {
+    const file = join(dir, 'redis-down.ndjson');
+    await writeFile(file, ndjson([
+      { userId: 'c-down', itemId: 'sku-2', type: 'view', ts: T0 + 10 * min },
+      { userId: 'c-down', itemId: 'sku-1', type: 'view', ts: T0 + 11 * min },
+    ]));
+    const down = await openImportTargets({ databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:1', redisKeyPrefix: prefix });
+    try {
+      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the events are stored; re-run the same import');
+    } finally {
+      await down.close();
+    }
+    expect(await rows(db.url, "select count(*)::int as n from events where user_id = 'c-down'")).toEqual([{ n: 2 }]);
+    const up = await openImportTargets({ databaseUrl: db.url, redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    try {
+      const summary = await runImport({ events: file, onError: 'fail', database: up.database, eventWriter: up.eventWriter, featureStore: up.featureStore });
+      expect(summary.events).toMatchObject({ inserted: 0, duplicates: 2 });
+      expect(summary.featureStore).toEqual({ users: 1, seconds: expect.any(Number) });
+    } finally {
+      await up.close();
+    }
+    expect(await redis.lrange('hist:c-down', 0, -1)).toEqual(['sku-2', 'sku-1']);
+  });
+});
+
 describe('npm run import (CLI)', () => {
-  it('imports into an embedded PGlite folder with plain INSERTs, and says what it refused', async () => {
+  it('imports into an embedded PGlite folder (COPY, then plain INSERTs on the re-run), and says what it refused', async () => {
     const pglite = join(dir, 'pglite');
     const args = ['--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite, '--no-progress'];
     const first = await spawnScript('scripts/import.ts', args).done;
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ events: { inserted: 6, rejected: 2 }, featureStore: 'skipped' });
     expect(first.stderr).toContain(`${join(dir, 'items.csv')}:4: title`);
-    expect(first.stderr).toContain(`PGlite ${pglite}`);
-    const again = await spawnScript('scripts/import.ts', args).done;
+    expect(first.stderr).toContain(`PGlite ${pglite} (COPY)`);
+    const again = await spawnScript('scripts/import.ts', [...args, '--no-copy']).done;
+    expect(again.stderr).not.toContain('(COPY)');
     expect(JSON.parse(again.stdout)).toMatchObject({ events: { inserted: 0, duplicates: 6 } });
   });
 

@@ -40,15 +40,17 @@ function run(script: string, args: string[]): string {
   if (result.status !== 0) throw new Error(`${script} exited with ${result.status}:\n${result.stderr.slice(-4000)}\n${result.stdout.slice(-2000)}`);
   return result.stdout;
 }
-async function recommendations(user: string): Promise<RecommendResponse> {
-  const response = await fetch(`${edge.url}/v1/recommendations?user=${user}&k=8`, { headers: { 'x-user-token': await userToken(user) } });
+/** As the widget asks: the signed-in user's token, and the recent views it keeps in localStorage. */
+async function recommendations(user: string, recent: readonly string[] = []): Promise<RecommendResponse> {
+  const query = new URLSearchParams({ user, k: '20', ...(recent.length > 0 ? { recent: recent.join(',') } : {}) });
+  const response = await fetch(`${edge.url}/v1/recommendations?${query}`, { headers: { 'x-user-token': await userToken(user) } });
   return RecommendResponseSchema.parse(await response.json());
 }
 /** The edge reads the slate pointer with a short cache: ask until the answer comes from the wanted version. */
-async function slateFrom(user: string, version: string): Promise<RecommendResponse> {
+async function slateFrom(user: string, version: string, recent: readonly string[] = []): Promise<RecommendResponse> {
   let last: RecommendResponse | undefined;
   for (let attempt = 0; attempt < 60; attempt++) {
-    last = await recommendations(user);
+    last = await recommendations(user, recent);
     if (last.slateVersion === version) return last;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -121,9 +123,10 @@ describe('closed loop: edge events → cycle → edge slates', () => {
     const { version, slates } = await liveSlates();
     expect(slates.has(`slate:${version}:user:${shopper}`)).toBe(true);
 
-    const answer = await slateFrom(shopper, version);
+    const answer = await slateFrom(shopper, version, viewed.map((i) => i.id));
     expect(answer).toMatchObject({ servedBy: 'edge', path: 'kv-slate', modelVersion: trained });
     const titles = viewed.map((i) => i.title);
+    console.log('ANSWER', JSON.stringify(answer.items.map((i) => [i.id, i.category, i.reason])));
     const explained = answer.items.filter((i) => titles.some((t) => i.reason === `Because you viewed ${t}`));
     expect(explained.length).toBeGreaterThan(0);
     for (const item of answer.items) expect(viewed.map((v) => v.id)).not.toContain(item.id);
@@ -139,7 +142,7 @@ describe('closed loop: edge events → cycle → edge slates', () => {
     } finally {
       await handle.close();
     }
-    run('scripts/nightly.ts', nightlyArgs());
+    run('scripts/nightly.ts', [...nightlyArgs(), '--artifacts', join(base, 'artifacts')]);
     const { slates } = await liveSlates();
     const holding = [...slates].filter(([, value]) => value.includes(`"${fresh.id}"`)).map(([key]) => key);
     expect(holding.length).toBeGreaterThan(0);
@@ -153,7 +156,7 @@ describe('closed loop: edge events → cycle → edge slates', () => {
     expect(victim).toBeDefined();
     const erased = await fetch(`${origin.url}/v1/users/${victim}`, { method: 'DELETE', headers: { 'x-api-key': API_KEY } });
     expect(erased.status).toBeLessThan(300);
-    run('scripts/nightly.ts', nightlyArgs());
+    run('scripts/nightly.ts', [...nightlyArgs(), '--artifacts', join(base, 'artifacts')]);
     const after = await liveSlates();
     expect(after.version).not.toBe(before.version);
     expect(after.slates.has(`slate:${after.version}:user:${victim}`)).toBe(false);

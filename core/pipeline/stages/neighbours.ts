@@ -28,11 +28,13 @@ function newestDistinct(indices: readonly number[], cap: number): number[] {
   return out;
 }
 
-function accumulate(neighbours: ItemNeighbours, itemCount: number, sources: readonly number[]): Map<number, number> {
+function accumulate(neighbours: ItemNeighbours, sources: readonly number[]): Map<number, number> {
   const scores = new Map<number, number>();
   const m = neighbours.perItem;
+  // Rows exist for the trained items only: items added since (cold start) have no neighbours yet.
+  const rows = neighbours.items.length / m;
   for (const source of sources) {
-    if (source > itemCount) continue;
+    if (source > rows) continue;
     const base = (source - 1) * m;
     for (let j = 0; j < m; j++) {
       const item = neighbours.items[base + j]!;
@@ -46,8 +48,8 @@ function accumulate(neighbours: ItemNeighbours, itemCount: number, sources: read
 export function neighbourScores(space: FeatureSpace, neighbours: ItemNeighbours, history: readonly string[]): NeighbourScores {
   const indices = history.map((id) => space.itemIndex(id));
   return {
-    all: accumulate(neighbours, space.itemCount, newestDistinct(indices, neighbours.window)),
-    recent: accumulate(neighbours, space.itemCount, newestDistinct(indices.slice(-NEIGHBOUR_RECENT), NEIGHBOUR_RECENT)),
+    all: accumulate(neighbours, newestDistinct(indices, neighbours.window)),
+    recent: accumulate(neighbours, newestDistinct(indices.slice(-NEIGHBOUR_RECENT), NEIGHBOUR_RECENT)),
   };
 }
 
