@@ -77,7 +77,7 @@ describe('npm run cycle', () => {
     expect(summary.decision).toBe('published');
     expect(summary.steps.map((s) => s.step)).toEqual(['train', 'gate', 'nightly', 'publish']);
     expect(summary.gate?.reason).toBe('no live model to compare with');
-    expect(summary.candidate.metrics?.['two-tower+dlrm.ndcg@10']).toBeGreaterThanOrEqual(0);
+    expect(summary.candidate.metrics?.['served.ndcg@10']).toBeGreaterThanOrEqual(0);
     first = summary.candidate.version;
     expect(pointer()).toBe(first);
     expect((await slatePointer())?.modelVersion).toBe(first);
@@ -121,11 +121,11 @@ describe('npm run cycle', () => {
 });
 
 describe('the gate', () => {
-  const row = (v: number) => ({ 'two-tower+dlrm.ndcg@10': v });
+  const row = (v: number) => ({ 'served.ndcg@10': v });
   it('publishes when not worse than live × (1 − tolerance), keeps the live model otherwise', () => {
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0.02, candidate: row(0.099), live: row(0.1) }).publish).toBe(true);
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0.02, candidate: row(0.097), live: row(0.1) })).toMatchObject({ publish: false, threshold: 0.098 });
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0, candidate: row(0.1), live: null }).publish).toBe(true);
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0.02, candidate: row(0.099), live: row(0.1) }).publish).toBe(true);
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0.02, candidate: row(0.097), live: row(0.1) })).toMatchObject({ publish: false, threshold: 0.098 });
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0, candidate: row(0.1), live: null }).publish).toBe(true);
     expect(decide({ metric: 'x', tolerance: 0, candidate: row(0.1), live: row(0) }).publish).toBe(false); // candidate lacks the metric
   });
 });
