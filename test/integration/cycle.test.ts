@@ -156,3 +156,45 @@ describe('npm run cycle --every', () => {
     }
   }, 120_000);
 });
+
+describe('runCycle with a live version that cannot be evaluated', () => {
+  it('publishes the candidate and says why, instead of blocking every retrain', async () => {
+    const { cp, readFile, writeFile } = await import('node:fs/promises');
+    const { runCycle } = await import('../../batch/cycle/run.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'reco-cycle-lib-'));
+    const artifactsRoot = join(dir, 'artifacts');
+    const demo = join(root, 'models', 'artifacts', (JSON.parse(readFileSync(join(root, 'models', 'artifacts', 'current.json'), 'utf8')) as { version: string }).version);
+    // A real version folder under a new name, with the metrics its evaluation would have written.
+    const copyVersion = async (version: string, metrics: Record<string, number>): Promise<void> => {
+      await cp(demo, join(artifactsRoot, version), { recursive: true });
+      const manifest = JSON.parse(await readFile(join(artifactsRoot, version, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(join(artifactsRoot, version, 'manifest.json'), JSON.stringify({ ...manifest, version, metrics }));
+    };
+    try {
+      await copyVersion('mlive', { 'served.ndcg@10': 0.5 });
+      await writeFile(join(artifactsRoot, 'current.json'), JSON.stringify({ version: 'mlive' }));
+      let nightlySaw = '';
+      const summary = await runCycle(
+        {
+          train: async (a) => copyVersion(a.version, { 'served.ndcg@10': 0.1 }),
+          evaluate: async () => {
+            throw new Error('model mlive uses feature spec 1, this code speaks 2');
+          },
+          nightly: async (a) => {
+            nightlySaw = (JSON.parse(await readFile(join(a.stagingRoot, 'current.json'), 'utf8')) as { version: string }).version;
+          },
+        },
+        { artifactsRoot, workDir: join(dir, 'work'), metric: 'served.ndcg@10', tolerance: 0.02, now: () => Date.UTC(2026, 10, 27, 8) },
+      );
+      expect(summary.decision).toBe('published');
+      expect(summary.steps.find((s) => s.step === 'evaluate-live')).toMatchObject({ ok: false, error: expect.stringMatching(/feature spec 1/) });
+      expect(summary.gate?.reason).toMatch(/live model mlive could not be evaluated/);
+      expect(nightlySaw).toBe(summary.candidate.version);
+      expect(JSON.parse(readFileSync(join(artifactsRoot, 'current.json'), 'utf8'))).toEqual({ version: summary.candidate.version });
+      // The live folder itself was never touched.
+      expect((JSON.parse(readFileSync(join(artifactsRoot, 'mlive', 'manifest.json'), 'utf8')) as { metrics: Record<string, number> }).metrics).toEqual({ 'served.ndcg@10': 0.5 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
