@@ -77,7 +77,7 @@ describe('npm run cycle', () => {
     expect(summary.decision).toBe('published');
     expect(summary.steps.map((s) => s.step)).toEqual(['train', 'gate', 'nightly', 'publish']);
     expect(summary.gate?.reason).toBe('no live model to compare with');
-    expect(summary.candidate.metrics?.['two-tower+dlrm.ndcg@10']).toBeGreaterThanOrEqual(0);
+    expect(summary.candidate.metrics?.['served.ndcg@10']).toBeGreaterThanOrEqual(0);
     first = summary.candidate.version;
     expect(pointer()).toBe(first);
     expect((await slatePointer())?.modelVersion).toBe(first);
@@ -121,11 +121,38 @@ describe('npm run cycle', () => {
 });
 
 describe('the gate', () => {
-  const row = (v: number) => ({ 'two-tower+dlrm.ndcg@10': v });
+  const row = (v: number) => ({ 'served.ndcg@10': v });
   it('publishes when not worse than live × (1 − tolerance), keeps the live model otherwise', () => {
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0.02, candidate: row(0.099), live: row(0.1) }).publish).toBe(true);
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0.02, candidate: row(0.097), live: row(0.1) })).toMatchObject({ publish: false, threshold: 0.098 });
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0, candidate: row(0.1), live: null }).publish).toBe(true);
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0.02, candidate: row(0.099), live: row(0.1) }).publish).toBe(true);
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0.02, candidate: row(0.097), live: row(0.1) })).toMatchObject({ publish: false, threshold: 0.098 });
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0, candidate: row(0.1), live: null }).publish).toBe(true);
     expect(decide({ metric: 'x', tolerance: 0, candidate: row(0.1), live: row(0) }).publish).toBe(false); // candidate lacks the metric
   });
+});
+
+describe('npm run cycle --every', () => {
+  it('keeps running on its schedule after a failed cycle, printing each summary', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'reco-cycle-every-'));
+    const { DATABASE_URL: _suite, ...env } = process.env;
+    // An empty embedded database: the first cycle fails at training, and the schedule must survive it.
+    const child = spawn(process.execPath, [join(root, 'scripts', 'cycle.ts'), '--artifacts', join(dir, 'artifacts'), '--every', '24h'], { cwd: root, env: { ...env, PGLITE_DIR: join(dir, 'pglite') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!stdout.includes('\n') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 200));
+      const summary = JSON.parse(stdout.trim().split('\n')[0] ?? '{}') as CycleSummary;
+      expect(summary.failedStep, stderr.slice(-2000)).toBe('train');
+      expect(stderr).toMatch(/scheduled \(every 24h\); next run/);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(child.exitCode).toBeNull(); // still scheduled
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
