@@ -8,6 +8,7 @@
 import type { DatabaseHandle } from '../adapters/postgres/database.ts';
 import { itemsChangedSince } from '../adapters/postgres/import-repository.ts';
 import type { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
+import type { CatalogItem } from '../core/ports/catalog.ts';
 
 export const CATALOG_CHANNEL = 'catalog_changed';
 /** How far back each incremental reload looks behind the newest write it has seen. */
@@ -29,6 +30,13 @@ export interface CatalogSourceOptions {
   onChanged?: () => Promise<unknown>;
 }
 
+/** Rows from the database carry the brand too (a content feature of cold-start embeddings). */
+type StoredItem = CatalogItem & { brand?: string };
+
+function differs(held: StoredItem | undefined, item: StoredItem): boolean {
+  return !held || held.brand !== item.brand || held.title !== item.title || held.category !== item.category || held.price !== item.price || held.stock !== item.stock || held.image !== item.image || held.createdAt !== item.createdAt;
+}
+
 export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryItemCatalog, options: CatalogSourceOptions): RefreshingCatalog {
   const log = options.log ?? (() => undefined);
   let newest: Date | undefined;
@@ -39,8 +47,10 @@ export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryI
       if (catalog.size === 0) await options.beforeFirstLoad?.();
       const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : undefined;
       const changed = await itemsChangedSince(await database.get(), since);
-      catalog.upsert(changed.items);
-      if (changed.items.length > 0) await options.onChanged?.().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
+      // The overlap re-reads rows already applied: only rows that differ from what the catalogue holds count as a change.
+      const fresh = changed.items.filter((item) => differs(catalog.get(item.id), item));
+      catalog.upsert(fresh);
+      if (fresh.length > 0) await options.onChanged?.().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
       if (changed.newest && (!newest || changed.newest > newest)) newest = changed.newest;
     } catch (error) {
       // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.

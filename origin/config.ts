@@ -44,6 +44,8 @@ const EnvSchema = z.object({
    * slower. `npm run bench:origin` reports the final slate's recall against exact retrieval per setting.
    */
   ANN_EXPANSION_SEARCH: positiveInt(1024),
+  /** How the ANN graph stores item vectors: f32, or f16 (half the memory and bandwidth; see bench:origin for the recall). */
+  ANN_QUANTIZATION: z.enum(['f32', 'f16']).default('f32'),
   /** Comma-separated keys accepted on /v1/export, DELETE /v1/users/:id and /v1/experiments; none → those endpoints answer 401/403. */
   API_KEYS: z
     .string()

@@ -10,6 +10,7 @@ import type { FeatureStore } from '../core/ports/feature-store.ts';
 import type { RateLimiter } from '../core/ports/rate-limiter.ts';
 import type { OriginConfig } from './config.ts';
 import type { KvWriter } from '../shared/kv/writer.ts';
+import type { ItemUpdate } from '../shared/contracts/item-changes.ts';
 
 export type AppConfig = Pick<OriginConfig, 'PUBLIC_URL' | 'API_KEYS' | 'USER_TOKEN_SECRET' | 'USER_TOKEN_SECRET_PREVIOUS' | 'RATE_LIMIT_RPS' | 'RATE_LIMIT_BURST' | 'TRUST_PROXY' | 'BODY_LIMIT_BYTES' | 'RETRY_AFTER_SECONDS' | 'REDIS_COMMAND_TIMEOUT_MS'>;
 
@@ -26,6 +27,8 @@ export interface OriginDeps {
   catalog: ItemCatalog;
   /** Reloads the catalogue rows changed in the database (after PUT/DELETE /v1/items: this origin sees them before answering). */
   refreshCatalog?: (() => Promise<void>) | undefined;
+  /** Publishes price/stock changes to the slate KV for the edge (catalog:changes) when SLATES_KV is set; one at a time. */
+  publishItemChanges?: ((updates: readonly ItemUpdate[]) => Promise<void>) | undefined;
   metrics: OriginMetrics;
   experiments: ExperimentSource;
   /** Per-variant serving guardrails and shadow comparisons (flushed to Postgres by the wiring). */

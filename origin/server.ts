@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.ts';
-import { runPrimary, workerCount } from './cluster/primary.ts';
+import { LEADER_ENV, runPrimary, workerCount } from './cluster/primary.ts';
 
 const log = (line: Record<string, unknown>): void => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}), ...line })}\n`);
@@ -29,7 +29,7 @@ if (workers > 1 && cluster.isPrimary) {
   await runPrimary(workers, log);
 } else {
   const { buildOriginService } = await import('./wiring.ts'); // not in the primary: it serves nothing
-  const service = await buildOriginService(config, log, cluster.isWorker ? cluster.worker?.id : undefined);
+  const service = await buildOriginService(config, log, cluster.isWorker ? { worker: cluster.worker?.id ?? 0, leader: process.env[LEADER_ENV] === '1' } : undefined);
   const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     log({ component: 'server', listening: `http://${info.address}:${info.port}`, database: service.database.kind, featureStore: config.REDIS_URL ? 'redis' : 'memory' });
   });

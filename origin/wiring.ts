@@ -33,6 +33,8 @@ import { connectRedis } from '../adapters/redis/connect.ts';
 import { demoDataset, seedCatalogIfEmpty, seedHistories } from '../batch/seed/seed.ts';
 import { startFeatureOutbox, type FeatureOutbox } from './feature-outbox.ts';
 import { rebuildAllHistories } from '../batch/import/histories.ts';
+import { publishItemChanges } from '../batch/nightly/item-changes.ts';
+import type { ItemUpdate } from '../shared/contracts/item-changes.ts';
 
 export interface OriginService {
   app: Hono;
@@ -53,8 +55,12 @@ export interface OriginService {
   close(): Promise<void>;
 }
 
-/** `worker`: this process is worker N of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers carry X-Origin-Worker. */
-export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, worker?: number): Promise<OriginService> {
+/**
+ * `cluster`: this process is a worker of ORIGIN_WORKERS (node:cluster): /metrics aggregates all workers, answers
+ * carry X-Origin-Worker, and only the leader worker runs the deployment-wide canary timer.
+ */
+export async function buildOriginService(config: OriginConfig, log: (line: Record<string, unknown>) => void = () => undefined, cluster?: { worker: number; leader: boolean }): Promise<OriginService> {
+  const worker = cluster?.worker;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDir: config.PGLITE_DIR });
   const featureStore: FeatureStore = config.REDIS_URL
     ? new RedisFeatureStore(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
@@ -95,7 +101,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
-    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH },
+    ann: { expansionSearch: config.ANN_EXPANSION_SEARCH, quantization: config.ANN_QUANTIZATION },
     log: (line) => log({ component: 'model-registry', ...line }),
   });
   setModelVersion(metrics, made.pipeline.modelVersion);
@@ -127,7 +133,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     log,
   });
   let canaryRun: Promise<void> = Promise.resolve();
-  const canaryTimer = config.CANARY_CHECK_MS > 0 ? setInterval(() => {
+  const canaryTimer = config.CANARY_CHECK_MS > 0 && (cluster?.leader ?? true) ? setInterval(() => {
     canaryRun = canaryRun.then(() => experimentService.evaluateCanaries(experiments.current())).catch((error: unknown) => log({ component: 'canary', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
   }, config.CANARY_CHECK_MS) : undefined;
   canaryTimer?.unref();
@@ -144,8 +150,18 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const eraseSlates = eraseKind === 'none' || !slatesKv ? undefined : async (userId: string): Promise<void> => {
     await slateEraser(await slatesKv())(userId);
   };
+  // Catalogue API changes of price/stock reach the edge before the next nightly (read-merge-write: serialised here;
+  // run one origin with SLATES_KV, or accept that concurrent publishers may drop a change until the nightly).
+  let publishing: Promise<unknown> = Promise.resolve();
+  const publishChanges = config.SLATES_KV === 'none' || !slatesKv ? undefined : (updates: readonly ItemUpdate[]): Promise<void> => {
+    const next = publishing.catch(() => undefined).then(async () => {
+      await publishItemChanges(await slatesKv(), updates, Date.now());
+    });
+    publishing = next;
+    return next;
+  };
   const featureOutbox = startFeatureOutbox({ database, featureStore, intervalMs: config.FEATURE_OUTBOX_DRAIN_MS, log });
-  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
+  const app = createOriginApp({ config, pipeline: made.pipeline, featureStore, database, catalog, refreshCatalog, publishItemChanges: publishChanges, metrics, experiments, experimentCounters, experimentService, log, rateLimiter, eraseSlates, worker, metricsText: worker !== undefined ? clusterMetrics(metrics.registry) : undefined, slatesKv: config.SLATES_KV === 'none' ? undefined : slatesKv, pinModelVersion: (version) => made.registry.pin(version) });
   return {
     app,
     database,

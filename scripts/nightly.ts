@@ -9,6 +9,7 @@
  *   --version V --at MS     force the version id/time (reproducible runs)
  *   --users auto|store|generator  where users and items come from (batch/nightly/sources.ts; default auto:
  *                           the origin's Postgres when it has active users, else the demo generator)
+ *   --pglite-dir DIR        the origin's embedded PGlite folder instead (no origin may hold it meanwhile)
  *   --database-url URL      origin's Postgres (default env DATABASE_URL): its users/events/items, and its
  *                           erasures, checked before and after every batch of slate writes
  *   --redis-url URL         origin's feature store (default env REDIS_URL, prefix REDIS_KEY_PREFIX): histories
@@ -25,7 +26,7 @@ import { loadModelArtifacts } from '../batch/nightly/inputs.ts';
 import { openNightlySources, type UsersFrom } from '../batch/nightly/sources.ts';
 import { runNightly } from '../batch/nightly/job.ts';
 import { newSlateVersion } from '../shared/kv/keys.ts';
-import { runCoordinator } from '../batch/nightly/distributed/coordinator.ts';
+import { runCoordinator, takeCoordinatorLock } from '../batch/nightly/distributed/coordinator.ts';
 import { Redis } from 'ioredis';
 import { workerPoolComputer } from '../batch/nightly/worker-pool.ts';
 import { availableParallelism } from 'node:os';
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     at: { type: 'string' },
     'no-progress': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
+    'pglite-dir': { type: 'string' },
     'redis-url': { type: 'string' },
     users: { type: 'string', default: 'auto' },
     threads: { type: 'string' },
@@ -64,11 +66,27 @@ const positiveInt = (name: string, text: string | undefined): number => {
   return n;
 };
 
+// A distributed coordinator takes its lock first, before loading anything: a second one stops at once.
+const queueRedisUrl = values['redis-url'] ?? process.env.REDIS_URL;
+const queuePrefix = values['queue-prefix'] ?? process.env.NIGHTLY_QUEUE_PREFIX;
+let coordinatorLock: { redis: Redis; release: () => Promise<void> } | undefined;
+if (values.distributed) {
+  if (!queueRedisUrl) throw new Error('--distributed needs Redis for its job queue: set REDIS_URL or --redis-url');
+  const redis = new Redis(queueRedisUrl, { maxRetriesPerRequest: null });
+  try {
+    coordinatorLock = { redis, release: await takeCoordinatorLock(redis, queuePrefix, `version ${values.version ?? 'new'}, pid ${process.pid}`) };
+  } catch (error) {
+    process.stderr.write(`[nightly] ${error instanceof Error ? error.message : String(error)}\n`);
+    redis.disconnect();
+    process.exit(1);
+  }
+}
 const artifacts = await loadModelArtifacts(values.artifacts);
 if (!['auto', 'store', 'generator'].includes(values.users)) throw new Error(`--users must be auto, store or generator, got ${values.users}`);
 const sources = await openNightlySources({
   usersFrom: values.users as UsersFrom,
   databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+  pgliteDir: values['pglite-dir'],
   redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
   redisKeyPrefix: process.env.REDIS_KEY_PREFIX,
   maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
@@ -79,17 +97,21 @@ const users = candidates.filter((user) => !erased.has(user.id));
 const segments = sources.segments ?? [...new Set(users.map((u) => u.segment).filter((s) => s !== ''))].sort();
 process.stderr.write(`[nightly] ${users.length} users from the ${sources.source.kind}${erased.size > 0 ? ` (${erased.size} erased get no slate)` : ''}, ${sources.items.length} items\n`);
 const kvSettings = kvSettingsFrom({ kv: values.kv, persistTo: values['persist-to'], namespaceId: values['namespace-id'] }, process.env, root);
-if (values.distributed) {
-  const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
-  if (!redisUrl) throw new Error('--distributed needs Redis for its job queue: set REDIS_URL or --redis-url');
-  if (kvSettings.kind === 'local') throw new Error('--distributed needs a KV that every worker machine writes: use --kv cloudflare (local KV persistence is one process\'s)');
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+if (coordinatorLock) {
+  const { redis, release } = coordinatorLock;
+  if (kvSettings.kind === 'local') {
+    await release();
+    throw new Error('--distributed needs a KV that every worker machine writes: use --kv cloudflare (local KV persistence is one process\'s)');
+  }
   const kv = await openKv(kvSettings);
   const at = values.at === undefined ? Date.now() : Number(values.at);
+  // One bar for the whole version: shard jobs done and the users written across every worker (each worker shows its own).
+  const jobsBar = new cliProgress.SingleBar({ format: 'nightly [{bar}] {percentage}% | {done}/{total} shard jobs | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
   try {
     const summary = await runCoordinator({
       connection: redis,
-      prefix: values['queue-prefix'] ?? process.env.NIGHTLY_QUEUE_PREFIX,
+      prefix: queuePrefix,
+      lock: release,
       kv,
       space: artifacts.space,
       items: sources.items,
@@ -105,11 +127,15 @@ if (values.distributed) {
       maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),
       graceMs: Number(values['grace-hours']) * 3_600_000,
       onProgress: ({ shardsDone, shardsTotal, percent }) => {
-        if (!values['no-progress']) process.stderr.write(`[nightly] ${shardsDone}/${shardsTotal} shard jobs done, ${percent.toFixed(1)}%\n`);
+        if (values['no-progress']) return;
+        if (!jobsBar.isActive) jobsBar.start(100, 0, { done: 0, total: shardsTotal });
+        jobsBar.update(Math.floor(percent), { done: shardsDone, total: shardsTotal });
       },
     });
+    jobsBar.stop();
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } catch (error) {
+    jobsBar.stop();
     process.stderr.write(`[nightly] failed, the previous slate version stays live: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   } finally {

@@ -7,13 +7,22 @@ export interface AnnBuildOptions {
   /** Candidate list size while searching; raised to k when k is larger. */
   expansionSearch?: number;
   /**
+   * How usearch stores the vectors in the graph: f32, or f16 (half the memory and bandwidth per distance; scores
+   * within ~1e-3 of the inner product). A graph option: each value has its own cached graph. Ignored by hnswlib and
+   * exact search. (usearch's i8 is not offered: its inner-product "distances" are raw integer products, not scores.)
+   */
+  quantization?: AnnQuantization;
+  /**
    * Threads for building and batch search (usearch); 0 = all cores. Default 1: a single-threaded build is
    * deterministic (same graph, same candidates, reproducible slates and tests); big catalogues load a cached graph.
    */
   threads?: number;
 }
 
+export type AnnQuantization = 'f32' | 'f16';
+
 export const DEFAULT_ANN_OPTIONS: Required<AnnBuildOptions> = {
+  quantization: 'f32',
   connectivity: 16,
   expansionAdd: 128,
   expansionSearch: 1024,

@@ -1,4 +1,4 @@
-/** usearch HNSW adapter (inner product, f32). Keys are embedding rows. */
+/** usearch HNSW adapter (inner product; vectors stored as f32, or quantised to f16). Keys are embedding rows. */
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { type AnnHits, type AnnIndex } from '../../core/ports/ann.ts';
 import { rowsOf } from './options.ts';
@@ -19,7 +19,7 @@ function newIndex(dim: number, options: Required<AnnBuildOptions>, k: number): I
   return new Index({
     dimensions: dim,
     metric: MetricKind.IP,
-    quantization: ScalarKind.F32,
+    quantization: options.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
     connectivity: options.connectivity,
     expansion_add: options.expansionAdd,
     // Fixed at construction in usearch: size it for the largest k the pipeline asks for.

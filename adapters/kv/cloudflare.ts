@@ -1,16 +1,17 @@
 /**
- * Production KV adapter: Cloudflare's Workers KV REST API.
- *   PUT    /accounts/{account}/storage/kv/namespaces/{ns}/bulk          body [{key, value}] (≤ 10,000 pairs, ≤ 100 MB)
- *   POST   /accounts/{account}/storage/kv/namespaces/{ns}/bulk/delete   body ["key", ...]   (≤ 10,000 keys)
- *   GET    /accounts/{account}/storage/kv/namespaces/{ns}/values/{key}
- *   GET    /accounts/{account}/storage/kv/namespaces/{ns}/keys?prefix=&cursor=&limit=1000
- * Batches respect both bulk limits, at most `concurrency` requests are in flight, and 429/5xx/network errors
- * are retried with exponential backoff + full jitter, honouring Retry-After.
+ * Production KV adapter: Workers KV through Cloudflare's official TypeScript SDK (`cloudflare` on npm).
+ *   bulk write  client.kv.namespaces.bulkUpdate   (≤ 10,000 pairs, ≤ 100 MB per request)
+ *   bulk delete client.kv.namespaces.bulkDelete   (≤ 10,000 keys)
+ *   read        client.kv.namespaces.values.get   (404 → null)
+ *   list        client.kv.namespaces.keys.list    (cursor pages, iterated by the SDK)
+ * The SDK retries 408/409/429/5xx and connection errors with exponential backoff and honours Retry-After;
+ * other 4xx fail at once. Keys a bulk write reports as unsuccessful are written again (p-retry). Batches
+ * respect both bulk limits and at most `concurrency` requests are in flight (p-map).
  */
-import { z } from 'zod';
+import Cloudflare from 'cloudflare';
+import pMap from 'p-map';
+import pRetry, { AbortError } from 'p-retry';
 import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
-import { backoffDelayMs, DEFAULT_BACKOFF, isRetryableStatus, retryAfterMs, type BackoffPolicy } from './backoff.ts';
-import { forEachLimited } from './pool.ts';
 
 export const BULK_MAX_PAIRS = 10_000;
 export const BULK_MAX_BYTES = 100 * 1024 * 1024;
@@ -20,24 +21,15 @@ export interface CloudflareKvOptions {
   namespaceId: string;
   apiToken: string;
   /** Default https://api.cloudflare.com/client/v4 (tests point it at a local server). */
-  baseUrl?: string;
-  concurrency?: number;
-  maxPairs?: number;
-  maxBytes?: number;
-  backoff?: BackoffPolicy;
-  /** Injected for tests; defaults to setTimeout / Math.random. */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  /** Called on every retry (logging, metrics). */
-  onRetry?: (info: { attempt: number; status: number | 'network'; delayMs: number }) => void;
+  baseUrl?: string | undefined;
+  concurrency?: number | undefined;
+  maxPairs?: number | undefined;
+  maxBytes?: number | undefined;
+  /** Retries of a failing request (429, 5xx, network) by the SDK; default 7 (8 attempts). */
+  maxRetries?: number | undefined;
+  /** Per-request timeout (ms); default 60 s. */
+  timeoutMs?: number | undefined;
 }
-
-const EnvelopeSchema = z.object({ success: z.boolean(), errors: z.array(z.unknown()).default([]) });
-const KeysPageSchema = z.object({
-  success: z.boolean(),
-  result: z.array(z.object({ name: z.string() })),
-  result_info: z.object({ cursor: z.string().optional().nullable() }).optional(),
-});
 
 /** Splits entries into bulk requests that stay within the pair and byte limits. */
 export function planBulkBatches(entries: readonly KvEntry[], maxPairs: number, maxBytes: number): KvEntry[][] {
@@ -59,98 +51,85 @@ export function planBulkBatches(entries: readonly KvEntry[], maxPairs: number, m
   return batches;
 }
 
+/** An SDK error as one line: status and the API's messages (the SDK's own text carries the body). */
+function describe(what: string, error: unknown): Error {
+  if (error instanceof Cloudflare.APIError) return new Error(`Cloudflare KV ${what}: HTTP ${error.status ?? 'no response'} ${error.message}`, { cause: error });
+  return error instanceof Error ? new Error(`Cloudflare KV ${what}: ${error.message}`, { cause: error }) : new Error(`Cloudflare KV ${what}: ${String(error)}`);
+}
+
 export function openCloudflareKv(options: CloudflareKvOptions): KvWriter {
-  const base = `${options.baseUrl ?? 'https://api.cloudflare.com/client/v4'}/accounts/${options.accountId}/storage/kv/namespaces/${options.namespaceId}`;
-  const policy = options.backoff ?? DEFAULT_BACKOFF;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const random = options.random ?? Math.random;
+  const client = new Cloudflare({
+    apiToken: options.apiToken,
+    baseURL: options.baseUrl ?? 'https://api.cloudflare.com/client/v4',
+    maxRetries: options.maxRetries ?? 7,
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  const account = { account_id: options.accountId };
+  const ns = options.namespaceId;
   const concurrency = options.concurrency ?? 4;
-  const headers = { authorization: `Bearer ${options.apiToken}` };
+  const maxPairs = options.maxPairs ?? BULK_MAX_PAIRS;
 
-  /** One request with retries; returns the final response (2xx or a non-retryable status). */
-  const request = async (path: string, init: RequestInit): Promise<Response> => {
-    for (let attempt = 1; ; attempt++) {
-      let status: number | 'network';
-      let retryAfter: number | undefined;
-      try {
-        const response = await fetch(`${base}${path}`, { ...init, headers: { ...headers, ...(init.headers ?? {}) } });
-        if (!isRetryableStatus(response.status)) return response;
-        status = response.status;
-        retryAfter = retryAfterMs(response.headers.get('retry-after'), Date.now());
-        await response.body?.cancel();
-      } catch (error) {
-        if (attempt >= policy.maxAttempts) throw error;
-        status = 'network';
-      }
-      if (attempt >= policy.maxAttempts) throw new Error(`Cloudflare KV ${path}: gave up after ${attempt} attempts (last status ${status})`);
-      const delayMs = backoffDelayMs(policy, attempt, random(), retryAfter);
-      options.onRetry?.({ attempt, status, delayMs });
-      await sleep(delayMs);
-    }
-  };
-
-  const expectSuccess = async (response: Response, what: string): Promise<void> => {
-    const text = await response.text();
-    const parsed = EnvelopeSchema.safeParse(safeJson(text));
-    if (!response.ok || !parsed.success || !parsed.data.success) throw new Error(`Cloudflare KV ${what}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  const writeBatch = async (batch: readonly KvEntry[]): Promise<void> => {
+    let pending = batch;
+    // The API may accept a bulk write and still list keys it could not write: write those again.
+    await pRetry(
+      async () => {
+        let result;
+        try {
+          result = await client.kv.namespaces.bulkUpdate(ns, { ...account, body: pending.map((e) => ({ key: e.key, value: e.value, ...(e.base64 ? { base64: true } : {}) })) });
+        } catch (error) {
+          throw new AbortError(describe(`bulk write of ${pending.length}`, error));
+        }
+        const failed = new Set(result?.unsuccessful_keys ?? []);
+        if (failed.size === 0) return;
+        pending = pending.filter((e) => failed.has(e.key));
+        throw new Error(`Cloudflare KV bulk write: ${failed.size} keys unsuccessful`);
+      },
+      { retries: 4, minTimeout: 500, factor: 2, randomize: true },
+    );
   };
 
   const get = async (key: string): Promise<string | null> => {
-    const response = await request(`/values/${encodeURIComponent(key)}`, { method: 'GET' });
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return null;
+    try {
+      const response = await client.kv.namespaces.values.get(key, { ...account, namespace_id: ns });
+      return await response.text();
+    } catch (error) {
+      if (error instanceof Cloudflare.NotFoundError) return null;
+      throw describe(`get ${key}`, error);
     }
-    if (!response.ok) throw new Error(`Cloudflare KV get ${key}: HTTP ${response.status}`);
-    return response.text();
   };
 
   return {
     get,
     async getMany(keys) {
-      // The REST API has no multi-get: parallel single reads within the concurrency limit.
-      const out = new Array<string | null>(keys.length).fill(null);
-      await forEachLimited(keys.map((key, i) => ({ key, i })), concurrency * 4, async ({ key, i }) => {
-        out[i] = await get(key);
-      });
-      return out;
+      // One read per key, within the concurrency limit (bulkGet reads ≤ 100 text values but not binary ones).
+      return pMap(keys, get, { concurrency: concurrency * 4 });
     },
     async putMany(entries) {
-      const batches = planBulkBatches(entries, options.maxPairs ?? BULK_MAX_PAIRS, options.maxBytes ?? BULK_MAX_BYTES);
-      await forEachLimited(batches, concurrency, async (batch) => {
-        const response = await request('/bulk', { method: 'PUT', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
-        await expectSuccess(response, `bulk write of ${batch.length}`);
-      });
+      await pMap(planBulkBatches(entries, maxPairs, options.maxBytes ?? BULK_MAX_BYTES), writeBatch, { concurrency });
     },
     async deleteMany(keys) {
       const batches: string[][] = [];
-      const maxKeys = options.maxPairs ?? BULK_MAX_PAIRS;
-      for (let i = 0; i < keys.length; i += maxKeys) batches.push(keys.slice(i, i + maxKeys));
-      await forEachLimited(batches, concurrency, async (batch) => {
-        const response = await request('/bulk/delete', { method: 'POST', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
-        await expectSuccess(response, `bulk delete of ${batch.length}`);
-      });
+      for (let i = 0; i < keys.length; i += maxPairs) batches.push(keys.slice(i, i + maxPairs));
+      await pMap(
+        batches,
+        async (batch) => {
+          try {
+            await client.kv.namespaces.bulkDelete(ns, { ...account, body: batch });
+          } catch (error) {
+            throw describe(`bulk delete of ${batch.length}`, error);
+          }
+        },
+        { concurrency },
+      );
     },
     async *list(prefix) {
-      let cursor = '';
-      for (;;) {
-        const query = new URLSearchParams({ prefix, limit: '1000', ...(cursor ? { cursor } : {}) });
-        const response = await request(`/keys?${query}`, { method: 'GET' });
-        const page = KeysPageSchema.parse(await response.json());
-        for (const key of page.result) yield key.name;
-        const next = page.result_info?.cursor;
-        if (!next) return;
-        cursor = next;
+      try {
+        for await (const key of client.kv.namespaces.keys.list(ns, { ...account, prefix, limit: 1000 })) yield key.name;
+      } catch (error) {
+        throw describe(`list ${prefix}`, error);
       }
     },
     close: async () => {},
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -77,7 +77,9 @@ function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
  * on how many threads built it nor on the search expansion (a search-time setting: one cached graph serves every ef).
  */
 function annCacheKey(manifest: ModelManifest, ann: AnnBuildOptions | undefined, added: readonly string[] = []): string {
-  const { threads: _threads, expansionSearch: _ef, ...graph } = ann ?? {};
+  const { threads: _threads, expansionSearch: _ef, quantization, ...rest } = ann ?? {};
+  // f32 is the default: leaving it out keeps the names of graphs cached before quantisation was an option.
+  const graph = quantization === undefined || quantization === 'f32' ? rest : { ...rest, quantization };
   const extra = added.length === 0 ? '' : `+${added.length}-${fnv1a32(added.join(',')).toString(36)}`;
   return `${manifest.version}-${manifest.itemCount}x${manifest.embeddingDim}${extra}-${JSON.stringify(graph).replace(/\W/g, '')}`;
 }

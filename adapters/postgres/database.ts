@@ -30,6 +30,8 @@ export interface DatabaseHandle {
    * PGlite the embedded instance's own listener. Resolves to an unsubscribe function; never rejects.
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** PGlite only: COPY … FROM '/dev/blob' with `data` as the input (the bulk import's fast path there). */
+  copyFromBlob?: (copySql: string, data: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,7 +70,11 @@ async function openPglite(dataDir: string | undefined): Promise<DatabaseHandle> 
       return async () => undefined; // the poll still refreshes
     }
   };
-  return handle('pglite', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => client.query('select 1'), listen, () => client.close());
+  const pglite = handle('pglite', db as unknown as Db, () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }), () => client.query('select 1'), listen, () => client.close());
+  pglite.copyFromBlob = async (copySql, data) => {
+    await client.query(copySql, [], { blob: new Blob([data]) });
+  };
+  return pglite;
 }
 
 /** The handle both drivers share: migrations run lazily (retried after a failure), ping never throws. */

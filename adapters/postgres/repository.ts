@@ -21,14 +21,15 @@ export interface InsertResult {
 
 /**
  * INSERT … ON CONFLICT (event_id) DO NOTHING: a repeated id (in this batch or stored earlier) is counted, not
- * written. Rows are written with features_pending = true (the feature outbox); featuresApplied clears it.
+ * written. With `featuresPending` (the origin's ingestion) rows enter the feature outbox: features_pending = true
+ * until featuresApplied clears it. Other writers (imports, tests) build the feature store themselves.
  */
-export async function insertEvents(db: Db, batch: readonly StoredEvent[]): Promise<InsertResult> {
+export async function insertEvents(db: Db, batch: readonly StoredEvent[], options: { featuresPending?: boolean } = {}): Promise<InsertResult> {
   const unique = [...new Map(batch.map((e) => [e.eventId, e])).values()];
   if (unique.length === 0) return { inserted: [], duplicates: 0 };
   const rows = await db
     .insert(events)
-    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null, value: e.value ?? null, featuresPending: true })))
+    .values(unique.map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId ?? null, sessionId: e.sessionId, ts: e.ts, surface: e.surface ?? null, position: e.position ?? null, slateVersion: e.slateVersion ?? null, modelVersion: e.modelVersion ?? null, variant: e.variant ?? null, value: e.value ?? null, featuresPending: options.featuresPending ?? false })))
     .onConflictDoNothing({ target: events.eventId })
     .returning({ eventId: events.eventId });
   const written = new Set(rows.map((r) => r.eventId));

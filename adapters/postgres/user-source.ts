@@ -92,8 +92,11 @@ export class PostgresUserSource implements UserSource {
     }
   }
 
-  erasedAmong(ids: readonly string[]): Promise<Set<string>> {
-    return erasedUsers(this.db, ids);
+  async erasedAmong(ids: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    // Chunks keep the IN list far below Postgres' bind-parameter limit (the start-up check asks for every user).
+    for (let i = 0; i < ids.length; i += 5000) for (const id of await erasedUsers(this.db, ids.slice(i, i + 5000))) out.add(id);
+    return out;
   }
 
   async close(): Promise<void> {

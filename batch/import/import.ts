@@ -10,7 +10,7 @@ import type { ZodType } from 'zod';
 import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
-import { upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
+import { allItemIds, upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
 import { derivedEventId, SessionAssigner } from './event-ids.ts';
 import { rebuildHistories } from './histories.ts';
 import { readRows } from './read-rows.ts';
@@ -48,6 +48,8 @@ export interface RowError {
 
 export interface FileSummary {
   file: string;
+  /** Wall time of this file's phase. */
+  seconds: number;
   rows: number;
   rejected: number;
   errors: RowError[];
@@ -56,8 +58,9 @@ export interface FileSummary {
 export interface ImportSummary {
   items?: FileSummary & { stored: number };
   users?: FileSummary & { stored: number };
-  events?: FileSummary & { inserted: number; duplicates: number };
-  featureStore: { users: number } | 'skipped';
+  /** unknownItems: valid events naming an item the catalogue does not hold (stored, never recommended; often a typo'd id). */
+  events?: FileSummary & { inserted: number; duplicates: number; unknownItems: number };
+  featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
 
@@ -74,7 +77,8 @@ export class ImportRejectedError extends Error {
 
 /** Reads one file in batches: valid rows go to `flush`, bad ones are counted, kept (up to keepErrors) or thrown. */
 async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOptions, flush: (rows: T[]) => Promise<void>): Promise<FileSummary> {
-  const summary: FileSummary = { file, rows: 0, rejected: 0, errors: [] };
+  const started = Date.now();
+  const summary: FileSummary = { file, seconds: 0, rows: 0, rejected: 0, errors: [] };
   const size = (await stat(file).catch(() => undefined))?.size ?? 0;
   options.progress?.phase(file, size, 'bytes');
   let pendingBytes = 0;
@@ -83,7 +87,10 @@ async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOpt
   for await (const read of readRows(file, schema, (n) => (pendingBytes += n))) {
     summary.rows++;
     if (!read.ok) {
-      if (options.onError === 'fail') throw new ImportRejectedError(file, read.line, read.reason);
+      if (options.onError === 'fail') {
+        if (batch.length > 0) await flush(batch); // what came before the bad row is stored, as documented
+        throw new ImportRejectedError(file, read.line, read.reason);
+      }
       summary.rejected++;
       if (summary.errors.length < (options.keepErrors ?? 100)) summary.errors.push({ line: read.line, reason: read.reason });
       continue;
@@ -99,6 +106,7 @@ async function eachBatch<T>(file: string, schema: ZodType<T>, options: ImportOpt
   if (batch.length > 0) await flush(batch);
   options.progress?.advance(pendingBytes, batch.length);
   options.progress?.end();
+  summary.seconds = (Date.now() - started) / 1000;
   return summary;
 }
 
@@ -115,20 +123,25 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     });
     result.items = { ...summary, stored };
   }
+  // Users whose feature-store state is rebuilt at the end: those with imported events, and those whose segment changed.
+  const touched = new Set<string>();
   if (options.users) {
     let stored = 0;
     const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
       stored += await upsertUsers(db, rows.map(userFromRow));
+      for (const row of rows) touched.add(row.id);
     });
     result.users = { ...summary, stored };
   }
   if (options.events) {
     const sessions = new SessionAssigner();
-    const touched = new Set<string>();
     let inserted = 0;
     let valid = 0;
+    let unknownItems = 0;
+    const known = new Set(await allItemIds(db));
     const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (rows) => {
       valid += rows.length;
+      for (const row of rows) if (!known.has(row.itemId)) unknownItems++;
       const batch: ImportedEvent[] = rows.map((row) => {
         touched.add(row.userId);
         return {
@@ -147,16 +160,27 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       if (options.featureStore && written.counters.length > 0) {
         const bumps: RecordedInteraction[] = [];
         for (const c of written.counters) for (let i = 0; i < c.n; i++) bumps.push({ sessionId: 'import', itemId: c.itemId, type: c.type, ts: now });
-        await options.featureStore.recordMany(bumps);
+        try {
+          await options.featureStore.recordMany(bumps);
+        } catch (error) {
+          throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the events read so far are stored, but ${bumps.length} impression/click counts of this batch are not; re-run the same import when it is back to store the rest and rebuild the histories`, { cause: error });
+        }
       }
     });
-    result.events = { ...summary, inserted, duplicates: valid - inserted };
-    if (options.featureStore) {
-      options.progress?.phase('feature store', touched.size, 'users');
-      const users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
+    result.events = { ...summary, inserted, duplicates: valid - inserted, unknownItems };
+  }
+  if (options.featureStore && touched.size > 0) {
+    options.progress?.phase('feature store', touched.size, 'users');
+    const rebuildStarted = Date.now();
+    let users: number;
+    try {
+      users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
+    } catch (error) {
+      throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the rows are stored; re-run the same import when it is back (nothing is stored twice, histories and segments are rebuilt)`, { cause: error });
+    } finally {
       options.progress?.end();
-      result.featureStore = { users };
     }
+    result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
   }
   result.seconds = (Date.now() - started) / 1000;
   return result;

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { openDatabase, type DatabaseHandle } from '../../adapters/postgres/database.ts';
-import { copyEventWriter } from '../../adapters/postgres/copy-events.ts';
+import { copyEventWriter, pgliteCopyEventWriter } from '../../adapters/postgres/copy-events.ts';
 import { drizzleEventWriter, type EventWriter } from '../../adapters/postgres/import-repository.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import type { FeatureStore } from '../../core/ports/feature-store.ts';
@@ -15,7 +15,7 @@ export interface ImportTargetSettings {
   pgliteDir?: string | undefined;
   redisUrl?: string | undefined;
   redisKeyPrefix?: string | undefined;
-  /** false: plain INSERTs even on a server (COPY is the default there). */
+  /** false: plain multi-row INSERTs instead of COPY into a staging table (the default on both). */
   copy?: boolean;
 }
 
@@ -30,15 +30,16 @@ export interface ImportTargets {
 
 export const DEFAULT_PGLITE_DIR = 'var/pglite';
 
+const copyAllowed = (settings: ImportTargetSettings): boolean => settings.copy !== false;
+
 export async function openImportTargets(settings: ImportTargetSettings): Promise<ImportTargets> {
   const pgliteDir = settings.databaseUrl ? undefined : resolve(settings.pgliteDir ?? DEFAULT_PGLITE_DIR);
   const database = await openDatabase({ databaseUrl: settings.databaseUrl, pgliteDir });
   const db = await database.get(); // migrations first: the COPY path needs the events table
-  const copy = settings.databaseUrl !== undefined && settings.copy !== false;
-  const eventWriter = copy && settings.databaseUrl ? await copyEventWriter(settings.databaseUrl) : drizzleEventWriter(db);
+  const eventWriter = !copyAllowed(settings) ? drizzleEventWriter(db) : settings.databaseUrl ? await copyEventWriter(settings.databaseUrl) : ((await pgliteCopyEventWriter(database)) ?? drizzleEventWriter(db));
   // Bulk rebuilds pipeline hundreds of users per round trip: a longer command timeout than the origin's 200 ms.
   const featureStore = settings.redisUrl ? new RedisFeatureStore(settings.redisUrl, { keyPrefix: settings.redisKeyPrefix ?? '', commandTimeoutMs: 10_000 }) : undefined;
-  const where = settings.databaseUrl ? `Postgres ${new URL(settings.databaseUrl).host}${new URL(settings.databaseUrl).pathname}${copy ? ' (COPY)' : ''}` : `PGlite ${pgliteDir}`;
+  const where = settings.databaseUrl ? `Postgres ${new URL(settings.databaseUrl).host}${new URL(settings.databaseUrl).pathname}${copyAllowed(settings) ? ' (COPY)' : ''}` : `PGlite ${pgliteDir}${copyAllowed(settings) ? ' (COPY)' : ''}`;
   return {
     database,
     eventWriter,

@@ -73,7 +73,8 @@ async function* csvRows<T>(input: NodeJS.ReadableStream, schema: ZodType<T>): As
   parser.on('skip', (error: Error & { lines?: number }) => skipped.push({ ok: false, line: error.lines ?? 0, reason: `malformed CSV (${error.message})` }));
   input.pipe(parser);
   for await (const record of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length > 0) yield skipped.shift() as ReadRow<T>;
+    // The parser reports a skipped record as soon as it parses it, often before earlier records are read: keep file order.
+    while (skipped.length > 0 && (skipped[0]?.line ?? 0) < record.info.lines) yield skipped.shift() as ReadRow<T>;
     yield validate(schema, record.record, record.info.lines);
   }
   while (skipped.length > 0) yield skipped.shift() as ReadRow<T>;

@@ -70,6 +70,7 @@ export interface NightlySummary {
   usersComputed: number;
   seconds: number;
   usersPerSecond: number;
+  usersPerHour: number;
   bytesPerSlate: { p50: number; max: number; mean: number };
   stagesMs: Record<string, number>;
   /** Users skipped (or whose fresh slate was deleted again) because they were erased while the job ran. */
@@ -189,6 +190,7 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     usersComputed: state.usersDone - usersDoneBefore,
     seconds: Math.round(seconds * 1000) / 1000,
     usersPerSecond: Math.round((users / seconds) * 10) / 10,
+    usersPerHour: Math.round((users * 3600) / seconds),
     bytesPerSlate: bytes,
     stagesMs: timer.totals(),
     usersErasedAtWrite: writer.erased,

@@ -9,7 +9,7 @@
 import type { Item } from '../../shared/catalog/types.ts';
 import type { UserSource } from '../../core/ports/user-source.ts';
 import { openDatabase } from '../../adapters/postgres/database.ts';
-import { erasedUsers, loadItems } from '../../adapters/postgres/repository.ts';
+import { loadItems } from '../../adapters/postgres/repository.ts';
 import { PostgresUserSource } from '../../adapters/postgres/user-source.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { demoInputs, generatorUserSource } from './inputs.ts';
@@ -19,6 +19,8 @@ export type UsersFrom = 'auto' | 'store' | 'generator';
 export interface SourceSettings {
   usersFrom: UsersFrom;
   databaseUrl?: string | undefined;
+  /** An embedded PGlite folder instead of a server (npm start -- --dataset …); only when no databaseUrl. */
+  pgliteDir?: string | undefined;
   redisUrl?: string | undefined;
   redisKeyPrefix?: string | undefined;
   maxUsers?: number | undefined;
@@ -32,13 +34,13 @@ export interface NightlySources {
 }
 
 export async function openNightlySources(settings: SourceSettings): Promise<NightlySources> {
-  if (settings.usersFrom === 'store' && !settings.databaseUrl) throw new Error('--users store needs the origin database: set DATABASE_URL or --database-url');
+  if (settings.usersFrom === 'store' && !settings.databaseUrl && !settings.pgliteDir) throw new Error('--users store needs the origin database: set DATABASE_URL or --database-url (or --pglite-dir)');
   const demo = () => demoInputs({}, settings.maxUsers);
-  if (!settings.databaseUrl) {
+  if (!settings.databaseUrl && !settings.pgliteDir) {
     const d = demo();
     return { source: generatorUserSource(d.users), items: d.items, segments: d.dataset.segments };
   }
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl });
+  const database = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { pgliteDir: settings.pgliteDir });
   const db = await database.get();
   const featureStore = settings.redisUrl ? new RedisFeatureStore(settings.redisUrl, { keyPrefix: settings.redisKeyPrefix, commandTimeoutMs: 2000 }) : undefined;
   const close = async (): Promise<void> => {
@@ -55,6 +57,6 @@ export async function openNightlySources(settings: SourceSettings): Promise<Nigh
   }
   const d = demo();
   // The generator's users, but the origin's erasures still apply (at start and at write time).
-  const source = generatorUserSource(d.users, (ids) => erasedUsers(db, ids));
+  const source = generatorUserSource(d.users, (ids) => store.erasedAmong(ids));
   return { source: { ...source, close }, items: d.items, segments: d.dataset.segments };
 }

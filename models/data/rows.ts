@@ -1,12 +1,12 @@
 /**
  * Import rows (shared/contracts/import.ts: what `npm run import` and the data-set converters speak) → the
- * trainer's Dataset, with the import format's defaults: absent category/brand are 'unknown', price 0, stock 1,
- * createdAt the first event's time (or 0); events without a session id get one from a 30-minute inactivity
+ * trainer's Dataset, with the import's own defaults (itemFromRow/userFromRow; createdAt: the item's first
+ * event when the row has none); events without a session id get one from a 30-minute inactivity
  * gap; events naming items missing from the catalogue are dropped (counted). Rows are validated with the
  * import schemas, so a converter and a file import agree on what a row means.
  */
 import type { Dataset, Interaction, Item, User } from '../../shared/catalog/types.ts';
-import { EventRowSchema, ItemRowSchema, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
+import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
 
 /** What a converter (batch/import/converters/) hands out: three streams of import rows. */
 export interface RowStreams {
@@ -62,13 +62,13 @@ export async function datasetFromRows(name: string, rows: RowStreams): Promise<F
     n++;
     const parsed = ItemRowSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`${name}: item row ${n}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const row = parsed.data;
-    items.push({ id: row.id, title: row.title, category: row.category ?? 'unknown', brand: row.brand ?? 'unknown', price: row.price ?? 0, stock: row.stock ?? 1, image: row.image ?? '', createdAt: row.createdAt ?? firstSeen.get(row.id) ?? 0 });
+    // The import's defaults; an item without a date entered the catalogue at its first event here.
+    items.push(itemFromRow(parsed.data, firstSeen.get(parsed.data.id) ?? 0));
   }
   const users: User[] = [];
   for await (const raw of rows.users()) {
     const parsed = UserRowSchema.safeParse(raw);
-    if (parsed.success) users.push({ id: parsed.data.id, segment: parsed.data.segment ?? 'unknown' });
+    if (parsed.success) users.push(userFromRow(parsed.data));
   }
 
   const lastByUser = new Map<string, { ts: number; session: string }>();

@@ -102,7 +102,7 @@ function checked(dataset: Dataset, where: string): Dataset {
   return dataset;
 }
 
-/** The import converters (batch/import/converters/, D1's) for the public data sets. */
+/** The import converters (batch/import/converters/): the rows `npm run convert` writes for `npm run import`. */
 async function converterRows(kind: 'ml-100k' | 'ml-1m-pairs', path: string): Promise<RowStreams> {
   return kind === 'ml-100k' ? ml100k(path) : ml1mPairs({ pairs: path });
 }

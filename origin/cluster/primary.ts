@@ -6,7 +6,9 @@
  *   - GET /metrics in any worker asks the primary, which collects every worker's registry with prom-client's
  *     AggregatorRegistry (counters and histograms summed; see docs/origin-api.md) and hands the text back;
  *   - SIGINT/SIGTERM stop the workers (each closes its server and its connections) and then the primary.
- * Models hot-reload in each worker (each polls current.json); rate limits live in Redis, shared by all.
+ * Models hot-reload in each worker (each polls current.json); rate limits live in Redis, shared by all. One worker
+ * is the leader (env ORIGIN_CLUSTER_LEADER=1; its replacement inherits the role): it alone runs deployment-wide
+ * timers (the canary rule), so a canary is never judged twice at once.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
@@ -20,9 +22,17 @@ export function workerCount(setting: string): number {
 
 type Log = (line: Record<string, unknown>) => void;
 
+export const LEADER_ENV = 'ORIGIN_CLUSTER_LEADER';
+
 export async function runPrimary(workers: number, log: Log): Promise<void> {
   const aggregator = new AggregatorRegistry();
   let stopping = false;
+  const leaders = new Set<number>();
+  const fork = (leader: boolean): Worker => {
+    const worker = cluster.fork(leader ? { [LEADER_ENV]: '1' } : {});
+    if (leader) leaders.add(worker.id);
+    return worker;
+  };
 
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (!isRequest(message)) return;
@@ -33,16 +43,17 @@ export async function runPrimary(workers: number, log: Log): Promise<void> {
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping || code === 0) return; // 0: the worker was stopped on purpose (a signal to the whole group)
-    log({ component: 'cluster', level: 'warn', workerExited: worker.id, code, signal, replacing: true });
-    cluster.fork();
+    const leader = leaders.delete(worker.id);
+    log({ component: 'cluster', level: 'warn', workerExited: worker.id, code, signal, replacing: true, leader });
+    fork(leader);
   });
 
   const listening = (worker: Worker): Promise<void> => new Promise((resolve, reject) => {
     worker.once('listening', () => resolve());
     worker.once('exit', (code) => reject(new Error(`worker ${worker.id} exited with ${code} before listening`)));
   });
-  await listening(cluster.fork());
-  await Promise.all(Array.from({ length: workers - 1 }, () => listening(cluster.fork())));
+  await listening(fork(true));
+  await Promise.all(Array.from({ length: workers - 1 }, () => listening(fork(false))));
   log({ component: 'cluster', workers, pid: process.pid });
 
   const stop = (signal: string): void => {

@@ -50,7 +50,7 @@ export function registerEvents(app: Hono, deps: OriginDeps): void {
     try {
       const allowed = await leaveOutErased(marker, batch);
       erased = allowed.erased;
-      written = await insertEvents(await deps.database.get(), allowed.kept);
+      written = await insertEvents(await deps.database.get(), allowed.kept, { featuresPending: true });
     } catch (error) {
       metrics.events.inc({ result: 'rejected-db-unavailable' }, batch.length);
       log({ component: 'events', level: 'warn', error: error instanceof Error ? error.message : String(error) });

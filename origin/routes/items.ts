@@ -4,7 +4,8 @@
  * reasons while the valid ones are stored; the same request twice leaves the same catalogue (idempotent).
  * DELETE /v1/items/:id retires an item (stock 0): never recommended again, still in histories.
  * Both reach this origin's rules and cards before answering, other origins through NOTIFY catalog_changed,
- * and the edge's item cards at the next nightly.
+ * and the edge's item cards at the next nightly — a retirement (stock 0) at once when the origin has the slate
+ * KV (SLATES_KV): it is published as catalog:changes, which the edge applies on top of the cards it serves.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -14,6 +15,7 @@ import { requireApiKey } from '../http/api-key.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
 import { retireItem, upsertItems } from '../../adapters/postgres/import-repository.ts';
+import type { ItemUpdate } from '../../shared/contracts/item-changes.ts';
 
 /** The body: the rows are checked one by one below, so one bad row does not refuse the batch. */
 const UpsertEnvelopeSchema = z.object({ items: z.array(z.unknown()).min(1).max(MAX_ITEMS_PER_UPSERT) }).strict();
@@ -22,11 +24,30 @@ export const ItemUpsertSchema = z.object({ items: z.array(ItemRowSchema).min(1).
 export const ItemUpsertResultSchema = z.object({
   stored: z.number().int(),
   rejected: z.array(z.object({ index: z.number().int(), id: z.string().optional(), reasons: z.array(z.string()) })),
+  /** 'published': the batch's retirements (stock 0) sent to the edge's catalog:changes now (SLATES_KV set); else the edge follows at the next nightly. */
+  edge: z.enum(['published', 'next-nightly']),
 });
 
 export function registerItems(app: Hono, deps: OriginDeps): void {
   const retry = { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) };
   const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => undefined);
+
+  /**
+   * Retirements (stock 0) go to the edge now when a slate KV is wired ('published'); everything else — and
+   * everything when no KV is wired or it fails — reaches the edge with the next nightly. Only stock 0 is sent:
+   * that is what must never be shown, and it keeps the one pending-changes value small (MAX_PENDING_ITEM_CHANGES).
+   */
+  const toEdge = async (updates: ItemUpdate[]): Promise<'published' | 'next-nightly'> => {
+    if (!deps.publishItemChanges) return 'next-nightly';
+    try {
+      await deps.publishItemChanges(updates);
+      return 'published';
+    } catch (error) {
+      log({ component: 'items', level: 'warn', error: `edge item changes not published: ${error instanceof Error ? error.message : String(error)}` });
+      return 'next-nightly';
+    }
+  };
 
   app.put('/v1/items', requireApiKey(deps.config.API_KEYS), async (c) => {
     const body = await readJsonBody(c, UpsertEnvelopeSchema);
@@ -49,7 +70,9 @@ export function registerItems(app: Hono, deps: OriginDeps): void {
       return problem(c, 503, 'database unavailable, nothing stored; retry the same request', undefined, retry);
     }
     await deps.refreshCatalog?.();
-    return c.json({ stored: valid.length, rejected });
+    const soldOut = valid.filter((row) => row.stock === 0).map((row) => ({ id: row.id, stock: 0 }));
+    const edge = soldOut.length > 0 ? await toEdge(soldOut) : 'next-nightly';
+    return c.json({ stored: valid.length, rejected, edge });
   });
 
   app.delete('/v1/items/:id', requireApiKey(deps.config.API_KEYS), async (c) => {
@@ -63,6 +86,6 @@ export function registerItems(app: Hono, deps: OriginDeps): void {
     }
     if (!found) return problem(c, 404, `no item ${id.data}`);
     await deps.refreshCatalog?.();
-    return c.json({ id: id.data, retired: true, stock: 0 });
+    return c.json({ id: id.data, retired: true, stock: 0, edge: await toEdge([{ id: id.data, stock: 0 }]) });
   });
 }

@@ -12,7 +12,7 @@ import { requireApiKey } from '../http/api-key.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
 import { eraseUserRows, markErased, sessionsOfUser } from '../../adapters/postgres/repository.ts';
 
-const UserIdSchema = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
+const UserIdSchema = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -').refine((v) => v !== '.' && v !== '..', 'ids "." and ".." are reserved');
 
 const FAILED: Record<ErasureStep, string> = {
   marker: 'database unavailable, nothing erased yet',

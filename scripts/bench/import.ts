@@ -104,6 +104,8 @@ try {
     inserted: summary.events?.inserted,
     usersRebuilt: summary.featureStore === 'skipped' ? 0 : summary.featureStore.users,
     seconds: Math.round(seconds * 10) / 10,
+    eventsSeconds: summary.events?.seconds,
+    featureStoreSeconds: summary.featureStore === 'skipped' ? 0 : summary.featureStore.seconds,
     eventsPerSecond: Math.round(events / seconds),
     peakRssMb: Math.round(peakRss / 1e6),
     goal: '1M events < 60 s',

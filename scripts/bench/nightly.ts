@@ -1,5 +1,5 @@
 /**
- * `npm run bench:nightly [-- --users N --big-items 1000000 --big-users N --card-sample N --threads T --skip-big]`
+ * `npm run bench:nightly [-- --users N --big-items 1000000 --big-users N --card-sample N --threads T --skip-big --skip-demo]`
  * Users/hour of the nightly job on this machine, printed as JSON lines, for two catalogues:
  *  1. demo catalogue (10k items, trained model);
  *  2. synthetic 1M-item catalogue (random-weight models of the real architectures, scripts/bench/
@@ -10,6 +10,7 @@
  * compares every user slate of the two runs. users/hour = users / wall time of the user phase (from the
  * first user batch to the last write); stage times are summed over threads, per user.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '256' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-big': { type: 'boolean', default: false },
+    'skip-demo': { type: 'boolean', default: false },
   },
 });
 
@@ -55,6 +57,8 @@ const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 
 interface PathResult {
   summary: NightlySummary;
   userPhaseSeconds: number;
+  /** CPU time of this process (all its threads) during the user phase; the local KV's workerd is another process. */
+  cpuSeconds: number;
   slates: (string | null)[];
   setupSeconds: number;
 }
@@ -66,6 +70,8 @@ async function runPath(c: Case, threads: number): Promise<PathResult> {
   const kv = await openLocalKv({ persistTo: dir, namespaceId: 'bench' });
   let userPhaseStarted = 0;
   let userPhaseEnded = 0;
+  let cpuStarted = process.cpuUsage();
+  let cpuUsed = { user: 0, system: 0 };
   try {
     const summary = await runNightly({
       kv,
@@ -82,12 +88,18 @@ async function runPath(c: Case, threads: number): Promise<PathResult> {
       version: VERSION,
       at: AT,
       onProgress: ({ usersDone, usersTotal }) => {
-        if (usersDone === 0) userPhaseStarted = performance.now();
-        if (usersDone === usersTotal) userPhaseEnded = performance.now();
+        if (usersDone === 0) {
+          userPhaseStarted = performance.now();
+          cpuStarted = process.cpuUsage();
+        }
+        if (usersDone === usersTotal) {
+          userPhaseEnded = performance.now();
+          cpuUsed = process.cpuUsage(cpuStarted);
+        }
       },
     });
     const slates = await kv.getMany(c.users.map((u) => slateKey(VERSION, { kind: 'user', id: u.id })));
-    return { summary, userPhaseSeconds: (userPhaseEnded - userPhaseStarted) / 1000, slates, setupSeconds: (userPhaseStarted - setupStarted) / 1000 };
+    return { summary, userPhaseSeconds: (userPhaseEnded - userPhaseStarted) / 1000, cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6, slates, setupSeconds: (userPhaseStarted - setupStarted) / 1000 };
   } finally {
     await kv.close();
     await served?.close();
@@ -105,6 +117,8 @@ function report(path: string, threads: number, c: Case, r: PathResult): Record<s
     userPhaseSeconds: round(r.userPhaseSeconds),
     msPerUserWall: round((r.userPhaseSeconds * 1000) / users),
     usersPerHour: Math.round((users * 3600) / r.userPhaseSeconds),
+    // Less sensitive to other load than wall time: what the job costs per user in CPU (summed over threads).
+    cpuMsPerUser: round((r.cpuSeconds * 1000) / users),
     setupSeconds: round(r.setupSeconds, 1),
     itemCardsWritten: Math.min(c.cardSample, c.items.length),
     perUserMsByStage: perUser,
@@ -125,15 +139,19 @@ async function measure(c: Case): Promise<Record<string, unknown>> {
     parallel: report(`worker threads (${threads}) + KV writes overlapping compute`, threads, c, parallel),
     speedup: round(single.userPhaseSeconds / parallel.userPhaseSeconds, 2),
     slates: { compared: c.users.length, identical: c.users.length - differing.length, differing: differing.length, missing, firstDiffering: differing.slice(0, 5) },
+    // Digest of every user slate of the single-thread path: equal digests across commits = unchanged slates.
+    slatesSha256: createHash('sha256').update(single.slates.join('\n')).digest('hex'),
     bytesPerSlate: parallel.summary.bytesPerSlate,
     kv: 'local (Miniflare/workerd SQLite)',
     cores: availableParallelism(),
   };
 }
 
-const demo = demoInputs({}, Number(values.users));
-const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
-console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
+if (!values['skip-demo']) {
+  const demo = demoInputs({}, Number(values.users));
+  const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
+  console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
+}
 
 if (!values['skip-big']) {
   const bigItems = Number(values['big-items']);

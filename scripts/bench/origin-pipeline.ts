@@ -4,10 +4,10 @@
  *      concurrent clients (micro-batched), p50/p99 per stage and end to end;
  *   2. a synthetic 1M-item catalogue (scripts/bench/synthetic-artifacts.ts: random-weight models of the real
  *      architectures, clustered random embeddings) through the real usearch index, user tower and DLRM.
- *   3. per scenario, a sweep of ANN ef × candidate count with the final slate's recall against exact retrieval
+ *   3. per scenario, a sweep of ANN vector storage × ef × candidate count with the final slate's recall against exact retrieval
  *      beside p50/p99 (scripts/bench/slate-recall.ts), so no speed-up hides a quality loss.
- * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --big-items N
- *        --candidates 1000,500,300,200  --ef 1024,2048  --recall-requests N (default 200; exact retrieval at 1M is slow)
+ * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --skip-demo  --big-items N
+ *        --candidates 1000,500,300,200  --ef 1024,2048  --quantization f32,f16  --recall-requests N (default 200; exact retrieval at 1M is slow)
  * Times are measurements on this machine, never assertions.
  */
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { InMemoryItemCatalog } from '../../adapters/memory/item-catalog.ts';
 import { openServedPipeline } from '../../adapters/serving.ts';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { createRng } from '../../shared/util/rng.ts';
+import type { AnnQuantization } from '../../adapters/ann/options.ts';
 import { slateRecallSweep } from './slate-recall.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
@@ -27,16 +28,25 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '400' },
     concurrency: { type: 'string', default: '16' },
     'skip-big': { type: 'boolean', default: false },
+    'skip-demo': { type: 'boolean', default: false },
     'big-items': { type: 'string', default: '1000000' },
     'big-users': { type: 'string', default: '2000' },
     /** Candidate counts to sweep with the final-slate recall against exact retrieval (scripts/bench/slate-recall.ts). */
     candidates: { type: 'string', default: '1000,500,300,200' },
     'recall-requests': { type: 'string', default: '200' },
     ef: { type: 'string', default: '1024,2048' },
+    quantization: { type: 'string', default: 'f32,f16' },
   },
 });
 const requestCount = Number(values.requests);
 const concurrency = Number(values.concurrency);
+
+function quantizationsOf(text: string): AnnQuantization[] {
+  const kinds = text.split(',').filter(Boolean);
+  const bad = kinds.filter((k) => !['f32', 'f16'].includes(k));
+  if (bad.length > 0) throw new Error(`--quantization: ${bad.join(', ')} is not f32 or f16`);
+  return kinds as AnnQuantization[];
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -104,14 +114,13 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
   const sweep = values.candidates.split(',').filter(Boolean).map(Number);
   if (sweep.length > 0) {
     await origin.close(); // the sweep opens one pipeline per ef
-    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), percentile, extra });
+    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), quantizations: quantizationsOf(values.quantization), percentile, extra });
     return;
   }
   await origin.close();
 }
 
-const demo = generateDataset({});
-await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, demo, Date.UTC(2026, 10, 1), {});
+if (!values['skip-demo']) await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, generateDataset({}), Date.UTC(2026, 10, 1), {});
 
 if (!values['skip-big']) {
   const items = Number(values['big-items']);

@@ -1,11 +1,13 @@
 /**
- * Speed beside quality for `npm run bench:origin`: for each usearch search expansion ef (ANN_EXPANSION_SEARCH;
+ * Speed beside quality for `npm run bench:origin`: for each vector storage of the graph (ANN_QUANTIZATION: f32,
+ * f16), usearch search expansion ef (ANN_EXPANSION_SEARCH;
  * raised to N when smaller) and candidate count N (ANN top-N, all scored by the DLRM), sequential p50/p99 of the
  * served pipeline and the recall of its
  * FINAL slate against the slate the same pipeline gives with exact retrieval (brute-force inner product) and the
  * default 1000 candidates. Exploration off on both sides, so every difference comes from retrieval. One JSON line
  * per setting: a speed change is never reported without the quality it costs.
  */
+import type { AnnQuantization } from '../../adapters/ann/options.ts';
 import { openServedPipeline } from '../../adapters/serving.ts';
 import { DEFAULT_PIPELINE_SETTINGS } from '../../core/pipeline/settings.ts';
 import type { PipelineRequest } from '../../core/pipeline/types.ts';
@@ -20,6 +22,8 @@ export interface SweepInput {
   candidates: readonly number[];
   /** usearch search expansions (ef) to try; each loads the cached graph once more. */
   expansions: readonly number[];
+  /** Vector storage of the graph to try (f32, f16); each new value builds (then caches) its own graph. */
+  quantizations: readonly AnnQuantization[];
   percentile: (sorted: readonly number[], p: number) => number;
   extra: Record<string, unknown>;
 }
@@ -33,16 +37,18 @@ export async function slateRecallSweep(input: SweepInput): Promise<void> {
   } finally {
     await exact.close();
   }
-  for (const ef of input.expansions) {
-    const served = await openServedPipeline({ artifactsRoot: input.artifactsRoot, fixedVersion: input.fixedVersion, pollMs: 0, catalog: input.catalog, ann: { expansionSearch: ef }, log: () => undefined });
-    try {
-      for (const candidates of input.candidates) await measure(served, ef, candidates);
-    } finally {
-      await served.close();
+  for (const quantization of input.quantizations) {
+    for (const ef of input.expansions) {
+      const served = await openServedPipeline({ artifactsRoot: input.artifactsRoot, fixedVersion: input.fixedVersion, pollMs: 0, catalog: input.catalog, ann: { expansionSearch: ef, quantization, threads: 0 }, log: () => undefined });
+      try {
+        for (const candidates of input.candidates) await measure(served, quantization, ef, candidates);
+      } finally {
+        await served.close();
+      }
     }
   }
 
-  async function measure(served: Awaited<ReturnType<typeof openServedPipeline>>, ef: number, candidates: number): Promise<void> {
+  async function measure(served: Awaited<ReturnType<typeof openServedPipeline>>, quantization: AnnQuantization, ef: number, candidates: number): Promise<void> {
     const settings = { candidates, rerankPool: Math.min(DEFAULT_PIPELINE_SETTINGS.rerankPool, candidates) };
     for (const r of requests.slice(0, 20)) await served.pipeline.recommend({ ...r, settings }); // warm-up
     const times: number[] = [];
@@ -64,7 +70,7 @@ export async function slateRecallSweep(input: SweepInput): Promise<void> {
     annTimes.sort((a, b) => a - b);
     const round = (x: number): number => Math.round(x * 1000) / 1000;
     console.log(JSON.stringify({
-      bench: 'origin-pipeline', scenario: input.scenario, mode: 'sequential-ann-sweep', requests: requests.length, ef: Math.max(ef, candidates), candidates, rerankPool: settings.rerankPool,
+      bench: 'origin-pipeline', scenario: input.scenario, mode: 'sequential-ann-sweep', requests: requests.length, quantization, ef: Math.max(ef, candidates), candidates, rerankPool: settings.rerankPool,
       ms: { total: { p50: round(input.percentile(times, 50)), p99: round(input.percentile(times, 99)) }, ann: { p50: round(input.percentile(annTimes, 50)), p99: round(input.percentile(annTimes, 99)) } },
       final_slate_recall_vs_exact: round(recall / Math.max(1, counted)),
       reference: `exact retrieval, ${DEFAULT_PIPELINE_SETTINGS.candidates} candidates, exploration off`,

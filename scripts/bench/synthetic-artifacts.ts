@@ -23,7 +23,8 @@ export interface SyntheticArtifacts {
 
 export async function syntheticArtifacts(root: string, items: number, users: number, dim = 64): Promise<SyntheticArtifacts> {
   const started = performance.now();
-  const version = `synthetic-${items}x${users}-d${dim}`;
+  // The feature spec is in the name: a folder cached under an older spec is never served by newer code.
+  const version = `synthetic-${items}x${users}-d${dim}-s${FEATURE_SPEC_VERSION}`;
   const dir = join(root, 'var', 'bench', version);
   const shop = generateShop({ items, users });
   const interactions: Interaction[] = [];

@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole demo on embedded defaults, one command.
+ * `npm start`: the whole demo on embedded defaults, one command. `npm start -- --dataset ml-100k [--path DIR]`
+ * runs it on MovieLens-100K instead (scripts/demo/dataset.ts: convert → import → train → nightly, then the same).
  *   1. origin (Node, Hono) on ORIGIN_PORT — PGlite when no DATABASE_URL, in-process feature store when no REDIS_URL;
  *      it seeds the built-in catalogue and shopper histories on first start;
  *   2. the nightly job once — slates for every user/segment into the local KV persistence, then the pointer flip;
@@ -12,6 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isDemoDataset, prepareDemoDataset, type PreparedDemo } from './dataset.ts';
 import { signUserToken } from '../../shared/auth/user-token.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -24,6 +27,7 @@ const apiKey = (process.env.API_KEYS ?? 'demo-key-change-me-0123456789').split('
 /** Shared by the "shop backend" (this launcher), the edge and the origin; see docs/security.md. */
 const tokenSecret = process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('base64url');
 const children: ChildProcess[] = [];
+const { values: flags } = parseArgs({ options: { dataset: { type: 'string', default: 'generated' }, path: { type: 'string' } } });
 
 function log(message: string): void {
   console.log(`[demo] ${message}`);
@@ -64,7 +68,11 @@ function stopAll(): void {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(root, 'models', 'artifacts', 'current.json'))) {
+  let demo: PreparedDemo | undefined;
+  if (flags.dataset !== 'generated') {
+    if (!isDemoDataset(flags.dataset)) throw new Error(`--dataset ${flags.dataset}: expected generated, ml-100k or ml-1m-pairs`);
+    demo = await prepareDemoDataset(root, flags.dataset, flags.path, (name, script, args, env) => run(name, nodeBin, [join(root, script), ...args], env), log);
+  } else if (!existsSync(join(root, 'models', 'artifacts', 'current.json'))) {
     throw new Error('models/artifacts/current.json is missing: run `npm run train` (needs python3-torch) or restore the committed demo models');
   }
   process.on('SIGINT', () => {
@@ -77,14 +85,22 @@ async function main(): Promise<void> {
   });
 
   const originUrl = `http://127.0.0.1:${originPort}`;
+  const nightlyArgs = [join(root, 'scripts', 'nightly.ts'), '--kv', 'local', '--persist-to', persistTo, ...(demo?.nightlyArgs ?? [])];
+  if (demo) {
+    // Before the origin: an embedded PGlite database is opened by one process at a time.
+    log('running the nightly job once on the imported users (slates → local KV, then the version pointer flips)');
+    await run('nightly', nodeBin, nightlyArgs);
+  }
   log(`starting origin on ${originUrl} (${process.env.DATABASE_URL ? 'Postgres' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'in-process feature store'})`);
   // The origin's GET /v1/export streams the slates the nightly writes into the same local KV as the edge reads,
   // and DELETE /v1/users/:id erases a user's slates there (the edge stops serving them at once, locally).
-  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', ERASE_SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey, USER_TOKEN_SECRET: tokenSecret });
+  const origin = start('origin', nodeBin, [join(root, 'origin', 'server.ts')], { PORT: String(originPort), HOST: '127.0.0.1', SLATES_KV: 'local', ERASE_SLATES_KV: 'local', KV_PERSIST_DIR: persistTo, API_KEYS: process.env.API_KEYS ?? apiKey, USER_TOKEN_SECRET: tokenSecret, ...demo?.originEnv });
   await waitFor(`${originUrl}/readyz`, 120_000, origin);
 
-  log('running the nightly job once (slates → local KV, then the version pointer flips)');
-  await run('nightly', nodeBin, [join(root, 'scripts', 'nightly.ts'), '--kv', 'local', '--persist-to', persistTo]);
+  if (!demo) {
+    log('running the nightly job once (slates → local KV, then the version pointer flips)');
+    await run('nightly', nodeBin, nightlyArgs);
+  }
 
   await run('edge-build', nodeBin, [join(root, 'edge', 'scripts', 'build.ts')]);
   log(`starting the edge worker in local workerd on http://127.0.0.1:${edgePort}`);
@@ -103,8 +119,9 @@ async function main(): Promise<void> {
   const tokenFor = (user: string): Promise<string> => signUserToken(tokenSecret, user, Math.floor(Date.now() / 1000) + 24 * 3600 - 60);
   log('');
   log(`demo page:        ${edgeUrl}/demo            (anonymous visitor)`);
-  for (const user of ['u1', 'u2', 'u3']) log(`signed in as ${user}:  ${edgeUrl}/demo?user=${user}&token=${await tokenFor(user)}`);
-  log(`edge API:         curl -H 'x-user-token: ${await tokenFor('u1')}' '${edgeUrl}/v1/recommendations?user=u1&k=8'`);
+  const shoppers = demo?.users ?? ['u1', 'u2', 'u3'];
+  for (const user of shoppers) log(`signed in as ${user}:  ${edgeUrl}/demo?user=${user}&token=${await tokenFor(user)}`);
+  log(`edge API:         curl -H 'x-user-token: ${await tokenFor(shoppers[0] ?? 'u1')}' '${edgeUrl}/v1/recommendations?user=${shoppers[0] ?? 'u1'}&k=8'`);
   log(`origin API:       ${originUrl}/openapi.json`);
   log(`batch export:     curl -H 'x-api-key: ${apiKey}' '${originUrl}/v1/export?segment=gamers&format=csv'`);
   log(`experiments:      ORIGIN_URL=${originUrl} API_KEY=${apiKey} npm run experiment -- list`);

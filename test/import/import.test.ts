@@ -1,8 +1,9 @@
 /**
  * `npm run import` on real Postgres and Redis: NDJSON and CSV, bad rows reported by line (skip / fail),
  * re-runs that store nothing twice, histories that follow event time with the origin's rule whatever the
- * file order, both event writers (COPY on a server, INSERT for PGlite), and the CLI on an embedded PGlite.
+ * file order, both event writers (COPY into a staging table, multi-row INSERT with --no-copy), and the CLI on an embedded PGlite.
  */
+import { existsSync } from 'node:fs';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -82,11 +83,11 @@ describe('runImport on Postgres (COPY) and Redis', () => {
       { line: 4, reason: expect.stringContaining('title') },
       { line: 5, reason: expect.stringContaining('price') },
     ]);
-    expect(summary.events).toMatchObject({ rows: 8, rejected: 2, inserted: 6, duplicates: 0 });
+    expect(summary.events).toMatchObject({ rows: 8, rejected: 2, inserted: 6, duplicates: 0, unknownItems: 0 });
     expect(summary.events?.errors.map((e) => e.line)).toEqual([4, 5]);
     expect(summary.events?.errors[0]?.reason).toContain('invalid JSON');
     expect(summary.events?.errors[1]?.reason).toContain('type');
-    expect(summary.featureStore).toEqual({ users: 2 });
+    expect(summary.featureStore).toEqual({ users: 2, seconds: expect.any(Number) });
 
     const items = await rows(db.url, 'select id, title, category, brand, price, stock, image, created_at from items order by id');
     expect(items).toEqual([
@@ -123,14 +124,36 @@ describe('runImport on Postgres (COPY) and Redis', () => {
     expect(await rows(db.url, "select created_at from items where id = 'sku-1'")).toEqual([{ created_at: String(T0) }]);
   });
 
+  it('a users file alone moves the segment into the feature store, the history kept', async () => {
+    const file = join(dir, 'segments.ndjson');
+    await writeFile(file, ndjson([{ id: 'c-1', segment: 'trail-runners' }]));
+    const summary = await runImport({ users: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore });
+    expect(summary.featureStore).toMatchObject({ users: 1 });
+    expect(await redis.hgetall('user:c-1')).toEqual({ segment: 'trail-runners' });
+    expect(await redis.lrange('hist:c-1', 0, -1)).toEqual(['sku-2', 'sku-1', 'sku-5']);
+  });
+
   it('caps a long history at the origin cap, newest kept', async () => {
     const file = join(dir, 'long.ndjson');
     await writeFile(file, ndjson(Array.from({ length: USER_HISTORY_CAP + 30 }, (_, i) => ({ userId: 'c-long', itemId: `x${i}`, type: 'view', ts: T0 + i * 1000 }))));
-    await runImport({ events: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, batchSize: 40 });
+    const summary = await runImport({ events: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, batchSize: 40 });
     const history = await redis.lrange('hist:c-long', 0, -1);
     expect(history).toHaveLength(USER_HISTORY_CAP);
+    expect(summary.events?.unknownItems).toBe(USER_HISTORY_CAP + 30); // x0… are not in the catalogue
     expect(history.at(-1)).toBe(`x${USER_HISTORY_CAP + 29}`);
     expect(history[0]).toBe('x30');
+  });
+
+  it('reports malformed CSV records in file order, and the rows before a fatal one are stored', async () => {
+    const file = join(dir, 'ragged.csv');
+    await writeFile(file, `userId,itemId,type,ts\nc-8,sku-1,view,${T0}\nc-8,sku-2,view,${T0 + min},extra\nc-8,sku-5,view,${T0 + 2 * min}\n`);
+    const skip = await runImport({ events: file, onError: 'skip', database: targets.database, eventWriter: targets.eventWriter });
+    expect(skip.events).toMatchObject({ rows: 3, rejected: 1, inserted: 2 });
+    expect(skip.events?.errors).toEqual([{ line: 3, reason: expect.stringContaining('malformed CSV') }]);
+    const other = join(dir, 'ragged-fail.csv');
+    await writeFile(other, `userId,itemId,type,ts\nc-7,sku-1,view,${T0}\nc-7,sku-2,view,${T0 + min},extra\n`);
+    await expect(runImport({ events: other, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter })).rejects.toThrow(`${other}:3: malformed CSV`);
+    expect(await rows(db.url, "select item_id from events where user_id = 'c-7'")).toEqual([{ item_id: 'sku-1' }]);
   });
 
   it('--on-error fail stops at the first bad row and names its line', async () => {
@@ -142,17 +165,55 @@ describe('runImport on Postgres (COPY) and Redis', () => {
   });
 });
 
+describe('a feature store that is down', () => {
+  it('fails the import with a reason after the events are stored; the re-run stores nothing twice and rebuilds', async () => {
+    const file = join(dir, 'redis-down.ndjson');
+    await writeFile(file, ndjson([
+      { userId: 'c-down', itemId: 'sku-2', type: 'view', ts: T0 + 10 * min },
+      { userId: 'c-down', itemId: 'sku-1', type: 'view', ts: T0 + 11 * min },
+    ]));
+    const down = await openImportTargets({ databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:1', redisKeyPrefix: prefix });
+    try {
+      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the rows are stored; re-run the same import');
+    } finally {
+      await down.close();
+    }
+    expect(await rows(db.url, "select count(*)::int as n from events where user_id = 'c-down'")).toEqual([{ n: 2 }]);
+    const up = await openImportTargets({ databaseUrl: db.url, redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    try {
+      const summary = await runImport({ events: file, onError: 'fail', database: up.database, eventWriter: up.eventWriter, featureStore: up.featureStore });
+      expect(summary.events).toMatchObject({ inserted: 0, duplicates: 2 });
+      expect(summary.featureStore).toEqual({ users: 1, seconds: expect.any(Number) });
+    } finally {
+      await up.close();
+    }
+    expect(await redis.lrange('hist:c-down', 0, -1)).toEqual(['sku-2', 'sku-1']);
+  });
+});
+
 describe('npm run import (CLI)', () => {
-  it('imports into an embedded PGlite folder with plain INSERTs, and says what it refused', async () => {
+  it('imports into an embedded PGlite folder (COPY, then plain INSERTs on the re-run), and says what it refused', async () => {
     const pglite = join(dir, 'pglite');
     const args = ['--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite, '--no-progress'];
     const first = await spawnScript('scripts/import.ts', args).done;
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ events: { inserted: 6, rejected: 2 }, featureStore: 'skipped' });
     expect(first.stderr).toContain(`${join(dir, 'items.csv')}:4: title`);
-    expect(first.stderr).toContain(`PGlite ${pglite}`);
-    const again = await spawnScript('scripts/import.ts', args).done;
+    expect(first.stderr).toContain(`PGlite ${pglite} (COPY)`);
+    const again = await spawnScript('scripts/import.ts', [...args, '--no-copy']).done;
+    expect(again.stderr).not.toContain('(COPY)');
     expect(JSON.parse(again.stdout)).toMatchObject({ events: { inserted: 0, duplicates: 6 } });
+  });
+
+  it('--check validates the same way and writes nothing', async () => {
+    const pglite = join(dir, 'pglite-check');
+    const bad = await spawnScript('scripts/import.ts', ['--check', '--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite]).done;
+    expect(bad.code).toBe(3);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ check: true, items: { rows: 5, rejected: 2 }, events: { rows: 8, rejected: 2 } });
+    expect(bad.stderr).toContain(`${join(dir, 'events.ndjson')}:4: invalid JSON`);
+    expect(existsSync(pglite)).toBe(false);
+    const good = await spawnScript('scripts/import.ts', ['--check', '--users', join(dir, 'users.csv')]).done;
+    expect(good.code, good.stderr).toBe(0);
   });
 
   it('fails with the path of a missing file and a bad --on-error value', async () => {

@@ -1,6 +1,10 @@
+/**
+ * The Cloudflare KV adapter (official `cloudflare` SDK + p-retry) against a local server that implements the
+ * REST endpoints it uses (test/nightly/fake-cloudflare-kv.ts): bulk batching by pairs and bytes, read, list,
+ * delete, re-writes of keys reported unsuccessful, retries of 429 (honouring Retry-After) and 5xx, giving up after the retry budget, no retry on 403.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCloudflareKv, planBulkBatches } from '../../adapters/kv/cloudflare.ts';
-import { backoffDelayMs, retryAfterMs } from '../../adapters/kv/backoff.ts';
 import { listAll } from '../../shared/kv/writer.ts';
 import { startFakeCloudflareKv, type FakeCloudflareKv } from './fake-cloudflare-kv.ts';
 
@@ -13,24 +17,19 @@ afterAll(async () => {
   await server.close();
 });
 
-function adapter(extra: { sleeps?: number[]; maxPairs?: number; maxBytes?: number } = {}) {
+function adapter(extra: { maxPairs?: number; maxRetries?: number; token?: string } = {}) {
   return openCloudflareKv({
     accountId: creds.account,
     namespaceId: creds.namespace,
-    apiToken: creds.token,
+    apiToken: extra.token ?? creds.token,
     baseUrl: server.baseUrl,
     maxPairs: extra.maxPairs ?? 1000,
-    maxBytes: extra.maxBytes,
     concurrency: 3,
-    backoff: { baseMs: 100, maxMs: 2000, maxAttempts: 5 },
-    random: () => 0.5,
-    sleep: async (ms) => {
-      extra.sleeps?.push(ms);
-    },
+    maxRetries: extra.maxRetries ?? 4,
   });
 }
 
-describe('Cloudflare KV REST adapter against a local server implementing the bulk endpoints', () => {
+describe('Cloudflare KV adapter (cloudflare SDK) against a local server implementing the bulk endpoints', () => {
   it('splits writes into bulk requests within the pair limit and reads them back', async () => {
     server.requests.length = 0;
     const kv = adapter();
@@ -40,6 +39,7 @@ describe('Cloudflare KV REST adapter against a local server implementing the bul
     expect(bulk.map((r) => r.pairs).sort((a, b) => a - b)).toEqual([500, 1000, 1000]);
     expect(await kv.get('slate:v1:user:u1234')).toBe('{"n":1234}');
     expect(await kv.get('missing')).toBeNull();
+    expect(await kv.getMany(['slate:v1:user:u7', 'missing'])).toEqual(['{"n":7}', null]);
     const listed = await listAll(kv, 'slate:v1:user:');
     expect(listed).toHaveLength(2500);
     await kv.deleteMany(listed.slice(0, 1500));
@@ -54,39 +54,38 @@ describe('Cloudflare KV REST adapter against a local server implementing the bul
     expect(batches.flat()).toEqual(entries);
   });
 
-  it('retries 429 and 5xx with backoff, honouring Retry-After', async () => {
-    const sleeps: number[] = [];
-    const kv = adapter({ sleeps });
+  it('retries 429 and 5xx, waiting at least what Retry-After asks', async () => {
+    server.requests.length = 0;
+    const kv = adapter();
     server.inject.push({ status: 429, retryAfter: '1' }, { status: 503 }, { status: 429 });
+    const started = Date.now();
     await kv.putMany([{ key: 'retry:me', value: 'ok' }]);
     expect(server.store.get('retry:me')).toBe('ok');
-    // attempt 1: Retry-After 1 s beats jitter 50 ms; attempt 2: 0.5 × 200; attempt 3: 0.5 × 400.
-    expect(sleeps).toEqual([1000, 100, 200]);
+    expect(server.requests.map((r) => r.status)).toEqual([429, 503, 429, 200]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
-  it('gives up after the attempt budget and surfaces the failure', async () => {
+  it('writes again the keys a bulk write reports as unsuccessful', async () => {
+    server.requests.length = 0;
     const kv = adapter();
-    for (let i = 0; i < 5; i++) server.inject.push({ status: 503 });
-    await expect(kv.putMany([{ key: 'never', value: 'x' }])).rejects.toThrow(/gave up after 5 attempts/);
+    server.unsuccessfulOnce.add('partial:b');
+    await kv.putMany([{ key: 'partial:a', value: '1' }, { key: 'partial:b', value: '2' }]);
+    expect([server.store.get('partial:a'), server.store.get('partial:b')]).toEqual(['1', '2']);
+    expect(server.requests.filter((r) => r.path === '/bulk').map((r) => r.pairs)).toEqual([2, 1]);
+  });
+
+  it('gives up after the retry budget and surfaces the failure', async () => {
+    const kv = adapter({ maxRetries: 2 });
+    for (let i = 0; i < 3; i++) server.inject.push({ status: 503 });
+    await expect(kv.putMany([{ key: 'never', value: 'x' }])).rejects.toThrow(/bulk write of 1: HTTP 503/);
     expect(server.store.has('never')).toBe(false);
+    expect(server.inject).toHaveLength(0);
   });
 
   it('does not retry client errors', async () => {
-    const kv = openCloudflareKv({ accountId: creds.account, namespaceId: creds.namespace, apiToken: 'wrong', baseUrl: server.baseUrl, sleep: async () => {} });
+    server.requests.length = 0;
+    const kv = adapter({ token: 'wrong' });
     await expect(kv.putMany([{ key: 'a', value: 'b' }])).rejects.toThrow(/HTTP 403/);
-  });
-});
-
-describe('backoff policy', () => {
-  it('grows exponentially with full jitter and caps', () => {
-    const policy = { baseMs: 100, maxMs: 1000, maxAttempts: 9 };
-    expect([1, 2, 3, 4, 5, 6].map((a) => backoffDelayMs(policy, a, 0.999))).toEqual([99, 199, 399, 799, 999, 999]);
-    expect(backoffDelayMs(policy, 3, 0)).toBe(0);
-  });
-  it('parses Retry-After seconds and HTTP dates', () => {
-    expect(retryAfterMs('2', 0)).toBe(2000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
-    expect(retryAfterMs('soon', 0)).toBeUndefined();
-    expect(retryAfterMs(null, 0)).toBeUndefined();
+    expect(server.requests).toHaveLength(1);
   });
 });

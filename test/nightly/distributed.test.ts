@@ -59,9 +59,10 @@ describe('distributed nightly (BullMQ) with a worker killed mid-shard', () => {
     expect(reference.code, reference.stderr).toBe(0);
 
     // 2. Three workers (slowed down between batches so a shard lasts long enough to be killed in), a coordinator.
-    const workerArgs = ['--kv', 'cloudflare', '--queue-prefix', PREFIX, '--threads', '1', '--lock-ms', '3000', '--throttle-ms', '150', '--no-progress'];
+    const workerArgs = ['--kv', 'cloudflare', '--queue-prefix', PREFIX, '--threads', '1', '--lock-ms', '3000', '--throttle-ms', '400', '--no-progress'];
     const workers = [0, 1, 2].map(() => start('scripts/nightly-worker.ts', workerArgs, kvEnv(shared)));
-    const coordinator = start('scripts/nightly.ts', ['--distributed', '--kv', 'cloudflare', '--queue-prefix', PREFIX, '--version', VERSION, '--at', AT, ...JOB], kvEnv(shared));
+    // (with its progress bar on: the bar must not disturb the run)
+    const coordinator = start('scripts/nightly.ts', ['--distributed', '--kv', 'cloudflare', '--queue-prefix', PREFIX, '--version', VERSION, '--at', AT, ...JOB.filter((a) => a !== '--no-progress')], kvEnv(shared));
 
     // 3. SIGKILL the first worker seen writing a user shard, right after its first batch.
     let victim: Spawned | undefined;
@@ -71,6 +72,7 @@ describe('distributed nightly (BullMQ) with a worker killed mid-shard', () => {
 
     // 4. A second coordinator started by mistake (a new version) while the first one runs.
     const second = await start('scripts/nightly.ts', ['--distributed', '--kv', 'cloudflare', '--queue-prefix', PREFIX, ...JOB], kvEnv(shared)).done;
+    expect(coordinator.child.exitCode, 'the first coordinator must still be running for this check to mean anything').toBeNull();
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/another nightly coordinator is running/);
 

@@ -13,6 +13,8 @@ export interface FakeCloudflareKv {
   requests: { method: string; path: string; status: number; pairs: number }[];
   /** Statuses to answer the next requests with, in order, before serving normally. */
   inject: { status: number; retryAfter?: string }[];
+  /** Keys the next bulk write that names them does not store and reports in `unsuccessful_keys` (once each). */
+  unsuccessfulOnce: Set<string>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startFakeCloudflareKv(options: { account: string; namespac
   const store = new Map<string, string>();
   const requests: FakeCloudflareKv['requests'] = [];
   const inject: FakeCloudflareKv['inject'] = [];
+  const unsuccessfulOnce = new Set<string>();
   const maxPairs = options.maxPairs ?? 10_000;
   const prefix = `/client/v4/accounts/${options.account}/storage/kv/namespaces/${options.namespace}`;
   const server: Server = createServer(async (req, res) => {
@@ -45,8 +48,9 @@ export async function startFakeCloudflareKv(options: { account: string; namespac
       const pairs = JSON.parse(text) as { key: string; value: string }[];
       if (pairs.length > maxPairs) return reply(413, { success: false, errors: [{ message: `more than ${maxPairs} pairs` }] }, pairs.length);
       if (Buffer.byteLength(text) > 100 * 1024 * 1024) return reply(413, { success: false, errors: [{ message: 'payload over 100 MB' }] });
-      for (const pair of pairs) store.set(pair.key, pair.value);
-      return reply(200, { success: true, errors: [], result: { successful_key_count: pairs.length, unsuccessful_keys: [] } }, pairs.length);
+      const unsuccessful = pairs.filter((pair) => unsuccessfulOnce.delete(pair.key)).map((pair) => pair.key);
+      for (const pair of pairs) if (!unsuccessful.includes(pair.key)) store.set(pair.key, pair.value);
+      return reply(200, { success: true, errors: [], result: { successful_key_count: pairs.length - unsuccessful.length, unsuccessful_keys: unsuccessful } }, pairs.length);
     }
     if (req.method === 'POST' && path === '/bulk/delete') {
       const keys = JSON.parse(text) as string[];
@@ -77,6 +81,7 @@ export async function startFakeCloudflareKv(options: { account: string; namespac
     store,
     requests,
     inject,
+    unsuccessfulOnce,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

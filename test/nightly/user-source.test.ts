@@ -23,6 +23,7 @@ import { PostgresUserSource } from '../../adapters/postgres/user-source.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { fixedVersionServing, openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
 import { createTestDatabase } from '../origin/support.ts';
+import { openNightlySources } from '../../batch/nightly/sources.ts';
 import { root, tempDir } from './helpers.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -91,6 +92,29 @@ describe('PostgresUserSource', () => {
       await store.close();
     }
   });
+});
+
+describe('which users the nightly reads (--users auto|store|generator)', () => {
+  it('auto: the store when its database holds active users, else the generator', async () => {
+    const withUsers = await openNightlySources({ usersFrom: 'auto', databaseUrl: testDb.url, maxUsers: 10 });
+    try {
+      expect(withUsers.source.kind).toBe('store');
+      expect(withUsers.items.map((i) => i.id).sort()).toEqual(dataset.items.map((i) => i.id).sort());
+      expect(await withUsers.source.activeUsers()).toEqual((await new PostgresUserSource(await database.get()).activeUsers()).slice(0, 10));
+    } finally {
+      await withUsers.source.close();
+    }
+    const empty = await createTestDatabase();
+    try {
+      const none = await openNightlySources({ usersFrom: 'auto', databaseUrl: empty.url, maxUsers: 10 });
+      expect(none.source.kind).toBe('generator');
+      await none.source.close();
+    } finally {
+      await empty.drop();
+    }
+    expect((await openNightlySources({ usersFrom: 'auto', maxUsers: 5 })).source.kind).toBe('generator');
+    await expect(openNightlySources({ usersFrom: 'store' })).rejects.toThrow(/needs the origin database/);
+  }, 60_000);
 });
 
 describe('erasure at write time', () => {

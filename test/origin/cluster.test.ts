@@ -2,12 +2,14 @@
  * ORIGIN_WORKERS=2: `node origin/server.ts` as a cluster of two worker processes behind one port, on real Redis and
  * Postgres. Both workers answer (X-Origin-Worker, one new connection per request so the primary's round-robin
  * spreads them), GET /metrics aggregates both workers' counters whichever worker serves it, a new model version
- * published to current.json reaches both workers, the rate limit is one shared budget, and SIGTERM stops them all.
+ * published to current.json reaches both workers, the rate limit is one shared budget, a killed worker is
+ * replaced, and SIGTERM stops them all.
  */
 import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, createTestDatabase, deleteRedisPrefix, uniqueId } from './support.ts';
+import { API_KEY, REDIS_URL, createTestDatabase, deleteRedisPrefix, uniqueId } from './support.ts';
 import { cloneVersion, privateArtifacts, publish } from '../pipeline/support.ts';
 import { spawnOrigin, stop } from '../resilience/support.ts';
 import type { ChildProcess } from 'node:child_process';
@@ -28,6 +30,7 @@ function call(url: string, method = 'GET', body?: unknown, headers: Record<strin
       res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: res.headers['x-origin-worker'] as string | undefined, body: text }));
     });
     req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
     req.end(body !== undefined ? JSON.stringify(body) : undefined);
   });
 }
@@ -40,7 +43,7 @@ let origin: { url: string; child: ChildProcess };
 beforeAll(async () => {
   database = await createTestDatabase();
   artifacts = await privateArtifacts();
-  origin = await spawnOrigin({ ORIGIN_WORKERS: '2', DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: artifacts.root, MODEL_POLL_MS: '200', RATE_LIMIT_BURST: '60', RATE_LIMIT_RPS: '0.1' });
+  origin = await spawnOrigin({ API_KEYS: API_KEY, ORIGIN_WORKERS: '2', DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: artifacts.root, MODEL_POLL_MS: '200', RATE_LIMIT_BURST: '60', RATE_LIMIT_RPS: '0.1' });
   // readyz answers once the first worker listens; wait until both answer.
   const seen = new Set<string>();
   const deadline = Date.now() + 120_000;
@@ -109,7 +112,49 @@ describe('ORIGIN_WORKERS=2', () => {
     }
     expect(Object.fromEntries(versions)).toEqual(Object.fromEntries([...versions.keys()].map((w) => [w, next])));
     expect(versions.size).toBe(2);
+    // And both serve with it (an accepted key: this address's bucket was spent above).
+    const served = new Map<string, { modelVersion: string; degraded: string[] }>();
+    for (let n = 0; n < 10; n++) {
+      const answer = await call(`${origin.url}/v1/recommend`, 'POST', { sessionId: `r${n}`, sessionItemIds: ['i10'], k: 3 }, { 'x-api-key': API_KEY });
+      expect(answer.status).toBe(200);
+      served.set(answer.worker!, JSON.parse(answer.body) as { modelVersion: string; degraded: string[] });
+    }
+    expect(served.size).toBe(2);
+    for (const answer of served.values()) {
+      expect(answer.modelVersion).toBe(next);
+      expect(answer.degraded).not.toContain('model-unavailable');
+    }
   }, 90_000);
+
+  it('replaces a worker that dies, and keeps answering meanwhile', async () => {
+    // The worker processes: the leaves of the process tree under the spawned command (node's launcher → primary → workers).
+    const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const children = (): number[] => {
+      const leaves: number[] = [];
+      const walk = (pid: number): void => {
+        const kids = childrenOf(pid);
+        if (kids.length === 0 && pid !== origin.child.pid) leaves.push(pid);
+        kids.forEach(walk);
+      };
+      walk(origin.child.pid!);
+      return leaves;
+    };
+    const before = children();
+    expect(before).toHaveLength(2);
+    const victim = before[0]!;
+    process.kill(victim, 'SIGKILL');
+    const seen = new Set<string>();
+    const deadline = Date.now() + 120_000;
+    // Worker ids 1 and 2 started; the replacement gets a new id.
+    while (![...seen].some((id) => Number(id) > 2) || seen.size < 2) {
+      if (Date.now() > deadline) throw new Error(`no replacement worker; seen ${[...seen].join(',')}`);
+      const answer = await call(`${origin.url}/healthz`).catch(() => undefined);
+      if (answer?.status === 200 && answer.worker) seen.add(answer.worker);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(children()).toHaveLength(2);
+    expect(children()).not.toContain(victim);
+  }, 150_000);
 
   it('stops every process on SIGTERM', async () => {
     const child = origin.child;

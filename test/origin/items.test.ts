@@ -59,6 +59,7 @@ describe('PUT /v1/items', () => {
     expect(first.status).toBe(200);
     const result = (await first.json()) as { stored: number; rejected: { index: number; id?: string; reasons: string[] }[] };
     expect(result.stored).toBe(2);
+    expect(result).toMatchObject({ edge: 'next-nightly' }); // no slate KV wired: the edge follows at the nightly
     expect(result.rejected.map((r) => [r.index, r.id])).toEqual([[1, 'bad id!'], [2, 'new-2']]);
     expect(result.rejected[0]?.reasons.join(' ')).toContain('id');
     expect(result.rejected[1]?.reasons.join(' ')).toContain('price');
@@ -83,6 +84,16 @@ describe('PUT /v1/items', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the catalogue API with its row schema', async () => {
+    const doc = (await (await fetch(`${origin.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    expect(Object.keys(doc.paths['/v1/items'] ?? {})).toEqual(['put']);
+    expect(Object.keys(doc.paths['/v1/items/{id}'] ?? {})).toEqual(['delete']);
+    expect(Object.keys(doc.components.schemas.ItemUpsertResult?.properties ?? {})).toEqual(['stored', 'rejected', 'edge']);
+    expect(JSON.stringify(doc.components.schemas.ItemUpsert)).toContain('"maxItems":1000');
+  });
+});
+
 describe('catalogue changes reach the running origin', () => {
   it('a retired item is never recommended again; a new title shows in the cards', async () => {
     const before = await recommend(uniqueId('s'));
@@ -103,20 +114,34 @@ describe('catalogue changes reach the running origin', () => {
     expect((await fetch(`${origin.url}/v1/items/no-such-item`, { method: 'DELETE', headers: auth })).status).toBe(404);
   });
 
+  it('events about an item put a moment ago are accepted (they were "unknown item" before)', async () => {
+    const id = uniqueId('fresh-');
+    const event = { events: [{ eventId: uniqueId('e'), type: 'view', itemId: id, sessionId: uniqueId('s'), ts: Date.now() }] };
+    expect((await postJson(`${origin.url}/v1/events`, event)).status).toBe(400);
+    expect((await put({ items: [{ id, title: 'Fresh Arrival', category: 'Home' }] })).status).toBe(200);
+    const accepted = await postJson(`${origin.url}/v1/events`, event);
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject({ accepted: 1 });
+  });
+
   it('another origin\'s catalogue follows a write by SQL through NOTIFY alone', async () => {
     let handle: DatabaseHandle | undefined;
     let source: ReturnType<typeof catalogFromDatabase> | undefined;
     try {
       handle = await openDatabase({ databaseUrl: database.url });
       const catalog = new InMemoryItemCatalog([]);
-      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000 });
+      let changes = 0;
+      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000, onChanged: async () => void changes++ });
       await source.refresh();
       expect(catalog.isAvailable('i7')).toBe(true);
+      await source.refresh(); // re-reads the last seconds' rows: nothing differs, so no change is signalled
+      expect(changes).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 500)); // the LISTEN connection is up
       await query("update items set stock = 0, updated_at = now() where id = 'i7'");
       const deadline = Date.now() + 10_000;
       while (catalog.isAvailable('i7') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(catalog.isAvailable('i7')).toBe(false);
+      expect(changes).toBe(2);
     } finally {
       await source?.stop();
       await handle?.close();

@@ -1,4 +1,7 @@
-/** ANN adapters on the demo item embeddings: recall against exact search, batch = single, save/load via the cache. */
+/**
+ * ANN adapters on the demo item embeddings: recall against exact search, batch = single, save/load via the cache;
+ * usearch's quantised storage (f16) and the search expansion applied to a cached graph.
+ */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,5 +54,40 @@ describe.each(['usearch', 'hnswlib'] as const)('%s', (kind) => {
       expect([...batch[i]!.rows]).toEqual([...first.index.search(q, 100).rows]);
       expect(recall(second.index.search(q, 100).rows, batch[i]!.rows)).toBeGreaterThan(0.95);
     });
+  });
+});
+
+describe('usearch options', () => {
+  const recallAt = (index: ReturnType<typeof buildAnnIndex>, k: number): number =>
+    queries.reduce((sum, q) => sum + recall(index.search(q, k).rows, exact.search(q, k).rows), 0) / queries.length;
+
+  it('f16 vectors keep at least 95 percent of the exact top-1000, with scores within 1e-2 of the inner products', () => {
+    const index = buildAnnIndex('usearch', vectors, dim, { quantization: 'f16', expansionSearch: 2048 });
+    expect(index.size).toBe(manifest.itemCount);
+    expect(recallAt(index, 1000)).toBeGreaterThan(0.95);
+    {
+      // The stored vectors really are 16-bit: scores move off the exact inner products, but only a little.
+      let worst = 0;
+      for (const q of queries) {
+        const hits = index.search(q, 10);
+        hits.rows.forEach((r, j) => {
+          let dot = 0;
+          for (let d = 0; d < dim; d++) dot += vectors[r * dim + d]! * q[d]!;
+          worst = Math.max(worst, Math.abs(hits.scores[j]! - dot));
+        });
+      }
+      expect(worst).toBeGreaterThan(1e-6);
+      expect(worst).toBeLessThan(1e-2);
+    }
+  });
+
+  it('the search expansion is a search-time setting: a cached graph loaded with a larger ef finds more of the exact top-1000', async () => {
+    await buildOrLoadAnnIndex('usearch', vectors, dim, tmp, 'test-ef', { expansionSearch: 1000 });
+    const narrow = await buildOrLoadAnnIndex('usearch', vectors, dim, tmp, 'test-ef', { expansionSearch: 1000 });
+    const wide = await buildOrLoadAnnIndex('usearch', vectors, dim, tmp, 'test-ef', { expansionSearch: 8192 });
+    expect(narrow.fromCache && wide.fromCache).toBe(true);
+    const [low, high] = [recallAt(narrow.index, 1000), recallAt(wide.index, 1000)];
+    expect(high).toBeGreaterThan(low);
+    expect(high).toBeGreaterThan(0.99);
   });
 });

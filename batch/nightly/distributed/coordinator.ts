@@ -5,7 +5,7 @@
  * version and shard, so enqueueing twice adds nothing), waits until every job has completed, and only then
  * writes the meta and flips the pointer. A job that fails for good (its retries spent) fails the run: the
  * previous version stays live. Re-running the coordinator with the same --version resumes: completed shards
- * are kept, the rest are waited for.
+ * are kept, failed ones are retried, the rest are waited for.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
@@ -39,6 +39,8 @@ export interface CoordinatorOptions {
   graceMs?: number | undefined;
   pollMs?: number | undefined;
   onProgress?: ((event: { shardsDone: number; shardsTotal: number; percent: number }) => void) | undefined;
+  /** The release function of a lock the caller already took (takeCoordinatorLock); default: taken here. */
+  lock?: (() => Promise<void>) | undefined;
 }
 
 export interface DistributedSummary {
@@ -72,8 +74,12 @@ export class CoordinatorBusyError extends Error {
   }
 }
 
-/** Takes the coordinator lock (renewed every third of its TTL); resolves to its release function. */
-async function takeLock(redis: Redis, key: string, holder: string, ttlMs = 30_000): Promise<() => Promise<void>> {
+/**
+ * Takes the coordinator lock (renewed every third of its TTL; a dead coordinator's lock lapses after the TTL);
+ * resolves to its release function, rejects with CoordinatorBusyError when another coordinator holds it.
+ */
+export async function takeCoordinatorLock(redis: Redis, prefix: string | undefined, holder: string, ttlMs = 30_000): Promise<() => Promise<void>> {
+  const key = `${prefix ?? 'bull'}:${COORDINATOR_LOCK_KEY}`;
   const token = `${holder}#${randomUUID()}`;
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') throw new CoordinatorBusyError((await redis.get(key)) ?? 'unknown');
@@ -87,8 +93,7 @@ async function takeLock(redis: Redis, key: string, holder: string, ttlMs = 30_00
 export async function runCoordinator(options: CoordinatorOptions): Promise<DistributedSummary> {
   const started = performance.now();
   const { connection: redis, kv } = options;
-  const lockKey = `${options.prefix ?? 'bull'}:${COORDINATOR_LOCK_KEY}`;
-  const release = await takeLock(redis, lockKey, `version ${options.version}, pid ${process.pid}`);
+  const release = options.lock ?? (await takeCoordinatorLock(redis, options.prefix, `version ${options.version}, pid ${process.pid}`));
   const queue = new Queue(NIGHTLY_QUEUE, { connection: redis, prefix: options.prefix });
   try {
     const timer = new StageTimer();
@@ -109,6 +114,12 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Distr
       })),
     );
 
+    // A re-run of a version whose jobs failed earlier gives those jobs another round of attempts.
+    for (const id of ids) {
+      const job = await Job.fromId(queue, id);
+      if (job && (await job.getState()) === 'failed') await job.retry('failed');
+    }
+
     // Wait for every job: completed → its result; failed for good → the run fails before the flip.
     const results = new Map<string, { result: ShardResult; retried: boolean }>();
     while (results.size < ids.length) {
@@ -118,9 +129,10 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Distr
           percent += 100;
           continue;
         }
+        // State first, then the job: a job read before it completed would carry no return value yet.
+        const state = await queue.getJobState(id);
         const job = await Job.fromId(queue, id);
-        if (!job) throw new Error(`shard job ${id} disappeared from the queue`);
-        const state = await job.getState();
+        if (!job || state === 'unknown') throw new Error(`shard job ${id} disappeared from the queue`);
         if (state === 'failed') throw new Error(`shard job ${id} failed after ${job.attemptsMade} attempts: ${job.failedReason}`);
         if (state === 'completed') {
           results.set(id, { result: ShardResultSchema.parse(job.returnvalue), retried: job.attemptsMade > 1 || job.stalledCounter > 0 });
