@@ -27,6 +27,7 @@ import { encodeRankLists } from './prepare/rank-lists.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
+import { shuffleWithinUsers } from './prepare/split.ts';
 import { evaluate } from './evaluate/evaluate.ts';
 import { decodeEmbeddings, EMBEDDING_FILE, encodeEmbeddings } from './export/embeddings.ts';
 import { z } from 'zod';
@@ -88,9 +89,12 @@ async function main(): Promise<void> {
   if (!args.evaluate) requireTorch();
   const started = Date.now();
   if (args.dataset === 'json' && !args.data) throw new Error('--dataset json needs --data FILE');
-  const dataset = args.dataset === 'json' && args.data ? await loadJsonDataset(args.data) : await loadDataset(datasetSource());
+  const loaded = args.dataset === 'json' && args.data ? await loadJsonDataset(args.data) : await loadDataset(datasetSource());
   const defaultProtocol = args.dataset === 'generated' || args.dataset === 'json' || args.dataset === 'events' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
   const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
+  // A random hold-out has no order to learn: each user's events are dealt a seeded random order first, so the
+  // validation targets (the last ones) are random as the test's are, and no tower learns the file's order.
+  const dataset = protocol === 'holdout' ? { ...loaded, interactions: shuffleWithinUsers(loaded.interactions) } : loaded;
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);
   const outDir = join(args.out, version);
