@@ -10,7 +10,7 @@
  * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
  * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs (through the import
  * converters) | movielens (--path DIR) | json (--data FILE).
- * Flags:  --dim D  --epochs E  --user-tower choose|mean|attention  --item-embeddings float32|float16|int8
+ * Flags:  --dim D  --epochs E  --user-tower choose|mean|attention  --neighbours N  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out|holdout  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
@@ -55,6 +55,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '4' },
     /** User tower: 'choose' trains the mean-pooling and the self-attention tower and keeps the better on validation. */
     'user-tower': { type: 'string', default: 'choose' },
+    /** Cap on the item neighbours kept per item (0 = the trainer's default, up to 500 within 2M pairs in all). */
+    neighbours: { type: 'string', default: '0' },
     protocol: { type: 'string' },
     out: { type: 'string', default: join(root, 'models', 'artifacts') },
     /** Where the evaluation writes <dataset>.{json,md,html}; tests point it at a temp folder. */
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
     if (python.status === 2) throw new Error(readFileSync(join(workDir, 'train-error.txt'), 'utf8').trim());
     if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);
   };
-  trainer('retrieval', args.dim, args.epochs, z.enum(['choose', 'mean', 'attention']).parse(args['user-tower']));
+  trainer('retrieval', args.dim, args.epochs, z.enum(['choose', 'mean', 'attention']).parse(args['user-tower']), String(z.coerce.number().int().min(0).parse(args.neighbours)));
   const lists = await encodeRankLists(dataset, prepared, workDir);
   console.log(`[train] encoded ${lists} ranker lists with shared/features`);
   trainer('rank', String(Math.max(Number(args.epochs), 8)));

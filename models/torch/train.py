@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 import candidates
+import validation
 from data import load_arrays
 from ranker import train_ranker
 from reranker import train_reranker
@@ -202,6 +203,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     try:
         if stage == "retrieval":
+            if len(sys.argv) > 7 and int(sys.argv[7]) > 0:
+                validation.SERVED_NEIGHBOURS = int(sys.argv[7])
             stage_retrieval(work_dir, out_dir, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] if len(sys.argv) > 6 else "choose")
         elif stage == "rank":
             stage_rank(work_dir, out_dir, int(sys.argv[4]))
