@@ -10,7 +10,7 @@ import type { ZodType } from 'zod';
 import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
-import { upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
+import { allItemIds, upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
 import { derivedEventId, SessionAssigner } from './event-ids.ts';
 import { rebuildHistories } from './histories.ts';
 import { readRows } from './read-rows.ts';
@@ -58,7 +58,8 @@ export interface FileSummary {
 export interface ImportSummary {
   items?: FileSummary & { stored: number };
   users?: FileSummary & { stored: number };
-  events?: FileSummary & { inserted: number; duplicates: number };
+  /** unknownItems: valid events naming an item the catalogue does not hold (stored, never recommended; often a typo'd id). */
+  events?: FileSummary & { inserted: number; duplicates: number; unknownItems: number };
   featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
@@ -122,20 +123,25 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     });
     result.items = { ...summary, stored };
   }
+  // Users whose feature-store state is rebuilt at the end: those with imported events, and those whose segment changed.
+  const touched = new Set<string>();
   if (options.users) {
     let stored = 0;
     const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
       stored += await upsertUsers(db, rows.map(userFromRow));
+      for (const row of rows) touched.add(row.id);
     });
     result.users = { ...summary, stored };
   }
   if (options.events) {
     const sessions = new SessionAssigner();
-    const touched = new Set<string>();
     let inserted = 0;
     let valid = 0;
+    let unknownItems = 0;
+    const known = new Set(await allItemIds(db));
     const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (rows) => {
       valid += rows.length;
+      for (const row of rows) if (!known.has(row.itemId)) unknownItems++;
       const batch: ImportedEvent[] = rows.map((row) => {
         touched.add(row.userId);
         return {
@@ -161,20 +167,20 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         }
       }
     });
-    result.events = { ...summary, inserted, duplicates: valid - inserted };
-    if (options.featureStore) {
-      options.progress?.phase('feature store', touched.size, 'users');
-      const rebuildStarted = Date.now();
-      let users: number;
-      try {
-        users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
-      } catch (error) {
-        throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the events are stored; re-run the same import when it is back (nothing is stored twice, histories are rebuilt)`, { cause: error });
-      } finally {
-        options.progress?.end();
-      }
-      result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
+    result.events = { ...summary, inserted, duplicates: valid - inserted, unknownItems };
+  }
+  if (options.featureStore && touched.size > 0) {
+    options.progress?.phase('feature store', touched.size, 'users');
+    const rebuildStarted = Date.now();
+    let users: number;
+    try {
+      users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
+    } catch (error) {
+      throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the rows are stored; re-run the same import when it is back (nothing is stored twice, histories and segments are rebuilt)`, { cause: error });
+    } finally {
+      options.progress?.end();
     }
+    result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
   }
   result.seconds = (Date.now() - started) / 1000;
   return result;

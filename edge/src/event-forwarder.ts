@@ -80,6 +80,11 @@ async function post(items: Pending[], deps: ForwarderDeps): Promise<void> {
   if (result.ok) {
     for (const item of items) item.message.ack();
     count('events.forwarded', items.length);
+    if (result.anonymised > 0) {
+      // The edge proved these user ids; the origin did not take its word: ORIGIN_API_KEY is missing or wrong.
+      count('events.origin-anonymised', result.anonymised);
+      console.error(JSON.stringify({ event: 'events-user-ids-not-accepted-by-origin', anonymised: result.anonymised, hint: 'set ORIGIN_API_KEY to one of the origin API_KEYS' }));
+    }
     return;
   }
   if (isTransient(result.status)) {

@@ -34,8 +34,11 @@ export async function recommendFromOrigin(client: OriginClient, request: Recomme
   }
 }
 
-/** The origin's answer to an event batch: stored, or why not (status 0: no answer at all). */
-export type ForwardResult = { ok: true } | { ok: false; status: number; retryAfterSeconds: number | null; reason: string };
+/**
+ * The origin's answer to an event batch: stored (with how many user ids it did not accept: > 0 means the edge's
+ * ORIGIN_API_KEY is missing or not one of the origin's API_KEYS), or why not (status 0: no answer at all).
+ */
+export type ForwardResult = { ok: true; anonymised: number } | { ok: false; status: number; retryAfterSeconds: number | null; reason: string };
 
 /** Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110); null when absent or unreadable. */
 export function retryAfterSeconds(header: string | null, nowMs: number): number | null {
@@ -55,7 +58,16 @@ export async function forwardEvents(client: OriginClient, batch: EventBatch, tim
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    if (response.ok) return { ok: true };
+    if (response.ok) {
+      let anonymised = 0;
+      try {
+        const value = (JSON.parse(text) as { anonymised?: unknown }).anonymised;
+        if (typeof value === 'number') anonymised = value;
+      } catch {
+        // a 2xx without a JSON body: stored, nothing more to learn
+      }
+      return { ok: true, anonymised };
+    }
     return { ok: false, status: response.status, retryAfterSeconds: retryAfterSeconds(response.headers.get('retry-after'), Date.now()), reason: text.slice(0, 1000) };
   } catch (error) {
     return { ok: false, status: 0, retryAfterSeconds: null, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

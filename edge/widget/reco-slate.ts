@@ -69,6 +69,22 @@ function writeOutbox(entries: OutboxEntry[]): void {
   }
 }
 
+/**
+ * An outbox batch re-sent from a later page carries the token of the page that made it, which may have expired
+ * meanwhile: when this page is signed in as the same user, its fresh token goes in instead (the edge would
+ * otherwise store those events without the user).
+ */
+function withCurrentToken(entry: OutboxEntry, user: string | null, token: string | null): OutboxEntry {
+  if (!user || !token) return entry;
+  try {
+    const body = JSON.parse(entry.body) as { userToken?: string; events?: { userId?: string }[] };
+    if (body.userToken === undefined || body.userToken === token || !body.events?.every((e) => e.userId === undefined || e.userId === user)) return entry;
+    return { id: entry.id, body: JSON.stringify({ ...body, userToken: token }) };
+  } catch {
+    return entry;
+  }
+}
+
 /** Posts a batch; it leaves the outbox only on 202 (acknowledged = durable at the edge). */
 function send(endpoint: string, entry: OutboxEntry): void {
   void fetch(`${endpoint}/v1/events`, { method: 'POST', body: entry.body, headers: { 'content-type': 'text/plain' }, keepalive: true })
@@ -120,7 +136,7 @@ class RecoSlate extends HTMLElement {
 
   connectedCallback(): void {
     // Batches not acknowledged on an earlier page (503, network, navigation) go again; event ids make it safe.
-    for (const entry of readOutbox()) send(this.endpoint, entry);
+    for (const entry of readOutbox()) send(this.endpoint, withCurrentToken(entry, this.getAttribute('user'), this.getAttribute('user-token')));
     const item = this.getAttribute('item');
     if (item) {
       rememberView(item);

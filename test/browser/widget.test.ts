@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEdge, startEdge, userToken, type RunningEdge } from '../edge/support.ts';
 import { root, spawnScript, tempDir } from '../nightly/helpers.ts';
-import { createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let db: { url: string; drop: () => Promise<void> };
@@ -34,7 +34,8 @@ beforeAll(async () => {
   const nightly = spawnScript('scripts/nightly.ts', ['--kv', 'local', '--persist-to', persistTo, '--state-dir', stateDir, '--database-url', db.url, '--max-users', '20', '--no-progress']);
   const done = await nightly.done;
   if (done.code !== 0) throw new Error(`nightly failed: ${done.stderr}`);
-  edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000' });
+  // The edge proves forwarded user ids to the origin with its API key, as deployed (docs/security.md).
+  edge = await startEdge(persistTo, { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000', ORIGIN_API_KEY: API_KEY });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -86,20 +87,40 @@ describe('the <reco-slate> widget in Chromium', () => {
     // The click beacon went widget → edge → origin → Postgres.
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    let rows: { type: string; item_id: string }[] = [];
+    let rows: { type: string; item_id: string; user_id: string | null }[] = [];
     for (let attempt = 0; attempt < 50 && rows.length === 0; attempt++) {
-      rows = (await client.query<{ type: string; item_id: string }>("SELECT type, item_id FROM events WHERE type = 'click' AND item_id = $1", [clickedId])).rows;
+      rows = (await client.query<{ type: string; item_id: string; user_id: string | null }>("SELECT type, item_id, user_id FROM events WHERE type = 'click' AND item_id = $1", [clickedId])).rows;
       if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const impressions = await client.query("SELECT count(*)::int AS n FROM events WHERE type = 'impression'");
     await client.end();
-    expect(rows).toHaveLength(1);
+    expect(rows).toEqual([{ type: 'click', item_id: clickedId, user_id: 'u1' }]); // the token proved the user
     expect(impressions.rows[0].n).toBeGreaterThanOrEqual(8);
 
     // The page after the click sends the clicked item as a recent view: it is not recommended again.
     const after = await page.locator('reco-slate li a').evaluateAll((links) => links.map((a) => (a as HTMLElement).dataset.itemId));
     expect(after).not.toContain(clickedId);
     expect(await page.evaluate(() => localStorage.getItem('reco:recent'))).toContain(clickedId!);
+  });
+
+  it('re-sends an outbox batch whose token expired with the current page\'s token, so its events keep the user', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${edge.url}/healthz`); // the edge's origin, for its localStorage
+    const eventId = `outbox-${randomBytes(4).toString('hex')}`;
+    const stale = { events: [{ eventId, type: 'view', itemId: 'i77', userId: 'u2', sessionId: 's-outbox', ts: Date.now() - 3_600_000 }], userToken: await userToken('u2', -60) };
+    await page.evaluate((entry) => localStorage.setItem('reco:outbox', JSON.stringify([entry])), { id: 'stale-1', body: JSON.stringify(stale) });
+    await page.goto(`${edge.url}/demo?user=u2&token=${await userToken('u2', 3600)}`);
+    await page.locator('reco-slate li a').first().waitFor({ timeout: 20_000 });
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    let rows: { user_id: string | null }[] = [];
+    for (let attempt = 0; attempt < 50 && rows.length === 0; attempt++) {
+      rows = (await client.query<{ user_id: string | null }>('SELECT user_id FROM events WHERE event_id = $1', [eventId])).rows;
+      if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await client.end();
+    expect(rows).toEqual([{ user_id: 'u2' }]);
+    await page.close();
   });
 
   it('refuses an href-template that is not http(s) or relative (no javascript: or data: links)', async () => {

@@ -56,7 +56,9 @@ beforeAll(async () => {
       return;
     }
     for (const e of batch.events) stored.add(e.eventId);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0 }));
+    // As the real origin answers an edge whose ORIGIN_API_KEY it does not accept: user ids stored as session events.
+    const anonymised = batch.events.filter((e) => e.eventId.startsWith('wrong-key-')).length;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicates: 0, ...(anonymised > 0 ? { anonymised } : {}) }));
   });
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
   const { port } = standIn.address() as AddressInfo;
@@ -166,10 +168,14 @@ describe('user ids on events need proof (a forged beacon cannot write into anoth
     const elsewhere = await post([of('id-elsewhere', 'u5')], { userToken: await userToken('u5') }, { origin: 'https://evil.example' });
     expect(await elsewhere.json()).toMatchObject({ anonymised: 1, degraded: ['origin-not-allowed'] });
 
-    const ids = ['id-none', 'id-other', 'id-expired', 'id-forged', 'id-body', 'id-mixed', 'id-header', 'id-elsewhere'];
+    // Browsers send Origin on same-origin POSTs too: the edge's own origin counts as same-origin.
+    const sameOrigin = await post([of('id-same', 'u5')], { userToken: await userToken('u5') }, { origin: new URL(edge.url).origin });
+    expect(await sameOrigin.json()).toMatchObject({ anonymised: 0, degraded: [] });
+
+    const ids = ['id-none', 'id-other', 'id-expired', 'id-forged', 'id-body', 'id-mixed', 'id-header', 'id-elsewhere', 'id-same'];
     await until(() => ids.every((id) => received.has(id)));
     expect(Object.fromEntries(ids.map((id) => [id, userOf(id) ?? null]))).toEqual({
-      'id-none': null, 'id-other': null, 'id-expired': null, 'id-forged': null, 'id-body': 'u5', 'id-mixed': null, 'id-header': 'u5', 'id-elsewhere': null,
+      'id-none': null, 'id-other': null, 'id-expired': null, 'id-forged': null, 'id-body': 'u5', 'id-mixed': null, 'id-header': 'u5', 'id-elsewhere': null, 'id-same': 'u5',
     });
     // Nothing lost: the anonymised events keep their session; the token itself never leaves the edge.
     for (const id of ids) expect(received.get(id)).toMatchObject({ eventId: id, sessionId: 's1', itemId: 'i1' });
@@ -183,6 +189,16 @@ describe('user ids on events need proof (a forged beacon cannot write into anoth
       expect(((await response.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(reason);
     }
   });
+
+  it('counts and logs user ids the origin did not accept (a missing or wrong ORIGIN_API_KEY)', async () => {
+    expect((await post([of('wrong-key-1', 'u5')], { userToken: await userToken('u5') })).status).toBe(202);
+    await until(() => stored.has('wrong-key-1'));
+    await until(async () => {
+      const stats = (await (await fetch(`${edge.url}/v1/stats`)).json()) as { counters: Record<string, number> };
+      return (stats.counters['events.origin-anonymised'] ?? 0) >= 1;
+    });
+    expect(edge.log()).toContain('events-user-ids-not-accepted-by-origin');
+  }, 30_000);
 
   it('answers the preflight for the X-User-Token header', async () => {
     const preflight = await fetch(`${edge.url}/v1/events`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-user-token' } });

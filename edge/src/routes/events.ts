@@ -14,7 +14,10 @@ export function registerEvents(app: Hono<{ Bindings: Env }>): void {
       return c.json({ error: 'payload_too_large', reasons: [`body over ${MAX_EVENT_BODY_BYTES} bytes`] }, 413, { 'access-control-allow-origin': '*' });
     }
     const config = configFrom(c.env);
-    const origin = c.req.header('origin');
+    // Browsers send Origin on every POST, same-origin ones too: the edge's own origin (the demo page, a route
+    // on the shop's domain) is a same-origin page, which identity.ts treats as a request without Origin.
+    const sent = c.req.header('origin');
+    const origin = sent === new URL(c.req.url).origin ? undefined : sent;
     const answer = await acceptBeacon(await c.req.text(), c.env.EVENTS, async (user, token) => {
       const visitor = await identifyVisitor({ user, token, origin }, config, Date.now());
       return visitor.kind === 'user' ? { ok: true } : { ok: false, degraded: visitor.because ?? 'user-token-missing' };
