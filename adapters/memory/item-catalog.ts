@@ -12,6 +12,7 @@ export class InMemoryItemCatalog implements ItemCatalog {
    * probe does not also read the item object (one cache miss less per candidate on a big catalogue).
    */
   private readonly inStock = new Set<string>();
+  private changes = 0;
 
   constructor(items: readonly Item[] | readonly CatalogItem[]) {
     this.byId = new Map(items.map((item) => [item.id, { id: item.id, title: item.title, category: item.category, price: item.price, image: item.image, stock: item.stock, createdAt: item.createdAt }]));
@@ -27,8 +28,13 @@ export class InMemoryItemCatalog implements ItemCatalog {
   get size(): number {
     return this.byId.size;
   }
+  /** Bumped by every upsert (ItemCatalog.revision). */
+  get revision(): number {
+    return this.changes;
+  }
   /** Replaces or adds items (stock changes, new arrivals) without rebuilding. */
   upsert(items: readonly CatalogItem[]): void {
+    this.changes++;
     for (const item of items) {
       this.byId.set(item.id, item);
       if (item.stock > 0) this.inStock.add(item.id);
