@@ -11,6 +11,8 @@ import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema,
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
 import { upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
+import { postgresErasureMarker } from '../../adapters/postgres/erasure-marker.ts';
+import { withoutErased } from '../../core/erasure/marker.ts';
 import { derivedEventId, SessionAssigner } from './event-ids.ts';
 import { rebuildHistories } from './histories.ts';
 import { readRows } from './read-rows.ts';
@@ -57,8 +59,9 @@ export interface FileSummary {
 
 export interface ImportSummary {
   items?: FileSummary & { stored: number };
-  users?: FileSummary & { stored: number };
-  events?: FileSummary & { inserted: number; duplicates: number };
+  /** `erased`: rows of users erased through DELETE /v1/users/:id, left out (an import never brings them back). */
+  users?: FileSummary & { stored: number; erased: number };
+  events?: FileSummary & { inserted: number; duplicates: number; erased: number };
   featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
@@ -122,20 +125,29 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     });
     result.items = { ...summary, stored };
   }
+  // Erased users stay erased: the marker (user_deletions) is asked for every batch.
+  const marker = postgresErasureMarker(options.database);
   if (options.users) {
     let stored = 0;
+    let erased = 0;
     const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
-      stored += await upsertUsers(db, rows.map(userFromRow));
+      const kept = await withoutErased(marker, rows, (row) => row.id);
+      erased += rows.length - kept.length;
+      if (kept.length > 0) stored += await upsertUsers(db, kept.map(userFromRow));
     });
-    result.users = { ...summary, stored };
+    result.users = { ...summary, stored, erased };
   }
   if (options.events) {
     const sessions = new SessionAssigner();
     const touched = new Set<string>();
     let inserted = 0;
     let valid = 0;
-    const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (rows) => {
+    let erased = 0;
+    const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (all) => {
+      const rows = await withoutErased(marker, all, (row) => row.userId);
+      erased += all.length - rows.length;
       valid += rows.length;
+      if (rows.length === 0) return;
       const batch: ImportedEvent[] = rows.map((row) => {
         touched.add(row.userId);
         return {
@@ -161,7 +173,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         }
       }
     });
-    result.events = { ...summary, inserted, duplicates: valid - inserted };
+    result.events = { ...summary, inserted, duplicates: valid - inserted, erased };
     if (options.featureStore) {
       options.progress?.phase('feature store', touched.size, 'users');
       const rebuildStarted = Date.now();
