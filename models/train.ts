@@ -10,7 +10,7 @@
  * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
  * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs (through the import
  * converters) | movielens (--path DIR) | json (--data FILE).
- * Flags:  --dim D  --epochs E  --item-embeddings float32|float16|int8
+ * Flags:  --dim D  --epochs E  --user-tower choose|mean|attention  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out|holdout  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
@@ -52,6 +52,8 @@ const { values: args } = parseArgs({
     /** Item-embedding file encoding: float32 (default, the contract's), float16 or int8 (with a scale). */
     'item-embeddings': { type: 'string', default: 'float32' },
     epochs: { type: 'string', default: '4' },
+    /** User tower: 'choose' trains the mean-pooling and the self-attention tower and keeps the better on validation. */
+    'user-tower': { type: 'string', default: 'choose' },
     protocol: { type: 'string' },
     out: { type: 'string', default: join(root, 'models', 'artifacts') },
     /** Where the evaluation writes <dataset>.{json,md,html}; tests point it at a temp folder. */
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     if (python.status === 2) throw new Error(readFileSync(join(workDir, 'train-error.txt'), 'utf8').trim());
     if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);
   };
-  trainer('retrieval', args.dim, args.epochs);
+  trainer('retrieval', args.dim, args.epochs, z.enum(['choose', 'mean', 'attention']).parse(args['user-tower']));
   const lists = await encodeRankLists(dataset, prepared, workDir);
   console.log(`[train] encoded ${lists} ranker lists with shared/features`);
   trainer('rank', String(Math.max(Number(args.epochs), 8)));

@@ -3,7 +3,7 @@
  * candidate and live model on the same holdout → publish only if not worse (gate) → nightly → model pointer flip —
  * or, with --every 24h / --cron PATTERN, the same on a schedule (croner; a run still going is never overlapped).
  *   --since 90d              event-store window for training and the holdout
- *   --metric M --tolerance T gate (default two-tower+dlrm.ndcg@10, 0.02 = 2 % relative; see batch/cycle/gate.ts)
+ *   --metric M --tolerance T gate (default served.ndcg@10, 0.02 = 2 % relative; see batch/cycle/gate.ts)
  *   --force                  publish even when the gate says no
  *   --epochs E --dim D       training size (default 4, 64)
  *   --artifacts DIR          model artifacts root (default models/artifacts)

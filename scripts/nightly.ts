@@ -9,6 +9,7 @@
  *   --version V --at MS     force the version id/time (reproducible runs)
  *   --users auto|store|generator  where users and items come from (batch/nightly/sources.ts; default auto:
  *                           the origin's Postgres when it has active users, else the demo generator)
+ *   --pglite-dir DIR        the origin's embedded PGlite folder instead (no origin may hold it meanwhile)
  *   --database-url URL      origin's Postgres (default env DATABASE_URL): its users/events/items, and its
  *                           erasures, checked before and after every batch of slate writes
  *   --redis-url URL         origin's feature store (default env REDIS_URL, prefix REDIS_KEY_PREFIX): histories
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     at: { type: 'string' },
     'no-progress': { type: 'boolean', default: false },
     'database-url': { type: 'string' },
+    'pglite-dir': { type: 'string' },
     'redis-url': { type: 'string' },
     users: { type: 'string', default: 'auto' },
     threads: { type: 'string' },
@@ -84,6 +86,7 @@ if (!['auto', 'store', 'generator'].includes(values.users)) throw new Error(`--u
 const sources = await openNightlySources({
   usersFrom: values.users as UsersFrom,
   databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+  pgliteDir: values['pglite-dir'],
   redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
   redisKeyPrefix: process.env.REDIS_KEY_PREFIX,
   maxUsers: values['max-users'] === undefined ? undefined : positiveInt('max-users', values['max-users']),

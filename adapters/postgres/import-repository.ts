@@ -109,6 +109,12 @@ export async function retireItem(db: Db, id: string): Promise<boolean> {
   return rows.length > 0;
 }
 
+/** Every item id (the import counts events about items the catalogue does not hold). */
+export async function allItemIds(db: Db): Promise<string[]> {
+  const rows = await db.select({ id: items.id }).from(items);
+  return rows.map((r) => r.id);
+}
+
 export async function itemsByIds(db: Db, ids: readonly string[]): Promise<Item[]> {
   if (ids.length === 0) return [];
   return db.select().from(items).where(inArray(items.id, [...ids]));

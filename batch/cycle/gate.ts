@@ -1,11 +1,11 @@
 /**
  * The publication gate of `npm run cycle`: a retrained version replaces the live one only if it is not worse on
  * the same holdout (both evaluated on today's events, split the same way). "Not worse" = the candidate's value of
- * one metric (default two-tower+dlrm.ndcg@10: what the pipeline ranks before re-ranking) is at least the live
+ * one metric (default served.ndcg@10: the slates the pipeline serves, models/evaluate/served.ts) is at least the live
  * value × (1 − tolerance); default tolerance 0.02 (2 % relative), so evaluation noise does not freeze the model.
  * No live version, or a live version that could not be evaluated with --force, publishes.
  */
-export const DEFAULT_GATE_METRIC = 'two-tower+dlrm.ndcg@10';
+export const DEFAULT_GATE_METRIC = 'served.ndcg@10';
 export const DEFAULT_GATE_TOLERANCE = 0.02;
 
 export interface GateInput {

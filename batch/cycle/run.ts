@@ -1,7 +1,8 @@
 /**
  * One retraining cycle (`npm run cycle`): train on the event store → evaluate the candidate and the live
  * version on the same holdout → gate (gate.ts) → nightly slates computed with the candidate → model pointer
- * flip. Order matters for "a failed step leaves the live model and slates untouched": the candidate is trained
+ * flip (a live version that cannot be evaluated is recorded and replaced, not a blocker). Order matters for "a
+ * failed step leaves the live model and slates untouched": the candidate is trained
  * without publishing, the nightly runs on a staging pointer (its own slate pointer flips only when every slate
  * is written), and models/artifacts/current.json moves last. A failed or rejected candidate's folder is removed.
  * How training and the nightly run (child processes, in the CLI) is injected, so this module stays a library.
@@ -95,16 +96,28 @@ export async function runCycle(steps: CycleSteps, options: CycleOptions): Promis
       await steps.train({ version, artifactsRoot: options.artifactsRoot, untilMs, reportsDir: join(options.workDir, 'reports', 'candidate'), workDir: join(options.workDir, 'train') });
       summary.candidate.metrics = await metricsOf(candidateDir);
     });
+    // A live version that cannot be evaluated on today's events (incompatible with this code, files missing) cannot
+    // be served well either: the cycle goes on without a comparison and says so, instead of blocking every retrain.
+    let liveError: string | undefined;
     if (live !== null) {
-      await step('evaluate-live', async () => {
+      const started = performance.now();
+      try {
         // A copy: evaluation rewrites the manifest's metrics, and the live folder must stay untouched.
         const copy = join(options.workDir, 'live', live);
         await cp(join(options.artifactsRoot, live), copy, { recursive: true, filter: (src) => !src.includes('.ann-cache') });
         await steps.evaluate({ dir: copy, untilMs, reportsDir: join(options.workDir, 'reports', 'live'), workDir: join(options.workDir, 'evaluate') });
         summary.live.metrics = await metricsOf(copy);
-      });
+        summary.steps.push({ step: 'evaluate-live', ok: true, ms: Math.round(performance.now() - started) });
+      } catch (error) {
+        liveError = error instanceof Error ? error.message : String(error);
+        summary.steps.push({ step: 'evaluate-live', ok: false, ms: Math.round(performance.now() - started), error: liveError });
+        log({ step: 'evaluate-live', status: 'failed', error: liveError });
+      }
     }
-    const gate = await step('gate', async () => decide({ metric: options.metric, tolerance: options.tolerance, candidate: summary.candidate.metrics ?? {}, live: live === null ? null : summary.live.metrics }));
+    const gate = await step('gate', async () => {
+      const decision = decide({ metric: options.metric, tolerance: options.tolerance, candidate: summary.candidate.metrics ?? {}, live: live === null || liveError !== undefined ? null : summary.live.metrics });
+      return liveError === undefined || !decision.publish ? decision : { ...decision, reason: `the live model ${live} could not be evaluated on these events (${liveError}); the candidate replaces it` };
+    });
     summary.gate = { ...gate, metric: options.metric, tolerance: options.tolerance };
     if (!gate.publish && !options.force) {
       await rm(candidateDir, { recursive: true, force: true });

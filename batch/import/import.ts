@@ -10,7 +10,7 @@ import type { ZodType } from 'zod';
 import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema, type EventRow, type ItemRow, type UserRow } from '../../shared/contracts/import.ts';
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
-import { upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
+import { allItemIds, upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
 import { postgresErasureMarker } from '../../adapters/postgres/erasure-marker.ts';
 import { withoutErased } from '../../core/erasure/marker.ts';
 import { derivedEventId, SessionAssigner } from './event-ids.ts';
@@ -61,7 +61,8 @@ export interface ImportSummary {
   items?: FileSummary & { stored: number };
   /** `erased`: rows of users erased through DELETE /v1/users/:id, left out (an import never brings them back). */
   users?: FileSummary & { stored: number; erased: number };
-  events?: FileSummary & { inserted: number; duplicates: number; erased: number };
+  /** unknownItems: valid events naming an item the catalogue does not hold (stored, never recommended; often a typo'd id). */
+  events?: FileSummary & { inserted: number; duplicates: number; unknownItems: number; erased: number };
   featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
@@ -125,29 +126,35 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     });
     result.items = { ...summary, stored };
   }
+  // Users whose feature-store state is rebuilt at the end: those with imported events, and those whose segment changed.
+  const touched = new Set<string>();
   // Erased users stay erased: the marker (user_deletions) is asked for every batch.
   const marker = postgresErasureMarker(options.database);
   if (options.users) {
     let stored = 0;
     let erased = 0;
-    const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
-      const kept = await withoutErased(marker, rows, (row) => row.id);
-      erased += rows.length - kept.length;
-      if (kept.length > 0) stored += await upsertUsers(db, kept.map(userFromRow));
+    const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (all) => {
+      const rows = await withoutErased(marker, all, (row) => row.id);
+      erased += all.length - rows.length;
+      if (rows.length === 0) return;
+      stored += await upsertUsers(db, rows.map(userFromRow));
+      for (const row of rows) touched.add(row.id);
     });
     result.users = { ...summary, stored, erased };
   }
   if (options.events) {
     const sessions = new SessionAssigner();
-    const touched = new Set<string>();
     let inserted = 0;
     let valid = 0;
+    let unknownItems = 0;
     let erased = 0;
+    const known = new Set(await allItemIds(db));
     const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (all) => {
       const rows = await withoutErased(marker, all, (row) => row.userId);
       erased += all.length - rows.length;
-      valid += rows.length;
       if (rows.length === 0) return;
+      valid += rows.length;
+      for (const row of rows) if (!known.has(row.itemId)) unknownItems++;
       const batch: ImportedEvent[] = rows.map((row) => {
         touched.add(row.userId);
         return {
@@ -173,20 +180,20 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         }
       }
     });
-    result.events = { ...summary, inserted, duplicates: valid - inserted, erased };
-    if (options.featureStore) {
-      options.progress?.phase('feature store', touched.size, 'users');
-      const rebuildStarted = Date.now();
-      let users: number;
-      try {
-        users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
-      } catch (error) {
-        throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the events are stored; re-run the same import when it is back (nothing is stored twice, histories are rebuilt)`, { cause: error });
-      } finally {
-        options.progress?.end();
-      }
-      result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
+    result.events = { ...summary, inserted, duplicates: valid - inserted, unknownItems, erased };
+  }
+  if (options.featureStore && touched.size > 0) {
+    options.progress?.phase('feature store', touched.size, 'users');
+    const rebuildStarted = Date.now();
+    let users: number;
+    try {
+      users = await rebuildHistories(options.database, options.featureStore, touched, (n) => options.progress?.advance(n, n));
+    } catch (error) {
+      throw new Error(`feature store update failed (${error instanceof Error ? error.message : String(error)}): the rows are stored; re-run the same import when it is back (nothing is stored twice, histories and segments are rebuilt)`, { cause: error });
+    } finally {
+      options.progress?.end();
     }
+    result.featureStore = { users, seconds: (Date.now() - rebuildStarted) / 1000 };
   }
   result.seconds = (Date.now() - started) / 1000;
   return result;

@@ -19,6 +19,8 @@ export type UsersFrom = 'auto' | 'store' | 'generator';
 export interface SourceSettings {
   usersFrom: UsersFrom;
   databaseUrl?: string | undefined;
+  /** An embedded PGlite folder instead of a server (npm start -- --dataset …); only when no databaseUrl. */
+  pgliteDir?: string | undefined;
   redisUrl?: string | undefined;
   redisKeyPrefix?: string | undefined;
   maxUsers?: number | undefined;
@@ -32,13 +34,13 @@ export interface NightlySources {
 }
 
 export async function openNightlySources(settings: SourceSettings): Promise<NightlySources> {
-  if (settings.usersFrom === 'store' && !settings.databaseUrl) throw new Error('--users store needs the origin database: set DATABASE_URL or --database-url');
+  if (settings.usersFrom === 'store' && !settings.databaseUrl && !settings.pgliteDir) throw new Error('--users store needs the origin database: set DATABASE_URL or --database-url (or --pglite-dir)');
   const demo = () => demoInputs({}, settings.maxUsers);
-  if (!settings.databaseUrl) {
+  if (!settings.databaseUrl && !settings.pgliteDir) {
     const d = demo();
     return { source: generatorUserSource(d.users), items: d.items, segments: d.dataset.segments };
   }
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl });
+  const database = await openDatabase(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : { pgliteDir: settings.pgliteDir });
   const db = await database.get();
   const featureStore = settings.redisUrl ? new RedisFeatureStore(settings.redisUrl, { keyPrefix: settings.redisKeyPrefix, commandTimeoutMs: 2000 }) : undefined;
   const close = async (): Promise<void> => {

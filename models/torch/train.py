@@ -1,7 +1,7 @@
 """Trains the models on the arrays prepared by models/prepare and exports them to ONNX, in two stages that
 models/train.ts runs with a TypeScript step between them (it encodes the ranker's candidate lists with
 shared/features, the functions serving calls, so training and serving features cannot disagree):
-  retrieval <work> <out> <dim> <epochs>: two-tower (served user tower + item embeddings), validation split,
+  retrieval <work> <out> <dim> <epochs> [choose|mean|attention]: two-tower (mean-pooling and/or self-attention user tower) (served user tower + item embeddings), validation split,
       item-kNN / EASE chosen on validation (baselines + the served item_neighbours.bin), the ranker's candidate
       lists (cand_*.bin), the session reranker.
   rank <work> <out> <epochs>: the listwise ranker (dlrm.onnx) on the encoded lists (rank/ arrays).
@@ -71,7 +71,7 @@ def tower_validation(user, item_emb, a, seqs, examples, tt_rows, dim, chunk=2048
     return (hits / n, ndcg / n) if n else (0.0, 0.0)
 
 
-def stage_retrieval(work_dir, out_dir, dim, epochs):
+def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
     a, meta = load_arrays(work_dir)
     n_items = meta["items"]
     if n_items < 2:
@@ -93,7 +93,9 @@ def stage_retrieval(work_dir, out_dir, dim, epochs):
     # Two user towers, the mean-pooling MLP and the SASRec-style sequence tower; the validation targets choose.
     tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
     towers = {}
-    for name, cls in [("mean-pooling", UserTower), ("self-attention", SeqUserTower)]:
+    candidates_towers = [("mean-pooling", UserTower), ("self-attention", SeqUserTower)]
+    wanted = {"choose": {"mean-pooling", "self-attention"}, "mean": {"mean-pooling"}, "attention": {"self-attention"}}[tower_choice]
+    for name, cls in [c for c in candidates_towers if c[0] in wanted]:
         t = time.time()
         u_model, i_emb, losses = train_two_tower(a, vocab, dim, epochs, rows=np.nonzero(~held)[0], label=f"two-tower ({name})", tower=cls)
         seconds = time.time() - t
@@ -185,7 +187,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     try:
         if stage == "retrieval":
-            stage_retrieval(work_dir, out_dir, int(sys.argv[4]), int(sys.argv[5]))
+            stage_retrieval(work_dir, out_dir, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] if len(sys.argv) > 6 else "choose")
         elif stage == "rank":
             stage_rank(work_dir, out_dir, int(sys.argv[4]))
         else:

@@ -91,7 +91,7 @@ def tune(seqs, n_items, log):
     # The served item-to-item source: the better of the two on validation (EASE truncated to its top neighbours).
     # The served source: model and history window as chosen; EASE judged by its truncated (served) form.
     best_lambda = best_ease[0] if best_ease else None
-    ease_served = max(((e["ndcg_served"], e["window"]) for e in result["ease_grid"] if e["lambda"] == best_lambda), default=(-1.0, None))
+    ease_served = max(((e["ndcg_served"], e["window"]) for e in result["ease_grid"] if e["lambda"] == best_lambda), key=lambda x: x[0], default=(-1.0, None))
     served = "ease" if best_ease is not None and ease_served[0] >= best else "knn"
     served_window = (ease_served[1] if served == "ease" else best_knn[2]) or HISTORY_CAP
     return {"knn": best_knn, "ease": best_ease, "served": served, "served_window": int(served_window), **result}

@@ -1,14 +1,16 @@
 /**
  * What `npm run bench:load` serves from, made once per run and removed after: the synthetic catalogue's model
- * artifacts (scripts/bench/synthetic-artifacts.ts, cached under var/bench/, published there as current.json), a
- * private Postgres database holding that catalogue (so the origin's stock rules see every item), and the
- * users' histories in Redis under a private key prefix (so most requests go through retrieval and ranking).
+ * artifacts (scripts/bench/synthetic-artifacts.ts, cached under var/bench/, published there as current.json), their
+ * ANN graph (built once with every core, cached), a private Postgres database holding that catalogue (so the
+ * origin's stock rules see every item), and the users' histories in Redis under a private key prefix (so most
+ * requests go through retrieval and ranking).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../../adapters/postgres/database.ts';
+import { openServedPipeline } from '../../adapters/serving.ts';
 import { insertCatalog } from '../../adapters/postgres/repository.ts';
 import { RedisFeatureStore } from '../../adapters/redis/feature-store.ts';
 import { seededUsersOf } from '../../batch/seed/seed.ts';
@@ -30,6 +32,10 @@ export async function loadFixture(root: string, items: number, users: number): P
   const synthetic = await syntheticArtifacts(root, items, users);
   const modelsDir = dirname(synthetic.dir);
   await writeFile(join(modelsDir, 'current.json'), JSON.stringify({ version: basename(synthetic.dir) }));
+  // Build (or load) the ANN graph once here with every core, into the cache the origin's workers read: an uncached
+  // 1M-item graph built single-threaded at the origin's start would take many minutes.
+  const warm = await openServedPipeline({ artifactsRoot: modelsDir, fixedVersion: basename(synthetic.dir), pollMs: 0, catalog: [], ann: { threads: 0 }, log: () => undefined });
+  await warm.close();
 
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const name = `bench_load_${randomBytes(5).toString('hex')}`;

@@ -5,7 +5,9 @@
  * local ones; a private database and key prefix, removed after). In the same run, for each --workers setting
  * (default "1,auto": one process, then ORIGIN_WORKERS=auto = one per core):
  *   - origin POST /v1/recommend (known users with histories, anonymous sessions with recent items): rps, p50, p99;
- *   - the throughput ratio of each setting to the first;
+ *   - the throughput ratio of each setting to the first, and the origin's own CPU per request and cores used
+ *     (/proc schedstat of all its processes): on a busy machine the ratio is capped by the cores the origin got,
+ *     while CPU per request says what each answer costs whatever else runs;
  * then, with the last setting, POST /v1/events (batches of 10 unique events) and the RSS of all its processes.
  * Flags: --duration S (default 10) --connections C (default 16) --items N --users N --workers 1,auto. JSON lines.
  */
@@ -18,6 +20,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort } from './http.ts';
 import { loadFixture } from './load-fixture.ts';
+import { cpuNs } from './process-cpu.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
@@ -35,6 +38,17 @@ const items = Number(values.items);
 const settings = values.workers.split(',').map((w) => w.trim());
 const command = `npm run bench:load -- --items ${items} --duration ${duration} --connections ${connections} --workers ${values.workers}`;
 const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify({ bench: 'load', items, duration_s: duration, connections, command, ...line }));
+
+/** A process and all its descendants (the cluster's workers), from /proc/<pid>/task/<pid>/children (Linux). */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // ended, or no children file
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
 
 /** VmRSS of a process and its children (the cluster's workers), bytes (Linux). */
 function rssTree(pid: number): number {
@@ -111,9 +125,12 @@ async function main(): Promise<void> {
       // What the load exercises: a known user's answer must come from retrieval + ranking, not a degraded path.
       const sample = (await (await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ userId: 'u1', k: 10 }) })).json()) as { degraded?: string[]; items?: unknown[] };
       await recommendLoad(origin.url, apiKey, fixture.users, Math.min(3, duration)); // warm-up (JIT, caches)
+      const pids = processTree(origin.child.pid ?? 0);
+      const cpuBefore = cpuNs(pids);
       const result = await recommendLoad(origin.url, apiKey, fixture.users, duration);
+      const cpuMs = (cpuNs(pids) - cpuBefore) / 1e6;
       const first = (baseline ??= result.requests.average);
-      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
+      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), cpu_ms_per_request: +(cpuMs / Math.max(1, result.requests.total)).toFixed(2), cores_used: +(cpuMs / 1000 / duration).toFixed(2), sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
       if (index < settings.length - 1) await stopOrigin(origin.child);
       else last = origin;
     }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:nightly [-- --users N --big-items 1000000 --big-users N --card-sample N --threads T --skip-big]`
+ * `npm run bench:nightly [-- --users N --big-items 1000000 --big-users N --card-sample N --threads T --skip-big --skip-demo]`
  * Users/hour of the nightly job on this machine, printed as JSON lines, for two catalogues:
  *  1. demo catalogue (10k items, trained model);
  *  2. synthetic 1M-item catalogue (random-weight models of the real architectures, scripts/bench/
@@ -10,6 +10,7 @@
  * compares every user slate of the two runs. users/hour = users / wall time of the user phase (from the
  * first user batch to the last write); stage times are summed over threads, per user.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '256' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-big': { type: 'boolean', default: false },
+    'skip-demo': { type: 'boolean', default: false },
   },
 });
 
@@ -137,15 +139,19 @@ async function measure(c: Case): Promise<Record<string, unknown>> {
     parallel: report(`worker threads (${threads}) + KV writes overlapping compute`, threads, c, parallel),
     speedup: round(single.userPhaseSeconds / parallel.userPhaseSeconds, 2),
     slates: { compared: c.users.length, identical: c.users.length - differing.length, differing: differing.length, missing, firstDiffering: differing.slice(0, 5) },
+    // Digest of every user slate of the single-thread path: equal digests across commits = unchanged slates.
+    slatesSha256: createHash('sha256').update(single.slates.join('\n')).digest('hex'),
     bytesPerSlate: parallel.summary.bytesPerSlate,
     kv: 'local (Miniflare/workerd SQLite)',
     cores: availableParallelism(),
   };
 }
 
-const demo = demoInputs({}, Number(values.users));
-const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
-console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
+if (!values['skip-demo']) {
+  const demo = demoInputs({}, Number(values.users));
+  const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
+  console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
+}
 
 if (!values['skip-big']) {
   const bigItems = Number(values['big-items']);

@@ -6,7 +6,7 @@
  *      architectures, clustered random embeddings) through the real usearch index, user tower and DLRM.
  *   3. per scenario, a sweep of ANN vector storage × ef × candidate count with the final slate's recall against exact retrieval
  *      beside p50/p99 (scripts/bench/slate-recall.ts), so no speed-up hides a quality loss.
- * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --big-items N
+ * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --skip-demo  --big-items N
  *        --candidates 1000,500,300,200  --ef 1024,2048  --quantization f32,f16  --recall-requests N (default 200; exact retrieval at 1M is slow)
  * Times are measurements on this machine, never assertions.
  */
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '400' },
     concurrency: { type: 'string', default: '16' },
     'skip-big': { type: 'boolean', default: false },
+    'skip-demo': { type: 'boolean', default: false },
     'big-items': { type: 'string', default: '1000000' },
     'big-users': { type: 'string', default: '2000' },
     /** Candidate counts to sweep with the final-slate recall against exact retrieval (scripts/bench/slate-recall.ts). */
@@ -119,8 +120,7 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
   await origin.close();
 }
 
-const demo = generateDataset({});
-await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, demo, Date.UTC(2026, 10, 1), {});
+if (!values['skip-demo']) await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, generateDataset({}), Date.UTC(2026, 10, 1), {});
 
 if (!values['skip-big']) {
   const items = Number(values['big-items']);

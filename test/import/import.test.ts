@@ -3,6 +3,7 @@
  * re-runs that store nothing twice, histories that follow event time with the origin's rule whatever the
  * file order, both event writers (COPY into a staging table, multi-row INSERT with --no-copy), and the CLI on an embedded PGlite.
  */
+import { existsSync } from 'node:fs';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -82,7 +83,7 @@ describe('runImport on Postgres (COPY) and Redis', () => {
       { line: 4, reason: expect.stringContaining('title') },
       { line: 5, reason: expect.stringContaining('price') },
     ]);
-    expect(summary.events).toMatchObject({ rows: 8, rejected: 2, inserted: 6, duplicates: 0 });
+    expect(summary.events).toMatchObject({ rows: 8, rejected: 2, inserted: 6, duplicates: 0, unknownItems: 0 });
     expect(summary.events?.errors.map((e) => e.line)).toEqual([4, 5]);
     expect(summary.events?.errors[0]?.reason).toContain('invalid JSON');
     expect(summary.events?.errors[1]?.reason).toContain('type');
@@ -123,12 +124,22 @@ describe('runImport on Postgres (COPY) and Redis', () => {
     expect(await rows(db.url, "select created_at from items where id = 'sku-1'")).toEqual([{ created_at: String(T0) }]);
   });
 
+  it('a users file alone moves the segment into the feature store, the history kept', async () => {
+    const file = join(dir, 'segments.ndjson');
+    await writeFile(file, ndjson([{ id: 'c-1', segment: 'trail-runners' }]));
+    const summary = await runImport({ users: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore });
+    expect(summary.featureStore).toMatchObject({ users: 1 });
+    expect(await redis.hgetall('user:c-1')).toEqual({ segment: 'trail-runners' });
+    expect(await redis.lrange('hist:c-1', 0, -1)).toEqual(['sku-2', 'sku-1', 'sku-5']);
+  });
+
   it('caps a long history at the origin cap, newest kept', async () => {
     const file = join(dir, 'long.ndjson');
     await writeFile(file, ndjson(Array.from({ length: USER_HISTORY_CAP + 30 }, (_, i) => ({ userId: 'c-long', itemId: `x${i}`, type: 'view', ts: T0 + i * 1000 }))));
-    await runImport({ events: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, batchSize: 40 });
+    const summary = await runImport({ events: file, onError: 'fail', database: targets.database, eventWriter: targets.eventWriter, featureStore: targets.featureStore, batchSize: 40 });
     const history = await redis.lrange('hist:c-long', 0, -1);
     expect(history).toHaveLength(USER_HISTORY_CAP);
+    expect(summary.events?.unknownItems).toBe(USER_HISTORY_CAP + 30); // x0… are not in the catalogue
     expect(history.at(-1)).toBe(`x${USER_HISTORY_CAP + 29}`);
     expect(history[0]).toBe('x30');
   });
@@ -163,7 +174,7 @@ describe('a feature store that is down', () => {
     ]));
     const down = await openImportTargets({ databaseUrl: db.url, redisUrl: 'redis://127.0.0.1:1', redisKeyPrefix: prefix });
     try {
-      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the events are stored; re-run the same import');
+      await expect(runImport({ events: file, onError: 'fail', database: down.database, eventWriter: down.eventWriter, featureStore: down.featureStore })).rejects.toThrow('the rows are stored; re-run the same import');
     } finally {
       await down.close();
     }
@@ -192,6 +203,17 @@ describe('npm run import (CLI)', () => {
     const again = await spawnScript('scripts/import.ts', [...args, '--no-copy']).done;
     expect(again.stderr).not.toContain('(COPY)');
     expect(JSON.parse(again.stdout)).toMatchObject({ events: { inserted: 0, duplicates: 6 } });
+  });
+
+  it('--check validates the same way and writes nothing', async () => {
+    const pglite = join(dir, 'pglite-check');
+    const bad = await spawnScript('scripts/import.ts', ['--check', '--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite]).done;
+    expect(bad.code).toBe(3);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ check: true, items: { rows: 5, rejected: 2 }, events: { rows: 8, rejected: 2 } });
+    expect(bad.stderr).toContain(`${join(dir, 'events.ndjson')}:4: invalid JSON`);
+    expect(existsSync(pglite)).toBe(false);
+    const good = await spawnScript('scripts/import.ts', ['--check', '--users', join(dir, 'users.csv')]).done;
+    expect(good.code, good.stderr).toBe(0);
   });
 
   it('fails with the path of a missing file and a bad --on-error value', async () => {

@@ -42,7 +42,7 @@ function run(script: string, args: string[]): string {
 }
 /** As the widget asks: the signed-in user's token, and the recent views it keeps in localStorage. */
 async function recommendations(user: string, recent: readonly string[] = []): Promise<RecommendResponse> {
-  const query = new URLSearchParams({ user, k: '20', ...(recent.length > 0 ? { recent: recent.join(',') } : {}) });
+  const query = new URLSearchParams({ user, k: '8', ...(recent.length > 0 ? { recent: recent.join(',') } : {}) });
   const response = await fetch(`${edge.url}/v1/recommendations?${query}`, { headers: { 'x-user-token': await userToken(user) } });
   return RecommendResponseSchema.parse(await response.json());
 }
@@ -76,7 +76,7 @@ beforeAll(async () => {
   } finally {
     await handle.close();
   }
-  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: join(base, 'artifacts'), SEED_CATALOG: 'false', USER_TOKEN_SECRET: 'test-user-token-secret-0123456789abcdef' });
+  origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: join(base, 'artifacts'), MODEL_POLL_MS: '500', SEED_CATALOG: 'false', USER_TOKEN_SECRET: 'test-user-token-secret-0123456789abcdef' });
   edge = await startEdge(join(base, 'kv'), { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000', ORIGIN_API_KEY: API_KEY });
 }, 180_000);
 
@@ -126,22 +126,29 @@ describe('closed loop: edge events → cycle → edge slates', () => {
     const answer = await slateFrom(shopper, version, viewed.map((i) => i.id));
     expect(answer).toMatchObject({ servedBy: 'edge', path: 'kv-slate', modelVersion: trained });
     const titles = viewed.map((i) => i.title);
-    console.log('ANSWER', JSON.stringify(answer.items.map((i) => [i.id, i.category, i.reason])));
     const explained = answer.items.filter((i) => titles.some((t) => i.reason === `Because you viewed ${t}`));
     expect(explained.length).toBeGreaterThan(0);
     for (const item of answer.items) expect(viewed.map((v) => v.id)).not.toContain(item.id);
   }, 240_000);
 
   it('an item added after training shows up in some slate at the next nightly, before any retrain', async () => {
-    // A new product like the category's best seller (same brand, price, category), as an import or PUT /v1/items adds it.
+    // A new product like the category's best seller (same brand, price, category), added through the catalogue API.
     const template = viewed[0]!;
     const fresh: Item = { ...template, id: `fresh-${randomBytes(3).toString('hex')}`, title: `${template.brand} Brand New Edition`, stock: 25, createdAt: Date.now() };
-    const handle = await openDatabase({ databaseUrl: db.url });
-    try {
-      await insertCatalog(await handle.get(), [fresh], []);
-    } finally {
-      await handle.close();
-    }
+    const put = await fetch(`${origin.url}/v1/items`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ items: [{ id: fresh.id, title: fresh.title, category: fresh.category, brand: fresh.brand, price: fresh.price, stock: fresh.stock, createdAt: fresh.createdAt }] }) });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ stored: 1, rejected: [] });
+    // The origin (which followed the cycle's pointer flip) hears the catalogue change and embeds the item at once.
+    const knows = (): boolean => {
+      const lease = origin.service.models.acquire();
+      try {
+        return lease !== null && lease.model.version === trained && lease.model.space.itemIndex(fresh.id) > 0;
+      } finally {
+        lease?.release();
+      }
+    };
+    for (let attempt = 0; attempt < 100 && !knows(); attempt++) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(knows()).toBe(true);
     run('scripts/nightly.ts', [...nightlyArgs(), '--artifacts', join(base, 'artifacts')]);
     const { slates } = await liveSlates();
     const holding = [...slates].filter(([, value]) => value.includes(`"${fresh.id}"`)).map(([key]) => key);

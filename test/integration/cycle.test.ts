@@ -77,7 +77,7 @@ describe('npm run cycle', () => {
     expect(summary.decision).toBe('published');
     expect(summary.steps.map((s) => s.step)).toEqual(['train', 'gate', 'nightly', 'publish']);
     expect(summary.gate?.reason).toBe('no live model to compare with');
-    expect(summary.candidate.metrics?.['two-tower+dlrm.ndcg@10']).toBeGreaterThanOrEqual(0);
+    expect(summary.candidate.metrics?.['served.ndcg@10']).toBeGreaterThanOrEqual(0);
     first = summary.candidate.version;
     expect(pointer()).toBe(first);
     expect((await slatePointer())?.modelVersion).toBe(first);
@@ -121,11 +121,80 @@ describe('npm run cycle', () => {
 });
 
 describe('the gate', () => {
-  const row = (v: number) => ({ 'two-tower+dlrm.ndcg@10': v });
+  const row = (v: number) => ({ 'served.ndcg@10': v });
   it('publishes when not worse than live × (1 − tolerance), keeps the live model otherwise', () => {
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0.02, candidate: row(0.099), live: row(0.1) }).publish).toBe(true);
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0.02, candidate: row(0.097), live: row(0.1) })).toMatchObject({ publish: false, threshold: 0.098 });
-    expect(decide({ metric: 'two-tower+dlrm.ndcg@10', tolerance: 0, candidate: row(0.1), live: null }).publish).toBe(true);
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0.02, candidate: row(0.099), live: row(0.1) }).publish).toBe(true);
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0.02, candidate: row(0.097), live: row(0.1) })).toMatchObject({ publish: false, threshold: 0.098 });
+    expect(decide({ metric: 'served.ndcg@10', tolerance: 0, candidate: row(0.1), live: null }).publish).toBe(true);
     expect(decide({ metric: 'x', tolerance: 0, candidate: row(0.1), live: row(0) }).publish).toBe(false); // candidate lacks the metric
+  });
+});
+
+describe('npm run cycle --every', () => {
+  it('keeps running on its schedule after a failed cycle, printing each summary', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'reco-cycle-every-'));
+    const { DATABASE_URL: _suite, ...env } = process.env;
+    // An empty embedded database: the first cycle fails at training, and the schedule must survive it.
+    const child = spawn(process.execPath, [join(root, 'scripts', 'cycle.ts'), '--artifacts', join(dir, 'artifacts'), '--every', '24h'], { cwd: root, env: { ...env, PGLITE_DIR: join(dir, 'pglite') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!stdout.includes('\n') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 200));
+      const summary = JSON.parse(stdout.trim().split('\n')[0] ?? '{}') as CycleSummary;
+      expect(summary.failedStep, stderr.slice(-2000)).toBe('train');
+      expect(stderr).toMatch(/scheduled \(every 24h\); next run/);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(child.exitCode).toBeNull(); // still scheduled
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('runCycle with a live version that cannot be evaluated', () => {
+  it('publishes the candidate and says why, instead of blocking every retrain', async () => {
+    const { cp, readFile, writeFile } = await import('node:fs/promises');
+    const { runCycle } = await import('../../batch/cycle/run.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'reco-cycle-lib-'));
+    const artifactsRoot = join(dir, 'artifacts');
+    const demo = join(root, 'models', 'artifacts', (JSON.parse(readFileSync(join(root, 'models', 'artifacts', 'current.json'), 'utf8')) as { version: string }).version);
+    // A real version folder under a new name, with the metrics its evaluation would have written.
+    const copyVersion = async (version: string, metrics: Record<string, number>): Promise<void> => {
+      await cp(demo, join(artifactsRoot, version), { recursive: true });
+      const manifest = JSON.parse(await readFile(join(artifactsRoot, version, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(join(artifactsRoot, version, 'manifest.json'), JSON.stringify({ ...manifest, version, metrics }));
+    };
+    try {
+      await copyVersion('mlive', { 'served.ndcg@10': 0.5 });
+      await writeFile(join(artifactsRoot, 'current.json'), JSON.stringify({ version: 'mlive' }));
+      let nightlySaw = '';
+      const summary = await runCycle(
+        {
+          train: async (a) => copyVersion(a.version, { 'served.ndcg@10': 0.1 }),
+          evaluate: async () => {
+            throw new Error('model mlive uses feature spec 1, this code speaks 2');
+          },
+          nightly: async (a) => {
+            nightlySaw = (JSON.parse(await readFile(join(a.stagingRoot, 'current.json'), 'utf8')) as { version: string }).version;
+          },
+        },
+        { artifactsRoot, workDir: join(dir, 'work'), metric: 'served.ndcg@10', tolerance: 0.02, now: () => Date.UTC(2026, 10, 27, 8) },
+      );
+      expect(summary.decision).toBe('published');
+      expect(summary.steps.find((s) => s.step === 'evaluate-live')).toMatchObject({ ok: false, error: expect.stringMatching(/feature spec 1/) });
+      expect(summary.gate?.reason).toMatch(/live model mlive could not be evaluated/);
+      expect(nightlySaw).toBe(summary.candidate.version);
+      expect(JSON.parse(readFileSync(join(artifactsRoot, 'current.json'), 'utf8'))).toEqual({ version: summary.candidate.version });
+      // The live folder itself was never touched.
+      expect((JSON.parse(readFileSync(join(artifactsRoot, 'mlive', 'manifest.json'), 'utf8')) as { metrics: Record<string, number> }).metrics).toEqual({ 'served.ndcg@10': 0.5 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -26,13 +26,14 @@ function shopLike(): object {
   const rng = createRng(5);
   const items = Array.from({ length: 120 }, (_, i) => ({ id: `sku-${i.toString(36)}-x`, title: `Thing ${i}` }));
   const interactions: object[] = [];
-  let ts = Date.UTC(2024, 0, 1);
   for (let u = 0; u < 80; u++) {
+    // Users overlap in time, so the last 10 % of time (the test window) holds many users' later events.
+    let ts = Date.UTC(2024, 0, 1) + rng.int(30) * 86_400_000;
     const n = u % 5 === 0 ? 1 : 3 + rng.int(10);
     const taste = rng.int(6);
     for (let j = 0; j < n; j++) {
       const item = items[(taste * 20 + rng.int(20) + (rng.next() < 0.2 ? rng.int(120) : 0)) % 120]!;
-      interactions.push({ userId: `user_${u.toString(16)}@shop`, itemId: item.id, ts: new Date((ts += 3_600_000)).toISOString() });
+      interactions.push({ userId: `user_${u.toString(16)}@shop`, itemId: item.id, ts: new Date((ts += (1 + rng.int(72)) * 3_600_000)).toISOString() });
     }
   }
   return { name: 'robust-shop', items, interactions };
@@ -54,6 +55,8 @@ describe('robust training on real-shaped data', () => {
     expect(manifest.metrics['served.ndcg@10']).toBeGreaterThanOrEqual(0);
     expect(manifest.metrics['ease.hr@10']).toBeGreaterThanOrEqual(0);
     expect(result.stdout).toContain('| served |');
+    const report = JSON.parse(readFileSync(join(base, 'shop', 'reports', 'robust-shop.json'), 'utf8')) as { users: number };
+    expect(report.users).toBeGreaterThan(10);
   }, 300_000);
 
   it('refuses data that cannot train a model with one clear line', () => {

@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, createTestDatabase, deleteRedisPrefix, uniqueId } from './support.ts';
+import { API_KEY, REDIS_URL, createTestDatabase, deleteRedisPrefix, uniqueId } from './support.ts';
 import { cloneVersion, privateArtifacts, publish } from '../pipeline/support.ts';
 import { spawnOrigin, stop } from '../resilience/support.ts';
 import type { ChildProcess } from 'node:child_process';
@@ -43,7 +43,7 @@ let origin: { url: string; child: ChildProcess };
 beforeAll(async () => {
   database = await createTestDatabase();
   artifacts = await privateArtifacts();
-  origin = await spawnOrigin({ ORIGIN_WORKERS: '2', DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: artifacts.root, MODEL_POLL_MS: '200', RATE_LIMIT_BURST: '60', RATE_LIMIT_RPS: '0.1' });
+  origin = await spawnOrigin({ API_KEYS: API_KEY, ORIGIN_WORKERS: '2', DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: artifacts.root, MODEL_POLL_MS: '200', RATE_LIMIT_BURST: '60', RATE_LIMIT_RPS: '0.1' });
   // readyz answers once the first worker listens; wait until both answer.
   const seen = new Set<string>();
   const deadline = Date.now() + 120_000;
@@ -112,6 +112,18 @@ describe('ORIGIN_WORKERS=2', () => {
     }
     expect(Object.fromEntries(versions)).toEqual(Object.fromEntries([...versions.keys()].map((w) => [w, next])));
     expect(versions.size).toBe(2);
+    // And both serve with it (an accepted key: this address's bucket was spent above).
+    const served = new Map<string, { modelVersion: string; degraded: string[] }>();
+    for (let n = 0; n < 10; n++) {
+      const answer = await call(`${origin.url}/v1/recommend`, 'POST', { sessionId: `r${n}`, sessionItemIds: ['i10'], k: 3 }, { 'x-api-key': API_KEY });
+      expect(answer.status).toBe(200);
+      served.set(answer.worker!, JSON.parse(answer.body) as { modelVersion: string; degraded: string[] });
+    }
+    expect(served.size).toBe(2);
+    for (const answer of served.values()) {
+      expect(answer.modelVersion).toBe(next);
+      expect(answer.degraded).not.toContain('model-unavailable');
+    }
   }, 90_000);
 
   it('replaces a worker that dies, and keeps answering meanwhile', async () => {

@@ -69,6 +69,7 @@ describe('a new item on the demo models', () => {
   afterAll(async () => served?.close());
 
   it('is unknown to the trained version, then retrievable and recommended once the catalogue changes', async () => {
+    expect(served.registry.status.lastError).toBeNull();
     expect(fans.length).toBeGreaterThan(0);
     let lease = served.registry.acquire()!;
     expect(lease.model.space.itemIndex(fresh.id)).toBe(0);
