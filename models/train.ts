@@ -10,7 +10,7 @@
  * Data (models/data/sources.ts): --dataset events (default: the event store in DATABASE_URL / PGLITE_DIR / var/pglite,
  * window --since 90d) | generated (demo shop: --items N --users N) | ml-100k | ml-1m-pairs (through the import
  * converters) | movielens (--path DIR) | json (--data FILE).
- * Flags:  --dim D  --epochs E  --user-tower choose|mean|attention  --item-embeddings float32|float16|int8
+ * Flags:  --dim D  --epochs E  --user-tower choose|mean|attention  --neighbours N  --item-embeddings float32|float16|int8
  *        --protocol time|leave-one-out|holdout  --out DIR (artifacts root)  --reports DIR  --no-publish  --skip-eval
  */
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,7 @@ import { encodeRankLists } from './prepare/rank-lists.ts';
 import { ModelManifestSchema, type ModelManifest } from '../shared/contracts/manifest.ts';
 import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts';
 import { prepare } from './prepare/prepare.ts';
+import { shuffleWithinUsers } from './prepare/split.ts';
 import { evaluate } from './evaluate/evaluate.ts';
 import { decodeEmbeddings, EMBEDDING_FILE, encodeEmbeddings } from './export/embeddings.ts';
 import { z } from 'zod';
@@ -54,6 +55,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '4' },
     /** User tower: 'choose' trains the mean-pooling and the self-attention tower and keeps the better on validation. */
     'user-tower': { type: 'string', default: 'choose' },
+    /** Cap on the item neighbours kept per item (0 = the trainer's default, up to 500 within 2M pairs in all). */
+    neighbours: { type: 'string', default: '0' },
     protocol: { type: 'string' },
     out: { type: 'string', default: join(root, 'models', 'artifacts') },
     /** Where the evaluation writes <dataset>.{json,md,html}; tests point it at a temp folder. */
@@ -88,9 +91,12 @@ async function main(): Promise<void> {
   if (!args.evaluate) requireTorch();
   const started = Date.now();
   if (args.dataset === 'json' && !args.data) throw new Error('--dataset json needs --data FILE');
-  const dataset = args.dataset === 'json' && args.data ? await loadJsonDataset(args.data) : await loadDataset(datasetSource());
+  const loaded = args.dataset === 'json' && args.data ? await loadJsonDataset(args.data) : await loadDataset(datasetSource());
   const defaultProtocol = args.dataset === 'generated' || args.dataset === 'json' || args.dataset === 'events' ? 'time' : args.dataset === 'ml-1m-pairs' ? 'holdout' : 'leave-one-out';
   const protocol = z.enum(['time', 'leave-one-out', 'holdout']).parse(args.protocol ?? defaultProtocol);
+  // A random hold-out has no order to learn: each user's events are dealt a seeded random order first, so the
+  // validation targets (the last ones) are random as the test's are, and no tower learns the file's order.
+  const dataset = protocol === 'holdout' ? { ...loaded, interactions: shuffleWithinUsers(loaded.interactions) } : loaded;
   const version = args.version ?? `m${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const workDir = args.work ?? join(root, 'models', '.work', version);
   const outDir = join(args.out, version);
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
     if (python.status === 2) throw new Error(readFileSync(join(workDir, 'train-error.txt'), 'utf8').trim());
     if (python.status !== 0) throw new Error(`training (${stage}) failed (exit ${python.status})`);
   };
-  trainer('retrieval', args.dim, args.epochs, z.enum(['choose', 'mean', 'attention']).parse(args['user-tower']));
+  trainer('retrieval', args.dim, args.epochs, z.enum(['choose', 'mean', 'attention']).parse(args['user-tower']), String(z.coerce.number().int().min(0).parse(args.neighbours)));
   const lists = await encodeRankLists(dataset, prepared, workDir);
   console.log(`[train] encoded ${lists} ranker lists with shared/features`);
   trainer('rank', String(Math.max(Number(args.epochs), 8)));

@@ -85,10 +85,15 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
   const tt = { segment: [] as number[], history: [] as Int32Array[], item: [] as number[], event: [] as number[], late: [] as number[] };
   // Per-user training sequences (same order as the two-tower rows): the item-to-item models, the validation
   // split and the ranker's candidate lists are built from them by the trainer.
-  const seq = { offsets: [0], user: [] as string[] };
+  const seq = { offsets: [0], user: [] as string[], session: [] as number[] };
+  const sessionNumber = new Map<string, number>();
   for (const [userId, events] of trainPositives) {
     seq.user.push(userId);
     seq.offsets.push(seq.offsets.at(-1)! + events.length);
+    for (const e of events) {
+      if (!sessionNumber.has(e.sessionId)) sessionNumber.set(e.sessionId, sessionNumber.size);
+      seq.session.push(sessionNumber.get(e.sessionId)!);
+    }
     const segment = segmentOf.get(userId);
     events.forEach((event, j) => {
       const input = encodeUserTower(space, { segment, history: events.slice(Math.max(0, j - HISTORY_LENGTH), j).map((e) => e.itemId) });
@@ -173,6 +178,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       seq_offsets: { data: Int32Array.from(seq.offsets), shape: [seq.offsets.length] },
       seq_items: { data: Int32Array.from(tt.item), shape: [tt.item.length] },
       seq_event: { data: Int32Array.from(tt.event), shape: [tt.event.length] },
+      seq_session: { data: Int32Array.from(seq.session), shape: [seq.session.length] },
       rr_segment: { data: Int32Array.from(rr.segment), shape: [rr.segment.length] },
       rr_history: { data: stack(rr.history, HISTORY_LENGTH, 'i'), shape: [rr.history.length, HISTORY_LENGTH] },
       rr_session: { data: stack(rr.session, SESSION_LENGTH, 'i'), shape: [rr.session.length, SESSION_LENGTH] },

@@ -19,7 +19,7 @@ export async function encodeRankLists(dataset: Dataset, prepared: Prepared, work
     if (!values) throw new Error(`candidate lists: ${name} missing in ${workDir}`);
     return values;
   };
-  const [offsets, item, retrieval, neighbour, recent, user, pos] = ['offsets', 'item', 'retrieval', 'neighbour', 'recent', 'user', 'pos'].map(column);
+  const [offsets, item, retrieval, neighbour, recent, user, pos, historyEnd] = ['offsets', 'item', 'retrieval', 'neighbour', 'recent', 'user', 'pos', 'end'].map(column);
   const space: FeatureSpace = prepared.space;
   const eventPosition = new Map(dataset.interactions.map((e, i) => [e.eventId, i]));
   const lists = user!.length;
@@ -28,6 +28,7 @@ export async function encodeRankLists(dataset: Dataset, prepared: Prepared, work
   const dense = new Float32Array(rows * DLRM_DENSE_FEATURES.length);
   const label = new Float32Array(rows);
   const event = new Int32Array(rows);
+  const historyEvent = new Int32Array(rows);
   for (let l = 0; l < lists; l++) {
     const sequence = prepared.sequences[user![l]!];
     if (!sequence) throw new Error(`candidate list ${l} names user ${user![l]} that the prepared sequences do not have`);
@@ -37,14 +38,18 @@ export async function encodeRankLists(dataset: Dataset, prepared: Prepared, work
     const end = offsets![l + 1]!;
     const candidates = [];
     for (let r = start; r < end; r++) candidates.push({ index: item![r]!, retrievalScore: retrieval![r]!, neighbourScore: neighbour![r]!, neighbourRecent: recent![r]! });
-    const encoded = encodeDlrm(space, { segment: prepared.segmentOf.get(sequence.userId), history: sequence.events.slice(0, p).map((e) => e.itemId) }, candidates, target.ts);
+    // The history ends where the trainer's validation example says (before the target, or before its session).
+    const history = sequence.events.slice(0, historyEnd![l]!);
+    const encoded = encodeDlrm(space, { segment: prepared.segmentOf.get(sequence.userId), history: history.map((e) => e.itemId) }, candidates, sequence.events[historyEnd![l]!]?.ts ?? target.ts);
     sparse.set(encoded.sparse, start * DLRM_SPARSE_FEATURES.length);
     dense.set(encoded.dense, start * DLRM_DENSE_FEATURES.length);
     const targetIndex = space.itemIndex(target.itemId);
     const position = eventPosition.get(target.eventId) ?? -1;
+    const historyPosition = eventPosition.get(sequence.events[historyEnd![l]!]?.eventId ?? '') ?? -1;
     for (let r = start; r < end; r++) {
       label[r] = item![r] === targetIndex ? 1 : 0;
       event[r] = position;
+      historyEvent[r] = historyPosition;
     }
   }
   await writeArrays(join(workDir, 'rank'), {
@@ -52,6 +57,8 @@ export async function encodeRankLists(dataset: Dataset, prepared: Prepared, work
     dl_dense: { data: dense, shape: [rows, DLRM_DENSE_FEATURES.length] },
     dl_label: { data: label, shape: [rows] },
     dl_event: { data: event, shape: [rows] },
+    /** The event the row's history ends before (its time is the row's `now`): the target, or its session's first event. */
+    dl_history_event: { data: historyEvent, shape: [rows] },
     dl_offsets: { data: Int32Array.from(offsets!), shape: [offsets!.length] },
   }, { lists });
   return lists;

@@ -62,3 +62,29 @@ export function holdoutPerUser(interactions: readonly Interaction[], fraction: n
   }
   return { cutoff: NaN, train: interactions.filter((e) => !held.has(e.eventId)), test: interactions.filter((e) => held.has(e.eventId)) };
 }
+
+/**
+ * For data without time (the ML-1M pairs: synthetic timestamps in file order): each user's events get a seeded
+ * random order (their own timestamps, re-dealt), so no model learns the file's order — which the random
+ * hold-out test does not have. Returns a new array sorted by the new timestamps.
+ */
+export function shuffleWithinUsers(interactions: readonly Interaction[], seed = 7): Interaction[] {
+  const byUser = new Map<string, Interaction[]>();
+  for (const e of interactions) {
+    const list = byUser.get(e.userId);
+    if (list) list.push(e);
+    else byUser.set(e.userId, [e]);
+  }
+  const rng = createRng(seed);
+  const out: Interaction[] = [];
+  for (const events of byUser.values()) {
+    const times = events.map((e) => e.ts);
+    const order = [...events];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    order.forEach((e, i) => out.push({ ...e, ts: times[i]! }));
+  }
+  return out.sort((a, b) => a.ts - b.ts || (a.eventId < b.eventId ? -1 : 1));
+}

@@ -30,14 +30,14 @@ def top_unseen(scores, seen, k, positive_only=False):
 def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=1024):
     """Returns dict of arrays: offsets, item, retrieval, neighbour, recent, user, pos (target = seqs[user][pos])."""
     out = {k: [] for k in ["item", "retrieval", "neighbour", "recent"]}
-    offsets, users, positions = [0], [], []
+    offsets, users, positions, ends = [0], [], [], []
     for start in range(0, len(examples), chunk):
         ex = examples[start:start + chunk]
-        hist = [seqs[u][:p] for u, p in ex]
+        hist = [seqs[u][:h] for u, _, h in ex]
         tower = user_emb[start:start + chunk] @ item_emb.T
         neigh = neighbour_scores(hist, n_items, nb, wt, cap=window)
         recent = neighbour_scores([h[-RECENT:] for h in hist], n_items, nb, wt)
-        for r, (u, p) in enumerate(ex):
+        for r, (u, p, h) in enumerate(ex):
             target = seqs[u][p]
             seen = set(hist[r].tolist())
             if target in seen:
@@ -53,10 +53,12 @@ def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=102
             offsets.append(offsets[-1] + len(c))
             users.append(u)
             positions.append(p)
+            ends.append(h)
     cat = lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, dtype=t)
     return {"offsets": np.asarray(offsets, dtype=np.int32), "item": cat(out["item"], np.int32), "retrieval": cat(out["retrieval"], np.float32),
             "neighbour": cat(out["neighbour"], np.float32), "recent": cat(out["recent"], np.float32),
-            "user": np.asarray(users, dtype=np.int32), "pos": np.asarray(positions, dtype=np.int32)}
+            "user": np.asarray(users, dtype=np.int32), "pos": np.asarray(positions, dtype=np.int32),
+            "end": np.asarray(ends, dtype=np.int32)}
 
 
 def write(work_dir, arrays):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 import candidates
+import validation
 from data import load_arrays
 from ranker import train_ranker
 from reranker import train_reranker
@@ -51,6 +52,19 @@ def write_neighbours(path, nb, wt):
         f.write(wt.astype("<f4").tobytes())
 
 
+def session_starts(a):
+    """Per user, for each position of the training sequence: the position where its session began."""
+    off, sess = a["seq_offsets"], a["seq_session"]
+    out = []
+    for u in range(len(off) - 1):
+        s = sess[off[u]:off[u + 1]]
+        start = np.zeros(len(s), dtype=np.int64)
+        for i in range(1, len(s)):
+            start[i] = start[i - 1] if s[i] == s[i - 1] else i
+        out.append(start)
+    return out
+
+
 def tower_validation(user, item_emb, a, seqs, examples, tt_rows, dim, chunk=2048):
     """HR@10 / NDCG@10 of a user tower's full-catalogue ranking on the validation targets (history items excluded)."""
     hits, ndcg, n = 0.0, 0.0, 0
@@ -58,8 +72,8 @@ def tower_validation(user, item_emb, a, seqs, examples, tt_rows, dim, chunk=2048
         rows = tt_rows[s:s + chunk]
         ue = embed_users(user, a["tt_segment"][rows], a["tt_history"][rows], dim=dim)
         ex = examples[s:s + chunk]
-        seen = [set(seqs[u][:p].tolist()) for u, p in ex]
-        targets = np.array([seqs[u][p] for u, p in ex])
+        seen = [set(seqs[u][:h].tolist()) for u, _, h in ex]
+        targets = np.array([seqs[u][p] for u, p, _ in ex])
         keep = np.array([t not in sn for t, sn in zip(targets, seen)], dtype=bool)
         if not keep.any():
             continue
@@ -86,12 +100,14 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
 
     # One two-tower, trained without the validation targets: it is served, and its scores on the validation
     # targets are the ranker's retrieval features without leakage (the held-out 2 items per user cost little).
-    fit, examples = split(seqs)
+    starts = session_starts(a) if meta.get("protocol") == "time" else None
+    fit, examples = split(seqs, starts)
     held = np.zeros(len(a["tt_item"]), dtype=bool)
-    for u, p in examples:
+    for u, p in {(u, p) for u, p, _ in examples} | {(u, p) for u, s in enumerate(seqs) for p in range(len(fit[u]), len(s))}:
         held[a["seq_offsets"][u] + p] = True
     # Two user towers, the mean-pooling MLP and the SASRec-style sequence tower; the validation targets choose.
-    tt_rows = np.asarray([a["seq_offsets"][u] + p for u, p in examples], dtype=np.int64)
+    # The tower input of an example: the row of its history-end event (history = the items before it).
+    tt_rows = np.asarray([a["seq_offsets"][u] + h for u, _, h in examples], dtype=np.int64)
     towers = {}
     candidates_towers = [("mean-pooling", UserTower), ("self-attention", SeqUserTower)]
     wanted = {"choose": {"mean-pooling", "self-attention"}, "mean": {"mean-pooling"}, "attention": {"self-attention"}}[tower_choice]
@@ -114,7 +130,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
 
     # Item-to-item models chosen on validation; baselines on the test users; the served neighbours.
     t = time.time()
-    choice = tune(seqs, n_items, log)
+    choice = tune(seqs, n_items, log, starts)
     timings["tuning_s"] = time.time() - t
     log(f"[train] chosen on validation: item-kNN (k, shrink, window)={choice['knn']} EASE (lambda, window)={choice['ease']} served item-to-item: {choice['served']} over the newest {choice['served_window']} items")
     t = time.time()
@@ -187,6 +203,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     try:
         if stage == "retrieval":
+            if len(sys.argv) > 7 and int(sys.argv[7]) > 0:
+                validation.SERVED_NEIGHBOURS = int(sys.argv[7])
             stage_retrieval(work_dir, out_dir, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] if len(sys.argv) > 6 else "choose")
         elif stage == "rank":
             stage_rank(work_dir, out_dir, int(sys.argv[4]))

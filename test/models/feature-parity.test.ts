@@ -10,7 +10,7 @@ import { python, TINY, trainTiny } from './support.ts';
 
 interface Rows {
   tt: { event: number[]; segment: number[]; history: number[][]; item: number[] };
-  dl: { event: number[]; sparse: number[][]; dense: number[][] };
+  dl: { event: number[]; history_event: number[]; sparse: number[][]; dense: number[][] };
   /** Session reranker: per row, [category, brand, price] of the session items (B×SESSION_LENGTH) and of the target. */
   rr: { event: number[]; sess: [number[][], number[][], number[][]]; target: [number[], number[], number[]] };
 }
@@ -53,8 +53,11 @@ describe('feature parity between the trainer and serving', () => {
     expect(rows.dl.event.length).toBeGreaterThan(20);
     rows.dl.event.forEach((position, r) => {
       const event = dataset.interactions[position]!;
+      // The row's history ends before its history event (the target, or the first event of the target's session).
+      const before = dataset.interactions[rows.dl.history_event[r]!]!;
+      expect(before.userId).toBe(event.userId);
       const segment = dataset.users.find((u) => u.id === event.userId)?.segment;
-      const served = encodeDlrm(space, { segment, history: servingHistory(dataset.interactions, event) }, [{ index: space.itemIndex(event.itemId), retrievalScore: 0 }], event.ts);
+      const served = encodeDlrm(space, { segment, history: servingHistory(dataset.interactions, before) }, [{ index: space.itemIndex(event.itemId), retrievalScore: 0 }], before.ts);
       expect(Array.from(served.sparse)).toEqual(rows.dl.sparse[r]);
       // The last dense column (retrieval score) is filled by the trainer from the two-tower; the rest must match bit for bit.
       expect(Array.from(served.dense.slice(0, 5))).toEqual(rows.dl.dense[r]!.slice(0, 5).map((v) => Math.fround(v)));

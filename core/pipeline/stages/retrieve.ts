@@ -54,9 +54,27 @@ function withNeighbours(model: LoadedModel, x: RetrievalInput, user: Float32Arra
     // Item embeddings are L2-normalised by the item tower, so the unit copy gives the ANN's inner product.
     candidates.push({ index, retrievalScore: dot(user, model.unitEmbeddings.subarray((index - 1) * model.dim, index * model.dim)) });
   }
-  for (const c of candidates) {
+  const trained = model.neighbours!.items.length / model.neighbours!.perItem;
+  const known = candidates.filter((c) => c.index <= trained);
+  for (const c of known) {
     c.neighbourScore = scores.all.get(c.index) ?? 0;
     c.neighbourRecent = scores.recent.get(c.index) ?? 0;
+  }
+  // Items added since training (cold start) have no neighbours yet: unknown, not "unrelated". Optimistically they
+  // get the best scores among the request's known candidates of the same category and brand (else category, else
+  // all) — the group the cold-start module borrows their embedding and popularity from — so a new item reaches
+  // the slates of the visitors its group suits; clicks (and exploration) correct it after the next training.
+  const cold = candidates.filter((c) => c.index > trained);
+  if (cold.length > 0) {
+    const space = model.space;
+    const best = (rows: readonly RankCandidate[], f: (c: RankCandidate) => number): number => rows.reduce((t, c) => Math.max(t, f(c)), 0);
+    for (const c of cold) {
+      const sameBrand = known.filter((k) => space.category(k.index) === space.category(c.index) && space.brand(k.index) === space.brand(c.index));
+      const sameCategory = sameBrand.length > 0 ? sameBrand : known.filter((k) => space.category(k.index) === space.category(c.index));
+      const group = sameCategory.length > 0 ? sameCategory : known;
+      c.neighbourScore = best(group, (k) => k.neighbourScore ?? 0);
+      c.neighbourRecent = best(group, (k) => k.neighbourRecent ?? 0);
+    }
   }
   return candidates;
 }
