@@ -2,7 +2,8 @@
  * `npm run export -- [--version V] [--segment S] [--kind all|user|segment] [--format ndjson|csv] [--limit N]
  *   [--kv local|cloudflare] [--persist-to DIR] [--namespace-id ID] [--out FILE]`
  * Streams a written slate version from KV to stdout (or --out) for downstream systems. User segments come
- * from the built-in catalogue (the same users the nightly computed).
+ * from the built-in catalogue (the same users the nightly computed). With DATABASE_URL (the origin's
+ * database), users erased meanwhile are left out (the erasure marker).
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { generateShop } from '../shared/catalog/generator.ts';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
 import { exportSlates, ExportQuerySchema } from '../batch/export/export.ts';
+import { openErasureMarker } from '../adapters/postgres/erasure-marker.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -35,10 +37,11 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;
 });
+const marker = process.env.DATABASE_URL ? await openErasureMarker(process.env.DATABASE_URL) : undefined;
 const out = values.out === undefined ? process.stdout : createWriteStream(values.out);
 let rows = 0;
 try {
-  for await (const chunk of exportSlates(kv, query, (userId) => segments.get(userId))) {
+  for await (const chunk of exportSlates(kv, query, (userId) => segments.get(userId), marker ? (ids) => marker.erased(ids) : undefined)) {
     rows++;
     if (!out.write(chunk)) await once(out, 'drain');
   }
@@ -49,4 +52,5 @@ try {
   process.exitCode = 1;
 } finally {
   await kv.close();
+  await marker?.close();
 }

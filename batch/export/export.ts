@@ -52,11 +52,12 @@ function rowOf(slate: Slate, subject: ExportRow['subject'], id: string, segment:
 
 export class ExportError extends Error {}
 
-/** Fetches values for keys with bounded parallelism, preserving order. */
-async function* getInOrder(kv: KvWriter, keys: AsyncIterable<string>, window: number): AsyncGenerator<[string, string | null]> {
+/** Fetches values for keys with bounded parallelism, preserving order; `drop` may leave keys of a window out. */
+async function* getInOrder(kv: KvWriter, keys: AsyncIterable<string>, window: number, drop?: (keys: string[]) => Promise<string[]>): AsyncGenerator<[string, string | null]> {
   let batch: string[] = [];
   const flush = async (): Promise<[string, string | null][]> => {
-    const values = await kv.getMany(batch);
+    if (drop) batch = await drop(batch);
+    const values = batch.length === 0 ? [] : await kv.getMany(batch);
     const out = batch.map((key, i): [string, string | null] => [key, values[i] ?? null]);
     batch = [];
     return out;
@@ -71,8 +72,10 @@ async function* getInOrder(kv: KvWriter, keys: AsyncIterable<string>, window: nu
 /**
  * Streams a version's slates. `segmentOf` maps a user id to its segment (from the origin's user store or
  * the catalogue); without it a segment filter cannot select user slates and only the segment slate is sent.
+ * `erasedAmong` (the erasure marker) leaves out users erased meanwhile, e.g. a slate a running nightly wrote
+ * just before its own after-write check deletes it again.
  */
-export async function* exportSlates(kv: KvWriter, query: ExportQuery, segmentOf?: (userId: string) => string | undefined): AsyncGenerator<string> {
+export async function* exportSlates(kv: KvWriter, query: ExportQuery, segmentOf?: (userId: string) => string | undefined, erasedAmong?: (userIds: readonly string[]) => Promise<Set<string>>): AsyncGenerator<string> {
   let version = query.version;
   if (version === undefined) {
     const pointer = await kv.get(SLATE_POINTER_KEY);
@@ -108,7 +111,13 @@ export async function* exportSlates(kv: KvWriter, query: ExportQuery, segmentOf?
       if (query.segment === undefined || segmentOf?.(userId) === query.segment) yield key;
     }
   };
-  for await (const [key, text] of getInOrder(kv, wanted(), 256)) {
+  const drop = erasedAmong
+    ? async (keys: string[]): Promise<string[]> => {
+        const erased = await erasedAmong(keys.map((key) => key.slice(userPrefix.length)));
+        return erased.size === 0 ? keys : keys.filter((key) => !erased.has(key.slice(userPrefix.length)));
+      }
+    : undefined;
+  for await (const [key, text] of getInOrder(kv, wanted(), 256, drop)) {
     if (text === null) continue;
     const userId = key.slice(userPrefix.length);
     yield formatRow(rowOf(parse(text), 'user', userId, segmentOf?.(userId) ?? null, query.limit), query.format);

@@ -11,6 +11,8 @@ import { EventRowSchema, itemFromRow, ItemRowSchema, userFromRow, UserRowSchema,
 import type { FeatureStore, RecordedInteraction } from '../../core/ports/feature-store.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
 import { allItemIds, upsertItems, upsertUsers, type EventWriter, type ImportedEvent } from '../../adapters/postgres/import-repository.ts';
+import { postgresErasureMarker } from '../../adapters/postgres/erasure-marker.ts';
+import { withoutErased } from '../../core/erasure/marker.ts';
 import { derivedEventId, SessionAssigner } from './event-ids.ts';
 import { rebuildHistories } from './histories.ts';
 import { readRows } from './read-rows.ts';
@@ -57,9 +59,10 @@ export interface FileSummary {
 
 export interface ImportSummary {
   items?: FileSummary & { stored: number };
-  users?: FileSummary & { stored: number };
+  /** `erased`: rows of users erased through DELETE /v1/users/:id, left out (an import never brings them back). */
+  users?: FileSummary & { stored: number; erased: number };
   /** unknownItems: valid events naming an item the catalogue does not hold (stored, never recommended; often a typo'd id). */
-  events?: FileSummary & { inserted: number; duplicates: number; unknownItems: number };
+  events?: FileSummary & { inserted: number; duplicates: number; unknownItems: number; erased: number };
   featureStore: { users: number; seconds: number } | 'skipped';
   seconds: number;
 }
@@ -125,21 +128,31 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   }
   // Users whose feature-store state is rebuilt at the end: those with imported events, and those whose segment changed.
   const touched = new Set<string>();
+  // Erased users stay erased: the marker (user_deletions) is asked for every batch.
+  const marker = postgresErasureMarker(options.database);
   if (options.users) {
     let stored = 0;
-    const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (rows) => {
+    let erased = 0;
+    const summary = await eachBatch<UserRow>(options.users, UserRowSchema, options, async (all) => {
+      const rows = await withoutErased(marker, all, (row) => row.id);
+      erased += all.length - rows.length;
+      if (rows.length === 0) return;
       stored += await upsertUsers(db, rows.map(userFromRow));
       for (const row of rows) touched.add(row.id);
     });
-    result.users = { ...summary, stored };
+    result.users = { ...summary, stored, erased };
   }
   if (options.events) {
     const sessions = new SessionAssigner();
     let inserted = 0;
     let valid = 0;
     let unknownItems = 0;
+    let erased = 0;
     const known = new Set(await allItemIds(db));
-    const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (rows) => {
+    const summary = await eachBatch<EventRow>(options.events, EventRowSchema, options, async (all) => {
+      const rows = await withoutErased(marker, all, (row) => row.userId);
+      erased += all.length - rows.length;
+      if (rows.length === 0) return;
       valid += rows.length;
       for (const row of rows) if (!known.has(row.itemId)) unknownItems++;
       const batch: ImportedEvent[] = rows.map((row) => {
@@ -167,7 +180,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         }
       }
     });
-    result.events = { ...summary, inserted, duplicates: valid - inserted, unknownItems };
+    result.events = { ...summary, inserted, duplicates: valid - inserted, unknownItems, erased };
   }
   if (options.featureStore && touched.size > 0) {
     options.progress?.phase('feature store', touched.size, 'users');

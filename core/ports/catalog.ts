@@ -19,4 +19,9 @@ export interface ItemCatalog {
   /** Known and in stock. */
   isAvailable(id: string): boolean;
   readonly size: number;
+  /**
+   * Changes whenever any item's availability may have changed; callers may cache isAvailable answers while it
+   * stays the same (the filter stage does, by feature-space index). Absent: never cached.
+   */
+  readonly revision?: number;
 }

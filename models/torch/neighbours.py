@@ -126,7 +126,8 @@ def top_lists(scores, seen, k):
     for r, items in enumerate(seen):
         if len(items):
             s[r, np.asarray(list(items)) - 1] = -np.inf
-    top = np.argpartition(-s, k, axis=1)[:, :k]
+    k = min(k, s.shape[1])  # a catalogue smaller than the list length: every item, ranked
+    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1)
     return np.take_along_axis(top, order, axis=1) + 1
 

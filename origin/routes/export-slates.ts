@@ -11,6 +11,7 @@ import type { KvWriter } from '../../shared/kv/writer.ts';
 import { contentTypeOf, ExportError, ExportQuerySchema, exportSlates } from '../../batch/export/export.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
 import { usersPage } from '../../adapters/postgres/repository.ts';
+import { postgresErasureMarker } from '../../adapters/postgres/erasure-marker.ts';
 import type { OriginDeps } from '../deps.ts';
 
 const SlatesQuerySchema = z
@@ -52,7 +53,8 @@ export async function exportWrittenSlates(c: Context, deps: OriginDeps, slatesKv
   } catch (error) {
     return problem(c, 503, 'slate store unavailable', [error instanceof Error ? error.message : String(error)], { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) });
   }
-  const rows = exportSlates(kv, query, segments ? (userId) => segments.get(userId) : undefined);
+  const marker = postgresErasureMarker(deps.database);
+  const rows = exportSlates(kv, query, segments ? (userId) => segments.get(userId) : undefined, (ids) => marker.erased(ids));
   // Pull the first row before answering, so "no version" is a 404 and not a broken stream.
   let first: IteratorResult<string>;
   try {

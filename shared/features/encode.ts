@@ -95,28 +95,34 @@ export function encodeDlrm(
     bestRetrieval = Math.max(bestRetrieval, c.retrievalScore);
     bestNeighbour = Math.max(bestNeighbour, c.neighbourScore ?? 0);
   }
-  candidates.forEach((candidate, row) => {
+  // Written in place, column by column (no per-row arrays: the nightly encodes ~1,000 candidates per user).
+  const logHistoryLength = Math.log1p(profile.length) / 3;
+  for (let row = 0; row < candidates.length; row++) {
+    const candidate = candidates[row]!;
     const i = candidate.index;
     const category = space.category(i);
     const brand = space.brand(i);
-    sparse.set([segment, i, category, brand, space.priceBucket(i), profile.lastCategory], row * sparseWidth);
+    const s = row * sparseWidth;
+    sparse[s] = segment;
+    sparse[s + 1] = i;
+    sparse[s + 2] = category;
+    sparse[s + 3] = brand;
+    sparse[s + 4] = space.priceBucket(i);
+    sparse[s + 5] = profile.lastCategory;
     const ageDays = Math.max(0, (now - space.createdAt(i)) / DAY_MS);
-    dense.set(
-      [
-        Math.log1p(space.popularity(i)) / 8,
-        profile.categoryShare.get(category) ?? 0,
-        profile.brandShare.get(brand) ?? 0,
-        Math.log1p(profile.length) / 3,
-        Math.log1p(ageDays) / 6,
-        candidate.retrievalScore,
-        bestRetrieval - candidate.retrievalScore,
-        candidate.neighbourScore ?? 0,
-        bestNeighbour > 0 ? (candidate.neighbourScore ?? 0) / bestNeighbour : 0,
-        candidate.neighbourRecent ?? 0,
-      ],
-      row * denseWidth,
-    );
-  });
+    const neighbourScore = candidate.neighbourScore ?? 0;
+    const d = row * denseWidth;
+    dense[d] = Math.log1p(space.popularity(i)) / 8;
+    dense[d + 1] = profile.categoryShare.get(category) ?? 0;
+    dense[d + 2] = profile.brandShare.get(brand) ?? 0;
+    dense[d + 3] = logHistoryLength;
+    dense[d + 4] = Math.log1p(ageDays) / 6;
+    dense[d + 5] = candidate.retrievalScore;
+    dense[d + 6] = bestRetrieval - candidate.retrievalScore;
+    dense[d + 7] = neighbourScore;
+    dense[d + 8] = bestNeighbour > 0 ? neighbourScore / bestNeighbour : 0;
+    dense[d + 9] = candidate.neighbourRecent ?? 0;
+  }
   return { rows: candidates.length, sparse, dense };
 }
 

@@ -10,13 +10,20 @@ export interface RuleInputs {
   isAvailable: (id: string) => boolean;
 }
 
+/** Rules whose availability check may use more of the candidate than its id (a cache by index). */
+export interface CandidateRuleInputs<T> extends RuleInputs {
+  /** Replaces isAvailable(candidate.id) in applyRules; must answer the same. */
+  isAvailableCandidate?: ((candidate: T) => boolean) | undefined;
+}
+
 export interface RuleOutcome<T> {
   kept: T[];
   /** How many candidates each rule removed (for metrics and debugging). */
   removed: { excluded: number; unavailable: number; duplicate: number };
 }
 
-export function applyRules<T extends { id: string }>(candidates: readonly T[], rules: RuleInputs): RuleOutcome<T> {
+export function applyRules<T extends { id: string }>(candidates: readonly T[], rules: CandidateRuleInputs<T>): RuleOutcome<T> {
+  const available = rules.isAvailableCandidate ?? ((candidate: T) => rules.isAvailable(candidate.id));
   const seen = new Set<string>();
   const kept: T[] = [];
   const removed = { excluded: 0, unavailable: 0, duplicate: 0 };
@@ -27,7 +34,7 @@ export function applyRules<T extends { id: string }>(candidates: readonly T[], r
     }
     seen.add(candidate.id);
     if (rules.excluded.has(candidate.id)) removed.excluded++;
-    else if (!rules.isAvailable(candidate.id)) removed.unavailable++;
+    else if (!available(candidate)) removed.unavailable++;
     else kept.push(candidate);
   }
   return { kept, removed };

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { slateKey, versionMetaKey } from '../../shared/kv/keys.ts';
+import { markErased } from '../../adapters/postgres/repository.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { cardOf, NAMESPACE_ID, openKv, slateOf, writeVersion } from '../edge/support.ts';
 import { spawnScript, tempDir } from '../nightly/helpers.ts';
@@ -105,5 +106,17 @@ describe('CSV formula injection (issue 12.7)', () => {
       for (const reason of HOSTILE) expect(reasons).toContain(`'${reason}`);
       expect(data.find((r) => r[2] === 'segment')).toEqual(expect.arrayContaining(["'-gamers", "'=1+1"]));
     }
+  }, 60_000);
+});
+
+describe('erased users', () => {
+  it('are left out of both exports (npm run export asks the erasure marker when DATABASE_URL is set)', async () => {
+    await markErased(await origin.service.database.get(), 'u1');
+    const fromOrigin = (await (await fetch(`${origin.url}/v1/export?version=vexp&kind=user`, { headers: auth })).text()).trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const cli = await spawnScript('scripts/export.ts', ['--persist-to', persistTo, '--namespace-id', NAMESPACE_ID, '--version', 'vexp', '--kind', 'user'], { DATABASE_URL: db.url }).done;
+    expect(cli.code, cli.stderr).toBe(0);
+    const fromCli = cli.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(fromOrigin).toEqual(['u0']);
+    expect(fromCli).toEqual(['u0']);
   }, 60_000);
 });

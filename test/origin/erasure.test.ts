@@ -131,6 +131,11 @@ describe('DELETE /v1/users/:id erases everywhere, and it sticks', () => {
     }
     console.log(JSON.stringify({ measure: 'edge-serves-erased-slate-for-ms', value: servedFor }));
 
+    // A slate written after the erasure (a nightly between its check and its write) is never exported.
+    await kv.putMany([{ key: slateKey(LIVE, { kind: 'user', id: 'u-gone' }), value: slateOf(LIVE, ['i11'], Date.now()) }]);
+    expect(await exportedUsers()).not.toContain('u-gone');
+    await kv.deleteMany([slateKey(LIVE, { kind: 'user', id: 'u-gone' })]);
+
     // Events of the erased user arriving later (a retry, an old outbox) are acknowledged but never stored.
     const late = await postJson(`${origin.url}/v1/events`, events('u-gone', sessions[1]!, ['i60', 'i61']), auth);
     expect(await late.json()).toEqual({ accepted: 0, duplicates: 0, erased: 2, degraded: [] });

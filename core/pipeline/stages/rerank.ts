@@ -53,7 +53,8 @@ export function rerank(ranked: readonly RankedCandidate[], ctx: RerankContext, p
     maxPerCategory: categoryCapFor(ctx.k, ctx.categoryCapShare),
     similarity: (a, b) => sim(head[a]!.index, head[b]!.index),
   }).map((p) => head[p]!);
-  const byId = new Map(ranked.map((c) => [c.id, c]));
+  // Every id of the slate comes from the head or the exploration pool (ranked[0, 2 · pool)): no need to index all.
+  const byId = new Map(ranked.slice(0, poolSize * 2).map((c) => [c.id, c]));
   let ids = chosen.map((c) => c.id);
   let explored = new Set<string>();
   if (ctx.explorationSlots > 0) {
