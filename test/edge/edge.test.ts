@@ -260,7 +260,7 @@ describe('edge worker in workerd', () => {
     const event = { eventId: 'e-edge-1', type: 'click', itemId: 'i1', sessionId: 's1', ts: Date.now() };
     const ok = await fetch(`${edge.url}/v1/events`, { method: 'POST', body: JSON.stringify({ events: [event] }), headers: { 'content-type': 'text/plain' } });
     expect(ok.status).toBe(202);
-    expect(await ok.json()).toEqual({ accepted: 1, forwarded: 'queued' });
+    expect(await ok.json()).toEqual({ accepted: 1, anonymised: 0, degraded: [], forwarded: 'queued' });
     await until(() => JSON.stringify(origin.events).includes('e-edge-1'));
     expect(origin.events).toEqual([{ events: [event] }]);
 

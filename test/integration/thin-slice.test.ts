@@ -53,7 +53,8 @@ describe('thin slice: widget → edge → origin → Postgres / Redis, and KV sl
     await client.connect();
     const select = () => client.query('SELECT event_id, type, item_id, user_id, session_id FROM events WHERE event_id = $1', [event.eventId]);
     let rows = await select();
-    for (let attempt = 0; attempt < 100 && rows.rows.length === 0; attempt++) {
+    // Queued first: the consumer's batch window and, when the origin asked for it, a Retry-After pass before it lands.
+    for (let attempt = 0; attempt < 300 && rows.rows.length === 0; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       rows = await select();
     }
