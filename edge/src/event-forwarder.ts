@@ -24,10 +24,14 @@ export interface ForwarderDeps {
   now: () => number;
 }
 
-/** Delay before the next attempt: the origin's Retry-After if given, else 2, 4, 8 … seconds up to 5 minutes. */
+/**
+ * Delay before the next attempt: the origin's Retry-After if given, else 2, 4, 8 … seconds up to 1 minute.
+ * The cap is short on purpose: `attempts` also counts the retries the origin timed with Retry-After, so after a
+ * long outage one unanswered attempt would otherwise park a batch for minutes after the origin is back.
+ */
 export function retryDelaySeconds(attempts: number, retryAfter: number | null): number {
   if (retryAfter !== null) return Math.min(MAX_DELAY_SECONDS, Math.max(1, retryAfter));
-  return Math.min(300, 2 ** Math.min(attempts, 9));
+  return Math.min(60, 2 ** Math.min(Math.max(attempts, 1), 6));
 }
 
 export function isTransient(status: number): boolean {

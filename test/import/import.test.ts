@@ -16,6 +16,9 @@ import { USER_HISTORY_CAP } from '../../shared/features/history.ts';
 import { spawnScript, tempDir } from '../nightly/helpers.ts';
 import { createTestDatabase, deleteRedisPrefix, REDIS_URL, uniqueId } from '../origin/support.ts';
 
+// The CLI runs as a shop would without a feature store: REDIS_URL unset even where the suite has one (CI).
+const NO_REDIS = { REDIS_URL: '' };
+
 let dir = '';
 let db: { url: string; drop: () => Promise<void> };
 const prefix = `${uniqueId('imp')}:`;
@@ -195,12 +198,12 @@ describe('npm run import (CLI)', () => {
   it('imports into an embedded PGlite folder (COPY, then plain INSERTs on the re-run), and says what it refused', async () => {
     const pglite = join(dir, 'pglite');
     const args = ['--items', join(dir, 'items.csv'), '--events', join(dir, 'events.ndjson'), '--pglite-dir', pglite, '--no-progress'];
-    const first = await spawnScript('scripts/import.ts', args).done;
+    const first = await spawnScript('scripts/import.ts', args, NO_REDIS).done;
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ events: { inserted: 6, rejected: 2 }, featureStore: 'skipped' });
     expect(first.stderr).toContain(`${join(dir, 'items.csv')}:4: title`);
     expect(first.stderr).toContain(`PGlite ${pglite} (COPY)`);
-    const again = await spawnScript('scripts/import.ts', [...args, '--no-copy']).done;
+    const again = await spawnScript('scripts/import.ts', [...args, '--no-copy'], NO_REDIS).done;
     expect(again.stderr).not.toContain('(COPY)');
     expect(JSON.parse(again.stdout)).toMatchObject({ events: { inserted: 0, duplicates: 6 } });
   });

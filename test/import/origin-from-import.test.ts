@@ -10,6 +10,9 @@ import { generateShop } from '../../shared/catalog/generator.ts';
 import { spawnScript, tempDir } from '../nightly/helpers.ts';
 import { startOrigin, type RunningOrigin } from '../origin/support.ts';
 
+// The CLI runs as a shop would without a feature store: REDIS_URL unset even where the suite has one (CI).
+const NO_REDIS = { REDIS_URL: '' };
+
 let dir = '';
 let origin: RunningOrigin | undefined;
 const T0 = Date.UTC(2026, 1, 1);
@@ -34,7 +37,7 @@ it('an origin on the imported PGlite folder serves the imported histories and ca
     `shopper-1,i2,purchase,${T0 + 120_000}`,
     `shopper-1,i3,view,${T0 + 180_000}`,
   ].join('\n') + '\n');
-  const run = await spawnScript('scripts/import.ts', ['--items', join(dir, 'items.ndjson'), '--events', join(dir, 'events.csv'), '--pglite-dir', pglite, '--no-progress']).done;
+  const run = await spawnScript('scripts/import.ts', ['--items', join(dir, 'items.ndjson'), '--events', join(dir, 'events.csv'), '--pglite-dir', pglite, '--no-progress'], NO_REDIS).done;
   expect(run.code, run.stderr).toBe(0);
   expect(JSON.parse(run.stdout)).toMatchObject({ items: { stored: items.length }, events: { inserted: 4 }, featureStore: 'skipped' });
 
