@@ -9,6 +9,7 @@ import type { DatabaseHandle } from '../adapters/postgres/database.ts';
 import { itemsChangedSince } from '../adapters/postgres/import-repository.ts';
 import type { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
 import type { CatalogItem } from '../core/ports/catalog.ts';
+import { coalescedRefresh } from '../shared/util/coalesced.ts';
 
 export const CATALOG_CHANNEL = 'catalog_changed';
 /** How far back each incremental reload looks behind the newest write it has seen. */
@@ -40,8 +41,6 @@ function differs(held: StoredItem | undefined, item: StoredItem): boolean {
 export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryItemCatalog, options: CatalogSourceOptions): RefreshingCatalog {
   const log = options.log ?? (() => undefined);
   let newest: Date | undefined;
-  let running: Promise<void> | null = null;
-  let again = false;
   const load = async (): Promise<void> => {
     try {
       if (catalog.size === 0) await options.beforeFirstLoad?.();
@@ -57,21 +56,7 @@ export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryI
       log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });
     }
   };
-  const refresh = (): Promise<void> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await load();
-      } while (again);
-    })().finally(() => {
-      running = null;
-    });
-    return running;
-  };
+  const { refresh, settled } = coalescedRefresh(load);
   // Every 5 s while the catalogue is still empty (database down at start), then every refreshMs.
   let lastPoll = Date.now();
   const timer = setInterval(() => {
@@ -86,7 +71,7 @@ export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryI
     async stop() {
       clearInterval(timer);
       await (await unlisten)();
-      await running;
+      await settled();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { ExperimentSource } from '../deps.ts';
 import { ExperimentSchema, type Experiment } from './definitions.ts';
 import type { DatabaseHandle } from '../../adapters/postgres/database.ts';
 import { loadExperiments } from '../../adapters/postgres/repository.ts';
+import { coalescedRefresh } from '../../shared/util/coalesced.ts';
 
 export const EXPERIMENTS_CHANNEL = 'experiments_changed';
 
@@ -27,8 +28,6 @@ export interface ExperimentSourceOptions {
 export function experimentsFromDatabase(database: DatabaseHandle, options: ExperimentSourceOptions): RefreshingExperiments {
   const log = options.log ?? (() => undefined);
   let current: readonly Experiment[] = [];
-  let running: Promise<void> | null = null;
-  let again = false;
   const load = async (): Promise<void> => {
     try {
       const stored = await loadExperiments(await database.get(), ExperimentSchema, (id, reason) => log({ component: 'experiments', level: 'warn', id, reason: `invalid definition skipped: ${reason}` }));
@@ -40,21 +39,7 @@ export function experimentsFromDatabase(database: DatabaseHandle, options: Exper
     }
   };
   // One load at a time; a change notified during a load triggers one more, so the last write is always seen.
-  const refresh = (): Promise<void> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await load();
-      } while (again);
-    })().finally(() => {
-      running = null;
-    });
-    return running;
-  };
+  const { refresh, settled } = coalescedRefresh(load);
   const timer = setInterval(() => void refresh(), options.refreshMs);
   timer.unref();
   const unlisten = options.listen === false ? Promise.resolve(async () => undefined) : database.listen(EXPERIMENTS_CHANNEL, () => void refresh());
@@ -64,7 +49,7 @@ export function experimentsFromDatabase(database: DatabaseHandle, options: Exper
     stop: async () => {
       clearInterval(timer);
       await (await unlisten)();
-      await running?.catch(() => undefined);
+      await settled();
     },
   };
 }
