@@ -18,11 +18,9 @@ import { generateDataset } from '../../shared/catalog/generator.ts';
 import type { Item } from '../../shared/catalog/types.ts';
 import { RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
 import { SLATE_POINTER_KEY } from '../../shared/kv/keys.ts';
-import { openDatabase } from '../../adapters/postgres/database.ts';
-import { insertCatalog, insertEvents } from '../../adapters/postgres/repository.ts';
 import { buildEdge, NAMESPACE_ID, startEdge, userToken, type RunningEdge } from '../edge/support.ts';
 import { dumpLocalKv } from '../nightly/helpers.ts';
-import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
+import { API_KEY, createTestDatabase, seedDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, type RunningOrigin } from '../origin/support.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const prefix = `loop:${randomBytes(4).toString('hex')}:`;
@@ -66,16 +64,7 @@ beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'reco-loop-'));
   buildEdge();
   db = await createTestDatabase();
-  const handle = await openDatabase({ databaseUrl: db.url });
-  try {
-    const d = await handle.get();
-    await insertCatalog(d, shop.items, shop.users);
-    for (let i = 0; i < shop.interactions.length; i += 500) {
-      await insertEvents(d, shop.interactions.slice(i, i + 500).map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId, sessionId: e.sessionId, ts: e.ts })));
-    }
-  } finally {
-    await handle.close();
-  }
+  await seedDatabase(db.url, shop);
   origin = await startOrigin({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, MODELS_DIR: join(base, 'artifacts'), MODEL_POLL_MS: '500', SEED_CATALOG: 'false', USER_TOKEN_SECRET: 'test-user-token-secret-0123456789abcdef' });
   edge = await startEdge(join(base, 'kv'), { ORIGIN_URL: origin.url, ORIGIN_TIMEOUT_MS: '3000', ORIGIN_API_KEY: API_KEY });
 }, 180_000);

@@ -15,12 +15,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import { SLATE_POINTER_KEY } from '../../shared/kv/keys.ts';
-import { openDatabase } from '../../adapters/postgres/database.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
-import { insertCatalog, insertEvents } from '../../adapters/postgres/repository.ts';
 import { decide } from '../../batch/cycle/gate.ts';
 import type { CycleSummary } from '../../batch/cycle/run.ts';
-import { createTestDatabase } from '../origin/support.ts';
+import { createTestDatabase, seedDatabase } from '../origin/support.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const shop = generateDataset({ items: 300, users: 150, endTime: Date.now() - 3_600_000, days: 30 });
@@ -51,16 +49,7 @@ async function slatePointer(): Promise<{ version: string; modelVersion: string }
 beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'reco-cycle-test-'));
   db = await createTestDatabase();
-  const handle = await openDatabase({ databaseUrl: db.url });
-  try {
-    const d = await handle.get();
-    await insertCatalog(d, shop.items, shop.users);
-    for (let i = 0; i < shop.interactions.length; i += 500) {
-      await insertEvents(d, shop.interactions.slice(i, i + 500).map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId, sessionId: e.sessionId, ts: e.ts })));
-    }
-  } finally {
-    await handle.close();
-  }
+  await seedDatabase(db.url, shop);
 }, 60_000);
 
 afterAll(async () => {

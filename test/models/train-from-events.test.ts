@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import { ModelManifestSchema } from '../../shared/contracts/manifest.ts';
-import { openDatabase } from '../../adapters/postgres/database.ts';
-import { insertCatalog, insertEvents } from '../../adapters/postgres/repository.ts';
-import { createTestDatabase } from '../origin/support.ts';
+import { createTestDatabase, seedDatabase } from '../origin/support.ts';
 import { root } from './support.ts';
 
 const shop = generateDataset({ items: 300, users: 150, endTime: Date.now() - 86_400_000, days: 30 });
@@ -26,16 +24,7 @@ function train(args: string[], databaseUrl: string) {
 beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'reco-train-events-'));
   db = await createTestDatabase();
-  const handle = await openDatabase({ databaseUrl: db.url });
-  try {
-    const d = await handle.get();
-    await insertCatalog(d, shop.items, shop.users);
-    for (let i = 0; i < shop.interactions.length; i += 500) {
-      await insertEvents(d, shop.interactions.slice(i, i + 500).map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId, sessionId: e.sessionId, ts: e.ts })));
-    }
-  } finally {
-    await handle.close();
-  }
+  await seedDatabase(db.url, shop);
 }, 60_000);
 
 afterAll(async () => {

@@ -9,6 +9,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type OriginConfig } from '../../origin/config.ts';
 import { buildOriginService, type OriginService } from '../../origin/wiring.ts';
+import type { Dataset } from '../../shared/catalog/types.ts';
+import { openDatabase } from '../../adapters/postgres/database.ts';
+import { insertCatalog, insertEvents } from '../../adapters/postgres/repository.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -78,5 +81,19 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Stores a data set's catalogue, users and events in a database (migrations run on open), as a shop's history. */
+export async function seedDatabase(databaseUrl: string, dataset: Pick<Dataset, 'items' | 'users' | 'interactions'>): Promise<void> {
+  const handle = await openDatabase({ databaseUrl });
+  try {
+    const db = await handle.get();
+    await insertCatalog(db, dataset.items, dataset.users);
+    for (let i = 0; i < dataset.interactions.length; i += 500) {
+      await insertEvents(db, dataset.interactions.slice(i, i + 500).map((e) => ({ eventId: e.eventId, type: e.type, itemId: e.itemId, userId: e.userId, sessionId: e.sessionId, ts: e.ts })));
+    }
+  } finally {
+    await handle.close();
   }
 }
