@@ -1,10 +1,12 @@
 /**
  * Line reading for the data-set converters: a file streamed line by line (never read whole), in the file's
- * encoding (MovieLens-1M is Latin-1), with a clear error naming the path when it is missing.
+ * encoding (MovieLens-1M is Latin-1), with a clear error naming the path when it is missing; and the row
+ * helpers both MovieLens converters share (age bands, release decade, a movie as an import item).
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import type { ItemRow } from '../../../shared/contracts/import.ts';
 
 export class DatasetMissingError extends Error {
   readonly path: string;
@@ -46,4 +48,22 @@ export function ageBand(age: number): string {
 export function decadeOf(title: string): string | undefined {
   const year = /\((\d{4})\)\s*$/.exec(title)?.[1];
   return year ? `${year.slice(0, 3)}0s` : undefined;
+}
+
+/**
+ * One MovieLens movie as an import item (both data sets number movies alike): the first genre is the category,
+ * all genres the tags, the release decade the brand; a blank title becomes `Movie <id>`.
+ */
+export function movieItem(id: string, rawTitle: string, genres: readonly string[], createdAt: number | undefined): ItemRow {
+  const title = rawTitle.trim() || `Movie ${id}`;
+  const brand = decadeOf(title);
+  return {
+    id: `m${id}`,
+    title,
+    ...(genres[0] ? { category: genres[0] } : {}),
+    ...(brand ? { brand } : {}),
+    image: `/img/m${id}.svg`,
+    ...(createdAt !== undefined ? { createdAt } : {}),
+    ...(genres.length > 0 ? { tags: [...genres] } : {}),
+  };
 }

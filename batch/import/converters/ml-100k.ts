@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { EventRow, ItemRow, UserRow } from '../../../shared/contracts/import.ts';
-import { ageBand, decadeOf, readLines, requireFile } from './lines.ts';
+import { ageBand, movieItem, readLines, requireFile } from './lines.ts';
 
 export interface Ml100kOptions {
   /** Keep only ratings ≥ this (1–5); default 1 = every rating. */
@@ -51,20 +51,8 @@ export async function ml100k(folder: string, options: Ml100kOptions = {}): Promi
       for await (const line of readLines(files.item, 'latin1')) {
         const cells = line.split('|');
         const [id = '', rawTitle = ''] = cells;
-        const title = rawTitle.trim() || `Movie ${id}`;
         const flags = cells.slice(5);
-        const its = genres.filter((g, i) => flags[i] === '1' && g !== 'unknown');
-        const createdAt = firstSeen.get(id);
-        const brand = decadeOf(title);
-        yield {
-          id: `m${id}`,
-          title,
-          ...(its[0] ? { category: its[0] } : {}),
-          ...(brand ? { brand } : {}),
-          image: `/img/m${id}.svg`,
-          ...(createdAt !== undefined ? { createdAt } : {}),
-          ...(its.length > 0 ? { tags: its } : {}),
-        };
+        yield movieItem(id, rawTitle, genres.filter((g, i) => flags[i] === '1' && g !== 'unknown'), firstSeen.get(id));
       }
     },
     async *events() {

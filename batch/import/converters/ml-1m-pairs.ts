@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import type { EventRow, ItemRow, UserRow } from '../../../shared/contracts/import.ts';
-import { ageBand, decadeOf, readLines, requireFile } from './lines.ts';
+import { ageBand, movieItem, readLines, requireFile } from './lines.ts';
 import type { ConvertedDataset } from './ml-100k.ts';
 
 /** Where the synthetic clock of the pairs starts. */
@@ -38,18 +38,7 @@ export async function ml1mPairs(paths: Ml1mPairsPaths): Promise<ConvertedDataset
     async *items() {
       for await (const line of readLines(moviesFile, 'latin1')) {
         const [id = '', rawTitle = '', genres = ''] = line.split('::');
-        const title = rawTitle.trim() || `Movie ${id}`;
-        const its = genres.split('|').map((g) => g.trim()).filter(Boolean);
-        const brand = decadeOf(title);
-        yield {
-          id: `m${id}`,
-          title,
-          ...(its[0] ? { category: its[0] } : {}),
-          ...(brand ? { brand } : {}),
-          image: `/img/m${id}.svg`,
-          createdAt: ML1M_PAIRS_START,
-          ...(its.length > 0 ? { tags: its } : {}),
-        };
+        yield movieItem(id, rawTitle, genres.split('|').map((g) => g.trim()).filter(Boolean), ML1M_PAIRS_START);
       }
     },
     async *events() {
