@@ -29,6 +29,7 @@ import { FEATURE_SPEC_VERSION, PRICE_BUCKETS } from '../shared/features/spec.ts'
 import { prepare } from './prepare/prepare.ts';
 import { shuffleWithinUsers } from './prepare/split.ts';
 import { evaluate } from './evaluate/evaluate.ts';
+import { chooseServing } from './evaluate/choose-serving.ts';
 import { decodeEmbeddings, EMBEDDING_FILE, encodeEmbeddings } from './export/embeddings.ts';
 import { z } from 'zod';
 
@@ -156,6 +157,13 @@ async function main(): Promise<void> {
     training: { protocol, epochs: Number(args.epochs), neighbours: training.neighbours.model, seconds: Math.round((Date.now() - started) / 1000), ...Object.fromEntries(Object.entries(training.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])) },
   });
   await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  // Serving choices (popularity correction, MMR λ) on the ranker's validation lists, through the exported models.
+  const serving = await chooseServing(workDir, outDir, dataset.items);
+  manifest.serving = { popularityCorrection: serving.popularityCorrection, mmrLambda: serving.mmrLambda, categoryCapShare: serving.categoryCapShare };
+  await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  await writeFile(join(outDir, 'training.json'), JSON.stringify({ ...JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')), serving }, null, 1));
+  console.log(`[train] serving chosen on ${serving.heldOutLists} held-out ranker lists: popularity correction β ${serving.popularityCorrection}, MMR λ ${serving.mmrLambda}, category cap ${serving.categoryCapShare} ` +
+    `(coverage@10 over ${serving.coverageLists} lists ${serving.grid.find((p) => p.beta === serving.popularityCorrection && p.lambda === serving.mmrLambda && p.cap === serving.categoryCapShare)?.coverage ?? '–'} items; item-to-item order ${serving.reference.itemToItem}, floor ${serving.floorMet ? 'met' : 'not reachable'})`);
 
   if (!args['skip-eval']) {
     const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol, { workDir, trainSeconds: (Date.now() - started) / 1000 });

@@ -196,6 +196,8 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
     {
       dataset: dataset.name,
       protocol: options.protocol,
+      /** The test's share of each user's events (holdout protocol): the validation holds out the same share. */
+      testFraction: options.testFraction,
       cutoff: split.cutoff,
       referenceTime,
       items: space.itemCount,

@@ -1,6 +1,6 @@
 /**
  * Between the trainer's two stages: the ranker's candidate lists (written by models/torch/candidates.py: per
- * validation target, the candidates served retrieval would give with their retrieval and item-to-item scores)
+ * validation history and its held-out targets (label 1), the candidates served retrieval would give with their retrieval and item-to-item scores)
  * are encoded here with shared/features/encode.ts — the function the origin's rank stage calls — so the ranker
  * trains on exactly the features it is served. Output: <work>/rank/{dl_*} arrays for `train.py rank`.
  */
@@ -19,7 +19,8 @@ export async function encodeRankLists(dataset: Dataset, prepared: Prepared, work
     if (!values) throw new Error(`candidate lists: ${name} missing in ${workDir}`);
     return values;
   };
-  const [offsets, item, retrieval, neighbour, recent, user, pos, historyEnd] = ['offsets', 'item', 'retrieval', 'neighbour', 'recent', 'user', 'pos', 'end'].map(column);
+  const [offsets, item, retrieval, neighbour, recent, user, pos, historyEnd, targetOffsets, targetPos] =
+    ['offsets', 'item', 'retrieval', 'neighbour', 'recent', 'user', 'pos', 'end', 'target_offsets', 'target_pos'].map(column);
   const space: FeatureSpace = prepared.space;
   const eventPosition = new Map(dataset.interactions.map((e, i) => [e.eventId, i]));
   const lists = user!.length;
@@ -43,12 +44,17 @@ export async function encodeRankLists(dataset: Dataset, prepared: Prepared, work
     const encoded = encodeDlrm(space, { segment: prepared.segmentOf.get(sequence.userId), history: history.map((e) => e.itemId) }, candidates, sequence.events[historyEnd![l]!]?.ts ?? target.ts);
     sparse.set(encoded.sparse, start * DLRM_SPARSE_FEATURES.length);
     dense.set(encoded.dense, start * DLRM_DENSE_FEATURES.length);
-    const targetIndex = space.itemIndex(target.itemId);
+    // Every held-out item of this history is a positive (a random hold-out has several per user).
+    const targets = new Map<number, number>(); // item index → position of its event in the data set
+    for (let t = targetOffsets![l]!; t < targetOffsets![l + 1]!; t++) {
+      const e = sequence.events[targetPos![t]!]!;
+      targets.set(space.itemIndex(e.itemId), eventPosition.get(e.eventId) ?? -1);
+    }
     const position = eventPosition.get(target.eventId) ?? -1;
     const historyPosition = eventPosition.get(sequence.events[historyEnd![l]!]?.eventId ?? '') ?? -1;
     for (let r = start; r < end; r++) {
-      label[r] = item![r] === targetIndex ? 1 : 0;
-      event[r] = position;
+      label[r] = targets.has(item![r]!) ? 1 : 0;
+      event[r] = targets.get(item![r]!) ?? position;
       historyEvent[r] = historyPosition;
     }
   }

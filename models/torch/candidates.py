@@ -1,4 +1,4 @@
-"""The ranker's training lists: for every validation target, the candidates the served retrieval would give
+"""The ranker's training lists: for every validation history (and its held-out targets), the candidates the served retrieval would give
 (top RETRIEVE_TOWER by the two-tower, top RETRIEVE_NEIGHBOURS by the item-to-item source, seen items removed),
 with the per-candidate retrieval features serving computes: two-tower score, item-to-item score of the history
 and of its newest RECENT items. Models used here are fitted without the validation targets (no leakage).
@@ -28,22 +28,28 @@ def top_unseen(scores, seen, k, positive_only=False):
 
 
 def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=1024):
-    """Returns dict of arrays: offsets, item, retrieval, neighbour, recent, user, pos (target = seqs[user][pos])."""
+    """One list per validation history (examples sharing user and history end: a random hold-out scores all of a
+    user's held-out items from one history) whose targets the retrieval found. Returns dict of arrays: offsets,
+    item, retrieval, neighbour, recent, user, pos (the first target = seqs[user][pos]), end (history end), and
+    the list's target positions (target_offsets, target_pos). user_emb: one row per example."""
+    groups = {}
+    for i, (u, p, h) in enumerate(examples):
+        groups.setdefault((u, h), []).append(i)
+    keys = list(groups)
     out = {k: [] for k in ["item", "retrieval", "neighbour", "recent"]}
-    offsets, users, positions, ends = [0], [], [], []
-    for start in range(0, len(examples), chunk):
-        ex = examples[start:start + chunk]
-        hist = [seqs[u][:h] for u, _, h in ex]
-        tower = user_emb[start:start + chunk] @ item_emb.T
+    offsets, users, positions, ends, t_offsets, t_pos = [0], [], [], [], [0], []
+    for start in range(0, len(keys), chunk):
+        part = keys[start:start + chunk]
+        hist = [seqs[u][:h] for u, h in part]
+        tower = user_emb[[groups[k][0] for k in part]] @ item_emb.T
         neigh = neighbour_scores(hist, n_items, nb, wt, cap=window)
         recent = neighbour_scores([h[-RECENT:] for h in hist], n_items, nb, wt)
-        for r, (u, p, h) in enumerate(ex):
-            target = seqs[u][p]
+        for r, (u, h) in enumerate(part):
             seen = set(hist[r].tolist())
-            if target in seen:
-                continue
             cands = list(dict.fromkeys([*top_unseen(tower[r], seen, RETRIEVE_TOWER).tolist(), *top_unseen(neigh[r], seen, RETRIEVE_NEIGHBOURS, True).tolist()]))
-            if target not in cands:
+            in_list = set(cands)
+            targets = [examples[i][1] for i in groups[(u, h)] if seqs[u][examples[i][1]] not in seen and seqs[u][examples[i][1]] in in_list]
+            if not targets:
                 continue
             c = np.asarray(cands) - 1
             out["item"].append(c + 1)
@@ -52,13 +58,16 @@ def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=102
             out["recent"].append(recent[r, c])
             offsets.append(offsets[-1] + len(c))
             users.append(u)
-            positions.append(p)
+            positions.append(targets[0])
             ends.append(h)
+            t_pos.extend(targets)
+            t_offsets.append(len(t_pos))
     cat = lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, dtype=t)
     return {"offsets": np.asarray(offsets, dtype=np.int32), "item": cat(out["item"], np.int32), "retrieval": cat(out["retrieval"], np.float32),
             "neighbour": cat(out["neighbour"], np.float32), "recent": cat(out["recent"], np.float32),
             "user": np.asarray(users, dtype=np.int32), "pos": np.asarray(positions, dtype=np.int32),
-            "end": np.asarray(ends, dtype=np.int32)}
+            "end": np.asarray(ends, dtype=np.int32), "target_offsets": np.asarray(t_offsets, dtype=np.int32),
+            "target_pos": np.asarray(t_pos, dtype=np.int32)}
 
 
 def write(work_dir, arrays):

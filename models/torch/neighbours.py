@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 EASE_MAX_ITEMS = 6000
-HISTORY_CAP = 200
+# = USER_HISTORY_CAP (shared/features/history.ts): the newest items the feature store keeps and serving scores.
+HISTORY_CAP = 1000
 
 
 def history_matrix(histories, n_items, cap=HISTORY_CAP):

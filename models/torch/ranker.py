@@ -1,6 +1,6 @@
 """The ranker (ONNX name `dlrm`, inputs sparse + dense as in shared/features/spec.ts): scores the served
-retrieval's candidates. Trained listwise (softmax over each validation target's candidate list, target = the
-held-out item) on the retriever's own candidates, so its negatives are the hard ones retrieval hands it.
+retrieval's candidates. Trained listwise (softmax over each validation history's candidate list, against the
+uniform distribution over its held-out items) on the retriever's own candidates, so its negatives are the hard ones retrieval hands it.
 Inputs: the dense features (two-tower and item-to-item scores, recency, log popularity, affinities, age),
 standardised inside the model, plus small category / last-category / price / segment embeddings. No item-id
 embedding: with one list per user it would memorise popular ids and collapse coverage."""
@@ -36,36 +36,39 @@ class Ranker(nn.Module):
 
 
 def lists_of(offsets, label):
-    """(start, end, position of the positive) per list."""
+    """(start, end, positions of the positives) per list (several when a history has several held-out items)."""
     out = []
     for i in range(len(offsets) - 1):
         s, e = int(offsets[i]), int(offsets[i + 1])
         pos = np.nonzero(label[s:e] > 0.5)[0]
         if e > s and len(pos):
-            out.append((s, e, int(pos[0])))
+            out.append((s, e, pos))
     return out
 
 
 def _batch(lists, idx):
+    """Rows, mask and the target distribution (uniform over each list's positives) of a batch of lists."""
     width = max(lists[i][1] - lists[i][0] for i in idx)
     rows = np.zeros((len(idx), width), dtype=np.int64)
     mask = np.zeros((len(idx), width), dtype=bool)
-    target = np.zeros(len(idx), dtype=np.int64)
+    target = np.zeros((len(idx), width), dtype=np.float32)
     for r, i in enumerate(idx):
         s, e, p = lists[i]
         rows[r, :e - s] = np.arange(s, e)
         mask[r, :e - s] = True
-        target[r] = p
+        target[r, p] = 1.0 / len(p)
     return torch.from_numpy(rows), torch.from_numpy(mask), torch.from_numpy(target)
 
 
 def _ndcg_at_10(scores_of, lists, idx):
+    """NDCG@10 of each list's positives under the given scores (ties broken by list position), averaged over lists."""
     total = 0.0
+    discount = 1.0 / np.log2(np.arange(10) + 2)
     for i in idx:
         s, e, p = lists[i]
-        sc = scores_of(s, e)
-        rank = int((sc > sc[p]).sum())
-        total += 1.0 / np.log2(rank + 2) if rank < 10 else 0.0
+        order = np.argsort(-scores_of(s, e), kind="stable")[:10]
+        dcg = discount[:len(order)][np.isin(order, p)].sum()
+        total += dcg / discount[:min(10, len(p))].sum()
     return total / max(1, len(idx))
 
 
@@ -103,7 +106,8 @@ def train_ranker(sparse, dense, label, offsets, vocab, epochs, batch_lists=64, s
             rows, mask, target = _batch(lists, perm[b:b + batch_lists])
             flat = rows.reshape(-1)
             logit = model.logits(s_all[flat], d_all[flat]).reshape(rows.shape).masked_fill(~mask, -1e9)
-            loss = F.cross_entropy(logit, target)
+            # Listwise softmax cross-entropy against the uniform distribution over the list's positives.
+            loss = -(target * F.log_softmax(logit, dim=1)).sum(1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -111,7 +115,8 @@ def train_ranker(sparse, dense, label, offsets, vocab, epochs, batch_lists=64, s
         losses.append(total / max(1, len(fit)))
         log(f"  ranker epoch {epoch + 1}/{epochs}: listwise loss {losses[-1]:.4f}")
     model.eval()
-    report = {"lists": len(lists), "holdout_lists": int(n_hold)}
+    # The held-out lists' first rows: models/evaluate/choose-serving.ts scores the serving choices on them.
+    report = {"lists": len(lists), "holdout_lists": int(n_hold), "holdout_starts": sorted(int(lists[i][0]) for i in hold)}
     if n_hold:
         with torch.no_grad():
             ranked = model.logits(s_all, d_all).numpy()

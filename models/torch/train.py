@@ -101,7 +101,8 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
     # One two-tower, trained without the validation targets: it is served, and its scores on the validation
     # targets are the ranker's retrieval features without leakage (the held-out 2 items per user cost little).
     starts = session_starts(a) if meta.get("protocol") == "time" else None
-    fit, examples = split(seqs, starts)
+    fraction = float(meta.get("testFraction", 0.1)) if meta.get("protocol") == "holdout" else None
+    fit, examples = split(seqs, starts, fraction)
     held = np.zeros(len(a["tt_item"]), dtype=bool)
     for u, p in {(u, p) for u, p, _ in examples} | {(u, p) for u, s in enumerate(seqs) for p in range(len(fit[u]), len(s))}:
         held[a["seq_offsets"][u] + p] = True
@@ -130,7 +131,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
 
     # Item-to-item models chosen on validation; baselines on the test users; the served neighbours.
     t = time.time()
-    choice = tune(seqs, n_items, log, starts)
+    choice = tune(seqs, n_items, log, starts, fraction)
     timings["tuning_s"] = time.time() - t
     log(f"[train] chosen on validation: item-kNN (k, shrink, window)={choice['knn']} EASE (lambda, window)={choice['ease']} served item-to-item: {choice['served']} over the newest {choice['served_window']} items")
     t = time.time()
@@ -154,7 +155,7 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
     cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt, choice["served_window"])
     candidates.write(work_dir, cands)
     timings["candidates_s"] = time.time() - t
-    log(f"[train] ranker lists: {len(cands['user'])} of {len(examples)} validation targets were retrieved")
+    log(f"[train] ranker lists: {len(cands['user'])} histories, {len(cands['target_pos'])} of {len(examples)} validation targets retrieved")
 
     t = time.time()
     ru = embed_users(val_user, a["rr_segment"], a["rr_history"], dim=dim)

@@ -44,6 +44,21 @@ export const ModelManifestSchema = z.object({
   itemNeighboursPerItem: z.number().int().positive().optional(),
   /** How many of the newest distinct history items the item-to-item source scores with (chosen on validation). */
   itemNeighboursWindow: z.number().int().positive().optional(),
+  /**
+   * Serving choices made for this version on the ranker's validation lists (models/evaluate/choose-serving.ts):
+   * the ranker's popularity correction β, the MMR trade-off and the category cap. Absent (older versions): β 0,
+   * the pipeline's defaults.
+   */
+  serving: z
+    .object({
+      /** score = logit(p) − β · log item popularity (core/pipeline/popularity-correction.ts); 0 = none. */
+      popularityCorrection: z.number().min(0).max(50),
+      /** MMR λ used when neither the pipeline settings nor an experiment set one (1 = relevance only). */
+      mmrLambda: z.number().min(0).max(1),
+      /** Share of a slate one category may fill, used when neither the settings nor an experiment set one (1 = no cap). */
+      categoryCapShare: z.number().min(0).max(1),
+    })
+    .optional(),
   itemEmbeddingsDtype: z.enum(['float32', 'float16', 'int8']).default('float32'),
   /** For int8 embeddings: value = int8 * scale. */
   itemEmbeddingsScale: z.number().optional(),

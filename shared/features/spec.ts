@@ -35,7 +35,7 @@ export const DLRM_DENSE_FEATURES = [
 ] as const;
 
 /** Default number of newest distinct history items whose neighbours form the item-to-item candidates (the manifest's itemNeighboursWindow overrides). */
-export const NEIGHBOUR_HISTORY = 200;
+export const NEIGHBOUR_HISTORY = 1000;
 /** Newest history items behind the neighbour_recent feature. */
 export const NEIGHBOUR_RECENT = 3;
 

@@ -63,3 +63,14 @@ describe('item-to-item source', () => {
     expect(col('retrieval_gap', 1)).toBeCloseTo(0.5);
   });
 });
+
+describe('item-to-item source, repeated calls', () => {
+  it('gives each call its own sums (the scratch buffer is reused, never carried over)', () => {
+    const first = neighbourScores(space, table(200), ['sku-1', 'sku-2']);
+    const second = neighbourScores(space, table(200), ['sku-5']);
+    const again = neighbourScores(space, table(200), ['sku-1', 'sku-2']);
+    expect([...second.all.entries()]).toEqual([[6, 1]]);
+    expect([...again.all.entries()].sort()).toEqual([...first.all.entries()].sort());
+    expect(again.all.get(3)).toBeCloseTo(1.25);
+  });
+});

@@ -5,7 +5,7 @@
  * resolves the request's settings, what it must never get back, and the flags known before any work.
  */
 import type { FeatureSpace } from '../../../shared/features/feature-space.ts';
-import { resolveSettings, type PipelineSettings } from '../settings.ts';
+import { CANDIDATES_PER_SLOT, MAX_CANDIDATES, resolveSettings, type PipelineSettings } from '../settings.ts';
 import type { PipelineRequest, PipelineResult } from '../types.ts';
 
 export interface CandidatePath {
@@ -49,7 +49,10 @@ export interface PlanContext {
 }
 
 export function planRequest(request: PipelineRequest, ctx: PlanContext): PlannedRequest {
-  const settings = resolveSettings(ctx.base, request.settings);
+  const resolved = resolveSettings(ctx.base, request.settings);
+  // A long slate (the nightly's 100, which the edge re-ranks) needs more candidates than a widget's 10 does: after
+  // the rules and MMR there must be items left to choose from, new (cold-start) items among them.
+  const settings = { ...resolved, candidates: Math.max(resolved.candidates, Math.min(MAX_CANDIDATES, CANDIDATES_PER_SLOT * request.k)) };
   const chosen = ctx.space ? choosePath(ctx.space, request) : null;
   const hasModel = ctx.modelVersion !== null;
   // Without a model only the popularity path exists; the visitor's items still explain nothing then.

@@ -28,21 +28,39 @@ function newestDistinct(indices: readonly number[], cap: number): number[] {
   return out;
 }
 
+/** Scratch sums by item index, reused across calls (stamped per call instead of cleared): a heavy history scores
+ * up to window × perItem (1000 × 500) pairs, which a Map would make a 20 ms request. */
+let sums = new Float64Array(0);
+let stamps = new Int32Array(0);
+let stamp = 0;
+
 function accumulate(neighbours: ItemNeighbours, sources: readonly number[]): Map<number, number> {
-  const scores = new Map<number, number>();
   const m = neighbours.perItem;
   // Rows exist for the trained items only: items added since (cold start) have no neighbours yet.
   const rows = neighbours.items.length / m;
+  if (sums.length < rows + 1) {
+    sums = new Float64Array(rows + 1);
+    stamps = new Int32Array(rows + 1);
+    stamp = 0;
+  }
+  stamp = stamp === 0x7fffffff ? 1 : stamp + 1;
+  if (stamp === 1) stamps.fill(0);
+  const touched: number[] = [];
   for (const source of sources) {
     if (source > rows) continue;
     const base = (source - 1) * m;
     for (let j = 0; j < m; j++) {
       const item = neighbours.items[base + j]!;
       if (item <= 0) break;
-      scores.set(item, (scores.get(item) ?? 0) + neighbours.weights[base + j]!);
+      if (stamps[item] !== stamp) {
+        stamps[item] = stamp;
+        sums[item] = 0;
+        touched.push(item);
+      }
+      sums[item] = sums[item]! + neighbours.weights[base + j]!;
     }
   }
-  return scores;
+  return new Map(touched.map((item) => [item, sums[item]!]));
 }
 
 export function neighbourScores(space: FeatureSpace, neighbours: ItemNeighbours, history: readonly string[]): NeighbourScores {

@@ -1,15 +1,20 @@
 /**
  * Stage: ranking. One DLRM run over the candidates of every request of the batch (rows concatenated), each
- * request's scores blended with its retrieval similarity by `dlrmWeight` (1 = DLRM only). When the ranker
+ * request's scores corrected for item popularity by the version's β (manifest serving.popularityCorrection,
+ * popularity-correction.ts) and blended with its retrieval similarity by `dlrmWeight` (1 = DLRM only). When the ranker
  * fails, every request keeps its candidates in retrieval order and the result says `failed`.
  */
 import { encodeDlrm, type DlrmInput, type RankCandidate } from '../../../shared/features/encode.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES } from '../../../shared/features/spec.ts';
 import type { LoadedModel } from '../../ports/model.ts';
 import { blendScores } from '../blend.ts';
+import { correctForPopularity } from '../popularity-correction.ts';
 import type { PipelineSettings } from '../settings.ts';
 import type { StageClock } from '../stage-clock.ts';
 import type { CandidatePath } from './choose-path.ts';
+
+const DENSE = DLRM_DENSE_FEATURES.length;
+const LOG_POPULARITY = DLRM_DENSE_FEATURES.indexOf('log_item_popularity');
 
 export interface RankInput {
   readonly path: CandidatePath;
@@ -30,9 +35,11 @@ export async function rank(model: LoadedModel, inputs: readonly RankInput[], clo
   try {
     const encoded = await clock.time('features', () => inputs.map((x) => encodeDlrm(model.space, { segment: x.path.segment, history: x.path.towerHistory }, x.candidates, x.now)));
     const dlrm = await clock.time('dlrm', () => model.scoreCandidates(concatDlrm(encoded)));
+    const beta = model.manifest.serving?.popularityCorrection ?? 0;
     let offset = 0;
-    const scores = inputs.map((x) => {
-      const own = dlrm.subarray(offset, offset + x.candidates.length);
+    const scores = inputs.map((x, i) => {
+      const dense = encoded[i]!.dense;
+      const own = correctForPopularity(dlrm.subarray(offset, offset + x.candidates.length), (row) => dense[row * DENSE + LOG_POPULARITY]!, beta);
       offset += x.candidates.length;
       return blendScores(own, Float32Array.from(x.candidates, (c) => c.retrievalScore), x.settings.dlrmWeight);
     });

@@ -11,7 +11,7 @@ import type { ClickStats } from '../../../shared/rerank/thompson.ts';
 import type { Rng } from '../../../shared/util/rng.ts';
 import type { ItemCatalog } from '../../ports/catalog.ts';
 import type { LoadedModel } from '../../ports/model.ts';
-import type { PipelineSettings } from '../settings.ts';
+import { DEFAULT_CATEGORY_CAP_SHARE, DEFAULT_MMR_LAMBDA, type PipelineSettings } from '../settings.ts';
 import type { PipelineRequest, PipelineResult } from '../types.ts';
 import type { CandidatePath } from './choose-path.ts';
 import type { KeptCandidate } from './filter.ts';
@@ -123,8 +123,8 @@ export function rerankSlate(input: RerankInput, batch: RerankBatch): { items: Re
       catalog: batch.catalog,
       similarity: model ? (a, b) => model.itemSimilarity(a, b) : undefined,
       k: request.k,
-      mmrLambda: settings.mmrLambda,
-      categoryCapShare: settings.categoryCapShare,
+      mmrLambda: settings.mmrLambda ?? model?.manifest.serving?.mmrLambda ?? DEFAULT_MMR_LAMBDA,
+      categoryCapShare: settings.categoryCapShare ?? model?.manifest.serving?.categoryCapShare ?? DEFAULT_CATEGORY_CAP_SHARE,
       explorationSlots: batch.stats.ok ? slots : 0,
       stats: batch.stats.map,
       rng: batch.rng,

@@ -1,0 +1,184 @@
+/**
+ * Serving choices of a model version, made on the ranker's validation lists (never the test split) and shipped
+ * in its manifest (`serving`): the ranker's popularity correction β (core/pipeline/popularity-correction.ts),
+ * the MMR λ and the category cap. Each (β, λ, cap) of the grid is run through the serving code itself — the
+ * exported ranker (ONNX), the correction, then MMR with that cap and the pipeline's item similarity — on
+ *   - the ranker's held-out lists (ranker.py keeps them out of its fit): NDCG@10 of the validation targets;
+ *   - up to COVERAGE_LISTS lists (about the test's user count): catalogue coverage of the top 10.
+ * Rule: the coverage of the item-to-item order of the same lists (the item-kNN / EASE source) is the
+ * reference; among the settings keeping at least COVERAGE_FLOOR of it, the best held-out NDCG wins, and within
+ * TIE_BAND of that the setting with the highest coverage (held-out lists are few, differences inside the band
+ * are noise). When no setting reaches the floor, the best NDCG wins and the report says the floor was missed.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
+import type { LoadedModel } from '../../core/ports/model.ts';
+import { DEFAULT_CATEGORY_CAP_SHARE, DEFAULT_MMR_LAMBDA, DEFAULT_PIPELINE_SETTINGS } from '../../core/pipeline/settings.ts';
+import { correctForPopularity } from '../../core/pipeline/popularity-correction.ts';
+import type { Item } from '../../shared/catalog/types.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES } from '../../shared/features/spec.ts';
+import { categoryCapFor, mmrSelect } from '../../shared/rerank/mmr.ts';
+import { readArrays } from '../prepare/arrays.ts';
+
+export const BETA_GRID = [0, 0.25, 0.5, 1, 1.5, 2, 3, 4] as const;
+export const LAMBDA_GRID = [1, 0.9, 0.8, 0.7] as const;
+/** Category caps (share of the slate): the e-commerce default 0.4, looser, none. */
+export const CAP_GRID = [0.4, 0.6, 1] as const;
+export const COVERAGE_FLOOR = 0.5;
+export const TIE_BAND = 0.01;
+const COVERAGE_LISTS = 2000;
+const K = 10;
+
+export interface ServingPoint {
+  beta: number;
+  lambda: number;
+  cap: number;
+  ndcg: number;
+  coverage: number;
+}
+
+export interface ServingChoice {
+  popularityCorrection: number;
+  mmrLambda: number;
+  categoryCapShare: number;
+  heldOutLists: number;
+  coverageLists: number;
+  /** Coverage@10 of the item-to-item order and the two-tower order over the coverage lists (the floor's reference). */
+  reference: { itemToItem: number; twoTower: number };
+  floorMet: boolean;
+  grid: ServingPoint[];
+}
+
+interface List {
+  start: number;
+  end: number;
+  /** Rows of the held-out items (one, or several where a history has several). */
+  targets: ReadonlySet<number>;
+}
+
+/** The lists of the ranker's training arrays: [start, end) rows and the positives' rows. */
+function listsOf(offsets: Int32Array | Float32Array, label: Int32Array | Float32Array): List[] {
+  const out: List[] = [];
+  for (let l = 0; l + 1 < offsets.length; l++) {
+    const start = offsets[l]!;
+    const end = offsets[l + 1]!;
+    const targets = new Set<number>();
+    for (let r = start; r < end; r++) if (label[r]! > 0.5) targets.add(r);
+    if (targets.size > 0) out.push({ start, end, targets });
+  }
+  return out;
+}
+
+/** NDCG@K of a slate (rows) against the list's targets. */
+function ndcgOf(slate: readonly number[], targets: ReadonlySet<number>): number {
+  let dcg = 0;
+  slate.forEach((row, position) => {
+    if (targets.has(row)) dcg += 1 / Math.log2(position + 2);
+  });
+  let ideal = 0;
+  for (let p = 0; p < Math.min(K, targets.size); p++) ideal += 1 / Math.log2(p + 2);
+  return dcg / ideal;
+}
+
+/** Pure: the rule of the file header over a scored grid. */
+export function pickServing(grid: readonly ServingPoint[], referenceCoverage: number): { point: ServingPoint; floorMet: boolean } {
+  const feasible = grid.filter((p) => p.coverage >= COVERAGE_FLOOR * referenceCoverage);
+  const pool = feasible.length > 0 ? feasible : grid;
+  const best = Math.max(...pool.map((p) => p.ndcg));
+  const near = pool.filter((p) => p.ndcg >= best * (1 - TIE_BAND));
+  const point = near.reduce((a, b) => (b.coverage > a.coverage ? b : a));
+  return { point, floorMet: feasible.length > 0 };
+}
+
+export async function chooseServing(workDir: string, modelDir: string, items: readonly Item[]): Promise<ServingChoice> {
+  const a = await readArrays(join(workDir, 'rank'), 'index.json');
+  const [sparse, dense, label, offsets] = ['dl_sparse', 'dl_dense', 'dl_label', 'dl_offsets'].map((name) => {
+    const values = a[name];
+    if (!values) throw new Error(`choose-serving: ${name} missing in ${workDir}/rank`);
+    return values;
+  });
+  const training = JSON.parse(await readFile(join(modelDir, 'training.json'), 'utf8')) as { ranker?: { holdout_starts?: number[] } };
+  const heldStarts = new Set(training.ranker?.holdout_starts ?? []);
+  const lists = listsOf(offsets!, label!);
+  const held = lists.filter((l) => heldStarts.has(l.start));
+  const coverageLists = [...held, ...lists.filter((l) => !heldStarts.has(l.start))].slice(0, COVERAGE_LISTS);
+  const S = DLRM_SPARSE_FEATURES.length;
+  const D = DLRM_DENSE_FEATURES.length;
+  const itemOf = (row: number): number => sparse![row * S + DLRM_SPARSE_FEATURES.indexOf('item')]!;
+  const denseOf = (name: (typeof DLRM_DENSE_FEATURES)[number]) => (row: number): number => dense![row * D + DLRM_DENSE_FEATURES.indexOf(name)]!;
+  const orderCoverage = (score: (row: number) => number): number => {
+    const seen = new Set<number>();
+    for (const l of coverageLists) rowsOf(l).sort((x, y) => score(y) - score(x)).slice(0, K).forEach((r) => seen.add(itemOf(r)));
+    return seen.size;
+  };
+  if (held.length === 0) {
+    // Too little data to hold lists out (the trainer then ships a fixed ranker): no correction, the default λ.
+    return { popularityCorrection: 0, mmrLambda: DEFAULT_MMR_LAMBDA, categoryCapShare: DEFAULT_CATEGORY_CAP_SHARE, heldOutLists: 0, coverageLists: coverageLists.length, reference: { itemToItem: 0, twoTower: 0 }, floorMet: false, grid: [] };
+  }
+  const reference = { itemToItem: orderCoverage(denseOf('neighbour_score')), twoTower: orderCoverage(denseOf('retrieval_score')) };
+
+  const served = await openServedPipeline({ ...fixedVersionServing(modelDir, items), annCacheDir: null, log: () => undefined });
+  const lease = served.registry.acquire();
+  try {
+    if (!lease) throw new Error(`model ${modelDir} did not load`);
+    const model = lease.model;
+    const used = [...new Set([...held, ...coverageLists])];
+    const probability = await scoreRows(model, used, sparse as Int32Array, dense as Float32Array);
+    const logPopularity = denseOf('log_item_popularity');
+    const grid: ServingPoint[] = [];
+    for (const beta of BETA_GRID) {
+      const corrected = new Map(used.map((l) => [l, correctForPopularity(probability.get(l)!, (i) => logPopularity(l.start + i), beta)]));
+      for (const [lambda, cap] of LAMBDA_GRID.flatMap((lambda) => CAP_GRID.map((cap) => [lambda, cap] as const))) {
+        const maxPerCategory = categoryCapFor(K, cap);
+        const slate = (l: List): number[] => {
+          const scores = corrected.get(l)!;
+          const head = rowsOf(l).sort((x, y) => scores[y - l.start]! - scores[x - l.start]! || x - y).slice(0, DEFAULT_PIPELINE_SETTINGS.rerankPool);
+          const pool = head.map((r) => ({ id: String(r), score: scores[r - l.start]!, category: model.space.category(itemOf(r)) }));
+          return mmrSelect(pool, { k: K, lambda, maxPerCategory, similarity: (x, y) => model.itemSimilarity(itemOf(head[x]!), itemOf(head[y]!)) }).map((p) => head[p]!);
+        };
+        const slates = new Map(used.map((l) => [l, slate(l)]));
+        let ndcg = 0;
+        for (const l of held) ndcg += ndcgOf(slates.get(l)!, l.targets);
+        const seen = new Set<number>();
+        for (const l of coverageLists) for (const r of slates.get(l)!) seen.add(itemOf(r));
+        grid.push({ beta, lambda, cap, ndcg: ndcg / Math.max(1, held.length), coverage: seen.size });
+      }
+    }
+    const { point, floorMet } = pickServing(grid, reference.itemToItem);
+    return { popularityCorrection: point.beta, mmrLambda: point.lambda, categoryCapShare: point.cap, heldOutLists: held.length, coverageLists: coverageLists.length, reference, floorMet, grid };
+  } finally {
+    lease?.release();
+    await served.close();
+  }
+}
+
+function rowsOf(l: List): number[] {
+  return Array.from({ length: l.end - l.start }, (_, i) => l.start + i);
+}
+
+/** The exported ranker's probabilities for every row of the given lists, in batches of lists. */
+async function scoreRows(model: LoadedModel, lists: readonly List[], sparse: Int32Array, dense: Float32Array): Promise<Map<List, Float32Array>> {
+  const S = DLRM_SPARSE_FEATURES.length;
+  const D = DLRM_DENSE_FEATURES.length;
+  const out = new Map<List, Float32Array>();
+  for (let b = 0; b < lists.length; b += 256) {
+    const batch = lists.slice(b, b + 256);
+    const rows = batch.reduce((n, l) => n + l.end - l.start, 0);
+    const s = new Int32Array(rows * S);
+    const d = new Float32Array(rows * D);
+    let r = 0;
+    for (const l of batch) {
+      s.set(sparse.subarray(l.start * S, l.end * S), r * S);
+      d.set(dense.subarray(l.start * D, l.end * D), r * D);
+      r += l.end - l.start;
+    }
+    const p = await model.scoreCandidates({ rows, sparse: s, dense: d });
+    r = 0;
+    for (const l of batch) {
+      out.set(l, p.slice(r, r + l.end - l.start));
+      r += l.end - l.start;
+    }
+  }
+  return out;
+}
