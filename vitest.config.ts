@@ -7,18 +7,18 @@ import { defineConfig } from 'vitest/config';
 // past the deadline (edge-events-outage passed alone in 69 s and failed in the parallel run).
 const ALONE = ['test/resilience/edge-events-outage.test.ts'];
 
+/** What both projects share; the private TMPDIR (globalSetup) is the root's alone, so it is made once, not once per project. */
+const common = { pool: 'forks' as const, testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
     // A private TMPDIR for the run, removed at the end (test/global-tmpdir.ts).
     globalSetup: ['test/global-tmpdir.ts'],
-    pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: ALONE, sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'alone', include: ALONE, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { test: { ...common, name: 'parallel', include: ['test/**/*.test.ts'], exclude: ALONE, sequence: { groupOrder: 0 } } },
+      { test: { ...common, name: 'alone', include: ALONE, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
 });
