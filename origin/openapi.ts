@@ -8,7 +8,8 @@ import { RecommendRequestSchema, RecommendResponseSchema } from '../shared/contr
 import { ExperimentCreateSchema } from './experiments/definitions.ts';
 import { EventIngestResultSchema } from './routes/events.ts';
 import { ItemUpsertResultSchema, ItemUpsertSchema } from './routes/items.ts';
-import { ID_PATTERN, MAX_ITEMS_PER_UPSERT } from '../shared/contracts/import.ts';
+import { ID_PATTERN } from '../shared/contracts/ids.ts';
+import { MAX_ITEMS_PER_UPSERT } from '../shared/contracts/import.ts';
 
 const schema = (s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> => {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;

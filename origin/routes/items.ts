@@ -9,7 +9,8 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { IdSchema, itemFromRow, ItemRowSchema, MAX_ITEMS_PER_UPSERT, type ItemRow } from '../../shared/contracts/import.ts';
+import { IdSchema } from '../../shared/contracts/ids.ts';
+import { itemFromRow, ItemRowSchema, MAX_ITEMS_PER_UPSERT, type ItemRow } from '../../shared/contracts/import.ts';
 import type { OriginDeps } from '../deps.ts';
 import { requireApiKey } from '../http/api-key.ts';
 import { readJsonBody } from '../http/json-body.ts';

@@ -5,14 +5,13 @@
  * the rest. `slates: "not-configured"` only when the origin was started without any slate KV.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
 import { eraseUser, type ErasureStep } from '../../core/erasure/erase-user.ts';
 import type { OriginDeps } from '../deps.ts';
 import { requireApiKey } from '../http/api-key.ts';
+import { PathIdSchema } from '../../shared/contracts/ids.ts';
 import { problem, reasonsOf } from '../http/problems.ts';
 import { eraseUserRows, markErased, sessionsOfUser } from '../../adapters/postgres/repository.ts';
 
-const UserIdSchema = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -').refine((v) => v !== '.' && v !== '..', 'ids "." and ".." are reserved');
 
 const FAILED: Record<ErasureStep, string> = {
   marker: 'database unavailable, nothing erased yet',
@@ -24,7 +23,7 @@ const FAILED: Record<ErasureStep, string> = {
 export function registerUsers(app: Hono, deps: OriginDeps): void {
   const retry = { 'Retry-After': String(deps.config.RETRY_AFTER_SECONDS) };
   app.delete('/v1/users/:id', requireApiKey(deps.config.API_KEYS), async (c) => {
-    const id = UserIdSchema.safeParse(c.req.param('id'));
+    const id = PathIdSchema.safeParse(c.req.param('id'));
     if (!id.success) return problem(c, 400, 'invalid user id', reasonsOf(id.error));
     const db = async () => deps.database.get();
     const result = await eraseUser(id.data, {

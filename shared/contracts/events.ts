@@ -1,5 +1,6 @@
 /** Event contract: beacons from the widget and API clients. The event id makes every write idempotent. */
 import { z } from 'zod';
+import { PathIdSchema } from './ids.ts';
 import { EVENT_TYPES } from '../catalog/types.ts';
 
 /** 20 running experiments × (64-char experiment id + ':' + 64-char variant id + ','). */
@@ -10,13 +11,7 @@ export const MIN_EVENT_TS = 946_684_800_000;
 /** How far ahead of the receiver's clock an event may be dated (client clocks drift; a day is generous). */
 export const MAX_EVENT_FUTURE_MS = 24 * 3600 * 1000;
 
-const id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -')
-  // A URL path cannot name them (/v1/users/. is /v1/users/): such a user could never be erased.
-  .refine((v) => v !== '.' && v !== '..', 'ids "." and ".." are reserved');
+const id = PathIdSchema;
 
 export const EventSchema = z
   .object({

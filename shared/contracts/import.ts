@@ -6,10 +6,8 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type Item, type User } from '../catalog/types.ts';
+import { IdSchema } from './ids.ts';
 
-/** Ids of items, users, sessions and events: what KV keys, URLs and CSV cells can carry safely. */
-export const ID_PATTERN = /^[\w.:@-]+$/;
-export const IdSchema = z.string().min(1).max(64).regex(ID_PATTERN, 'ids may only contain letters, digits and _ . : @ -');
 
 /** Earliest time an imported row may carry (MovieLens-100K starts in 1997); later than now + 1 day is refused. */
 export const IMPORT_EARLIEST_TS = Date.UTC(1990, 0, 1);

@@ -5,8 +5,9 @@
  * the nightly prunes entries its new version already contains.
  */
 import { z } from 'zod';
+import { IdSchema } from './ids.ts';
 
-const id = z.string().min(1).max(64).regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -');
+const id = IdSchema;
 
 /** At most this many items may be pending at once; beyond it, publish a new nightly version instead. */
 export const MAX_PENDING_ITEM_CHANGES = 20_000;

@@ -1,14 +1,9 @@
 /** The recommend contract: what the widget and API clients send, and what edge and origin answer. */
 import { z } from 'zod';
+import { PathIdSchema } from './ids.ts';
 
 export const MAX_K = 100;
-const id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[\w.:@-]+$/, 'ids may only contain letters, digits and _ . : @ -')
-  // A URL path cannot name them (/v1/users/. is /v1/users/): such a user could never be erased.
-  .refine((v) => v !== '.' && v !== '..', 'ids "." and ".." are reserved');
+const id = PathIdSchema;
 
 /** POST /v1/recommend on the origin. Either a user id or an anonymous session id is required. */
 export const RecommendRequestSchema = z
