@@ -3,7 +3,9 @@
  */
 import { z } from 'zod';
 
-const MAX_CANDIDATES_SETTING = 5000;
+/** ANN candidates per slate position at least (planRequest raises `candidates` for long slates), and the most. */
+export const CANDIDATES_PER_SLOT = 4;
+export const MAX_CANDIDATES = 5000;
 
 export const PipelineSettingsSchema = z.object({
   /** Serve this model version (must be pinned in the registry); default: the current one. */
@@ -14,7 +16,7 @@ export const PipelineSettingsSchema = z.object({
    * learned to reject (MovieLens-1M: ranked NDCG@10 0.3320 with 1000, 0.3396 with 100; ML-100K and the shop
    * within noise), and the ANN does a tenth of the work.
    */
-  candidates: z.number().int().min(1).max(MAX_CANDIDATES_SETTING),
+  candidates: z.number().int().min(1).max(MAX_CANDIDATES),
   /** Item-to-item candidates per request (when the model ships neighbours), added to the ANN's. */
   neighbourCandidates: z.number().int().min(0).max(5000),
   /** MMR trade-off: 1 = relevance only. Unset: the model version's validated λ (manifest serving.mmrLambda), else DEFAULT_MMR_LAMBDA. */
@@ -42,10 +44,6 @@ export const DEFAULT_PIPELINE_SETTINGS: PipelineSettings = {
   rerankPool: 200,
   sessionRerank: true,
 };
-
-/** ANN candidates per slate position at least (planRequest raises `candidates` for long slates), and the most. */
-export const CANDIDATES_PER_SLOT = 4;
-export const MAX_CANDIDATES = MAX_CANDIDATES_SETTING;
 
 /** The MMR λ of a version that ships none (older manifests) when the settings set none either. */
 export const DEFAULT_MMR_LAMBDA = 0.8;

@@ -18,8 +18,9 @@ import { DEFAULT_CATEGORY_CAP_SHARE, DEFAULT_MMR_LAMBDA, DEFAULT_PIPELINE_SETTIN
 import { correctForPopularity } from '../../core/pipeline/popularity-correction.ts';
 import type { Item } from '../../shared/catalog/types.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES } from '../../shared/features/spec.ts';
-import { categoryCapFor, mmrSelect } from '../../shared/rerank/mmr.ts';
 import { readArrays } from '../prepare/arrays.ts';
+import { scoreList } from './metrics.ts';
+import { diversify } from '../../core/pipeline/stages/rerank.ts';
 
 export const BETA_GRID = [0, 0.25, 0.5, 1, 1.5, 2, 3, 4] as const;
 export const LAMBDA_GRID = [1, 0.9, 0.8, 0.7] as const;
@@ -68,17 +69,6 @@ function listsOf(offsets: Int32Array | Float32Array, label: Int32Array | Float32
     if (targets.size > 0) out.push({ start, end, targets });
   }
   return out;
-}
-
-/** NDCG@K of a slate (rows) against the list's targets. */
-function ndcgOf(slate: readonly number[], targets: ReadonlySet<number>): number {
-  let dcg = 0;
-  slate.forEach((row, position) => {
-    if (targets.has(row)) dcg += 1 / Math.log2(position + 2);
-  });
-  let ideal = 0;
-  for (let p = 0; p < Math.min(K, targets.size); p++) ideal += 1 / Math.log2(p + 2);
-  return dcg / ideal;
 }
 
 /** Pure: the rule of the file header over a scored grid. */
@@ -130,16 +120,16 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
     for (const beta of BETA_GRID) {
       const corrected = new Map(used.map((l) => [l, correctForPopularity(probability.get(l)!, (i) => logPopularity(l.start + i), beta)]));
       for (const [lambda, cap] of LAMBDA_GRID.flatMap((lambda) => CAP_GRID.map((cap) => [lambda, cap] as const))) {
-        const maxPerCategory = categoryCapFor(K, cap);
+        const options = { space: model.space, similarity: (a: number, b: number) => model.itemSimilarity(a, b), k: K, mmrLambda: lambda, categoryCapShare: cap };
+        // Ranked as rerankSlate ranks (score, then item index), rows carried as ids.
         const slate = (l: List): number[] => {
           const scores = corrected.get(l)!;
-          const head = rowsOf(l).sort((x, y) => scores[y - l.start]! - scores[x - l.start]! || x - y).slice(0, DEFAULT_PIPELINE_SETTINGS.rerankPool);
-          const pool = head.map((r) => ({ id: String(r), score: scores[r - l.start]!, category: model.space.category(itemOf(r)) }));
-          return mmrSelect(pool, { k: K, lambda, maxPerCategory, similarity: (x, y) => model.itemSimilarity(itemOf(head[x]!), itemOf(head[y]!)) }).map((p) => head[p]!);
+          const ranked = rowsOf(l).map((r) => ({ id: String(r), index: itemOf(r), score: scores[r - l.start]! })).sort((a, b) => b.score - a.score || a.index - b.index);
+          return diversify(ranked, options, DEFAULT_PIPELINE_SETTINGS.rerankPool).map((c) => Number(c.id));
         };
         const slates = new Map(used.map((l) => [l, slate(l)]));
         let ndcg = 0;
-        for (const l of held) ndcg += ndcgOf(slates.get(l)!, l.targets);
+        for (const l of held) ndcg += scoreList(slates.get(l)!, l.targets, K).ndcg;
         const seen = new Set<number>();
         for (const l of coverageLists) for (const r of slates.get(l)!) seen.add(itemOf(r));
         grid.push({ beta, lambda, cap, ndcg: ndcg / Math.max(1, held.length), coverage: seen.size });

@@ -42,17 +42,35 @@ export interface RerankContext {
   now: number;
 }
 
-export function rerank(ranked: readonly RankedCandidate[], ctx: RerankContext, poolSize: number): RecommendedItem[] {
+/** The item similarity of MMR and reasons: the model's embeddings, else category and brand. */
+function similarityOf({ space, similarity }: Pick<RerankContext, 'space' | 'similarity'>): (a: number, b: number) => number {
+  return similarity ?? ((a, b) => attributeSimilarity({ category: space.category(a), brand: space.brand(a) }, { category: space.category(b), brand: space.brand(b) }));
+}
+
+/** What MMR needs to pick the slate from the head of a ranking. */
+export type DiversifyOptions = Pick<RerankContext, 'space' | 'similarity' | 'k' | 'mmrLambda' | 'categoryCapShare'>;
+
+/**
+ * The slate's items before exploration: MMR with the category cap over the first `poolSize` of `ranked` (best
+ * first). The trainer's serving choice (models/evaluate/choose-serving.ts) runs this same function.
+ */
+export function diversify(ranked: readonly RankedCandidate[], options: DiversifyOptions, poolSize: number): RankedCandidate[] {
   const head = ranked.slice(0, poolSize);
-  const { space } = ctx;
-  const sim = ctx.similarity ?? ((a: number, b: number) => attributeSimilarity({ category: space.category(a), brand: space.brand(a) }, { category: space.category(b), brand: space.brand(b) }));
+  const sim = similarityOf(options);
+  const { space } = options;
   const pool = head.map((c) => ({ id: c.id, score: c.score, category: space.category(c.index) }));
-  const chosen = mmrSelect(pool, {
-    k: ctx.k,
-    lambda: ctx.mmrLambda,
-    maxPerCategory: categoryCapFor(ctx.k, ctx.categoryCapShare),
+  return mmrSelect(pool, {
+    k: options.k,
+    lambda: options.mmrLambda,
+    maxPerCategory: categoryCapFor(options.k, options.categoryCapShare),
     similarity: (a, b) => sim(head[a]!.index, head[b]!.index),
   }).map((p) => head[p]!);
+}
+
+export function rerank(ranked: readonly RankedCandidate[], ctx: RerankContext, poolSize: number): RecommendedItem[] {
+  const { space } = ctx;
+  const sim = similarityOf(ctx);
+  const chosen = diversify(ranked, ctx, poolSize);
   // Every id of the slate comes from the head or the exploration pool (ranked[0, 2 · pool)): no need to index all.
   const byId = new Map(ranked.slice(0, poolSize * 2).map((c) => [c.id, c]));
   let ids = chosen.map((c) => c.id);
