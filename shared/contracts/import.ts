@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES, type Item, type User } from '../catalog/types.ts';
-import { IdSchema } from './ids.ts';
+import { IdSchema, PathIdSchema } from './ids.ts';
 
 
 /** Earliest time an imported row may carry (MovieLens-100K starts in 1997); later than now + 1 day is refused. */
@@ -46,7 +46,8 @@ export const MAX_ITEMS_PER_UPSERT = 1000;
 /** A catalogue row. Only id and title are required; what is absent is "unknown" to the models, not an error. */
 export const ItemRowSchema = z
   .object({
-    id: IdSchema,
+    /** Named in DELETE /v1/items/:id, so "." and ".." are refused (PathIdSchema). */
+    id: PathIdSchema,
     title: z.string().trim().min(1).max(200),
     category: optionalText(64),
     brand: optionalText(64),
@@ -66,8 +67,8 @@ export type ItemRow = z.infer<typeof ItemRowSchema>;
 export const EventRowSchema = z
   .object({
     eventId: z.preprocess(emptyAsUndefined, IdSchema.optional()),
-    userId: IdSchema,
-    itemId: IdSchema,
+    userId: PathIdSchema,
+    itemId: PathIdSchema,
     type: z.enum(EVENT_TYPES),
     ts: TimestampSchema,
     /** Default: derived from the user and a 30-minute inactivity gap. */
@@ -81,7 +82,8 @@ export type EventRow = z.infer<typeof EventRowSchema>;
 /** A user row (optional file): the segment the models and segment slates use. */
 export const UserRowSchema = z
   .object({
-    id: IdSchema,
+    /** Named in DELETE /v1/users/:id (erasure), so "." and ".." are refused. */
+    id: PathIdSchema,
     segment: optionalText(64),
   })
   .strict();

@@ -5,9 +5,10 @@
  * the nightly prunes entries its new version already contains.
  */
 import { z } from 'zod';
-import { IdSchema } from './ids.ts';
+import { PathIdSchema } from './ids.ts';
 
-const id = IdSchema;
+/** The same rule as the catalogue's item ids (shared/contracts/import.ts). */
+const id = PathIdSchema;
 
 /** At most this many items may be pending at once; beyond it, publish a new nightly version instead. */
 export const MAX_PENDING_ITEM_CHANGES = 20_000;
