@@ -121,8 +121,14 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
  * The options of a deterministic batch run (nightly, benchmarks): one version folder, no hot reload, no
  * exploration, so slates are reproducible and a resumed run writes what an uninterrupted one would.
  */
-export function fixedVersionServing(versionDir: string, items: readonly Item[]): ServingOptions {
-  return { artifactsRoot: dirname(versionDir), fixedVersion: basename(versionDir), pollMs: 0, catalog: items, settings: { explorationSlots: 0 } };
+/**
+ * The nightly's retrieval: exact search in batches (adapters/ann/gemm-index.ts). It asks for 256 users at a time, where
+ * one matrix product per batch costs less per user than HNSW at 1M items, finds the true top-k and needs no graph.
+ */
+export const NIGHTLY_ANN_KIND: AnnKind = 'gemm';
+
+export function fixedVersionServing(versionDir: string, items: readonly Item[], annKind: AnnKind = NIGHTLY_ANN_KIND): ServingOptions {
+  return { artifactsRoot: dirname(versionDir), fixedVersion: basename(versionDir), pollMs: 0, catalog: items, settings: { explorationSlots: 0 }, annKind };
 }
 
 function isCatalog(catalog: ItemCatalog | readonly Item[]): catalog is ItemCatalog {

@@ -4,6 +4,8 @@
  *   --persist-to DIR        local KV persistence (same as `wrangler dev --persist-to`, default .wrangler/state)
  *   --namespace-id ID       KV namespace (default: SLATES binding id from edge/wrangler.jsonc)
  *   --threads T             worker threads computing slates (default: one per core; 1 = on the main thread)
+ *   --ann gemm|usearch      retrieval (default gemm: exact top-k, one matrix product per batch of users; usearch:
+ *                           the origin's HNSW graph, cached under <artifacts>/.ann-cache)
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
@@ -31,7 +33,7 @@ import { Redis } from 'ioredis';
 import { workerPoolComputer } from '../batch/nightly/worker-pool.ts';
 import { availableParallelism } from 'node:os';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
-import { fixedVersionServing, openServedPipeline } from '../adapters/serving.ts';
+import { fixedVersionServing, NIGHTLY_ANN_KIND, openServedPipeline } from '../adapters/serving.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -55,6 +57,7 @@ const { values } = parseArgs({
     'redis-url': { type: 'string' },
     users: { type: 'string', default: 'auto' },
     threads: { type: 'string' },
+    ann: { type: 'string', default: NIGHTLY_ANN_KIND },
     distributed: { type: 'boolean', default: false },
     'queue-prefix': { type: 'string' },
   },
@@ -145,11 +148,13 @@ if (coordinatorLock) {
   }
   process.exit();
 }
+if (!['gemm', 'usearch'].includes(values.ann)) throw new Error(`--ann must be gemm or usearch, got ${values.ann}`);
+const annKind = values.ann as 'gemm' | 'usearch';
 const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
 // One thread: the pipeline on the main thread. More: a worker pool, each worker with its own pipeline.
-const pipeline = threads === 1 ? (await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items))).pipeline : undefined;
+const pipeline = threads === 1 ? (await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items, annKind))).pipeline : undefined;
 const computer = threads === 1 ? undefined : (version: Parameters<typeof workerPoolComputer>[0]['version']) =>
-  workerPoolComputer({ threads, versionDir: artifacts.dir, items: sources.items, version, slateSize: positiveInt('slate-size', values['slate-size']), annCacheDir: join(values.artifacts, '.ann-cache') });
+  workerPoolComputer({ threads, versionDir: artifacts.dir, items: sources.items, version, slateSize: positiveInt('slate-size', values['slate-size']), annCacheDir: join(values.artifacts, '.ann-cache'), annKind });
 const kv = await openKv(kvSettings);
 
 const bar = new cliProgress.SingleBar(

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
 import type { AnnBuildOptions } from './options.ts';
 import { createExactIndex } from './exact-index.ts';
+import { createGemmIndex } from './gemm-index.ts';
 import { buildHnswlibIndex, loadHnswlibIndex } from './hnswlib-index.ts';
 import { buildUsearchIndex, loadUsearchIndex } from './usearch-index.ts';
 
@@ -18,6 +19,7 @@ export const DEFAULT_ANN_KIND: AnnKind = 'usearch';
 export const WORKER_BUILD_MIN_VECTORS = 200_000;
 
 export function buildAnnIndex(kind: AnnKind, vectors: Float32Array, dim: number, options: AnnBuildOptions = {}): AnnIndex {
+  if (kind === 'gemm') throw new Error('gemm indexes open an ONNX session: use buildOrLoadAnnIndex');
   if (kind === 'usearch') return buildUsearchIndex(vectors, dim, options);
   if (kind === 'hnswlib') return buildHnswlibIndex(vectors, dim, options);
   return createExactIndex(vectors, dim);
@@ -48,6 +50,8 @@ export async function buildOrLoadAnnIndex(
   options: AnnBuildOptions = {},
 ): Promise<CachedBuild> {
   const started = performance.now();
+  // Nothing to build for exact search; the GEMM index only opens its ONNX session.
+  if (kind === 'gemm') return { index: await createGemmIndex(vectors, dim, { threads: options.threads }), fromCache: false, buildMs: performance.now() - started };
   if (kind === 'exact' || cacheDir === undefined) {
     return { index: buildAnnIndex(kind, vectors, dim, options), fromCache: false, buildMs: performance.now() - started };
   }

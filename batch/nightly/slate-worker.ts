@@ -1,11 +1,13 @@
 /**
- * Piscina worker (one per core): opens the pipeline of the version folder once (ONNX sessions, the ANN graph
- * from the shared cache, one search thread) and turns batches of slate requests into KV entries with the same
- * code as the in-process path (compute.ts), so both paths write identical values.
+ * Piscina worker (one per core): opens the pipeline of the version folder once (ONNX sessions; the retrieval
+ * index, exact GEMM by default or an ANN graph from the shared cache; one thread each) and turns batches of
+ * slate requests into KV entries with the same code as the in-process path (compute.ts), so both paths write
+ * identical values.
  */
 import { workerData } from 'node:worker_threads';
 import type { Item } from '../../shared/catalog/types.ts';
 import type { SlateSubject } from '../../shared/kv/keys.ts';
+import type { AnnKind } from '../../core/ports/ann.ts';
 import type { PipelineRequest } from '../../core/pipeline/types.ts';
 import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
 import { fixedVersionServing, openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
@@ -18,6 +20,8 @@ export interface SlateWorkerData {
   version: VersionInfo;
   slateSize: number;
   annCacheDir?: string | undefined;
+  /** Retrieval of the version (default NIGHTLY_ANN_KIND, exact in batches); every worker and the single-thread path alike. */
+  annKind?: AnnKind | undefined;
 }
 
 export type SlateWorkerTask = { kind: 'init' } | { kind: 'slates'; subjects: SlateSubject[]; requests: PipelineRequest[] };
@@ -26,7 +30,7 @@ const config = workerData as SlateWorkerData;
 let ready: Promise<{ served: ServedPipeline; ctx: EncodeContext }> | undefined;
 
 async function open(): Promise<{ served: ServedPipeline; ctx: EncodeContext }> {
-  const options = fixedVersionServing(config.versionDir, config.items);
+  const options = fixedVersionServing(config.versionDir, config.items, config.annKind);
   const served = await openServedPipeline({ ...options, annCacheDir: config.annCacheDir, ann: { threads: 1 }, log: () => undefined });
   const space = await readFeatureSpace(config.versionDir, await readManifest(config.versionDir));
   return { served, ctx: { space, version: config.version, slateSize: config.slateSize, catalog: new Map(config.items.map((item) => [item.id, item])) } };

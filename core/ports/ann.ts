@@ -1,10 +1,10 @@
 /**
  * The ANN port: an inner-product index over item embedding rows. Row r of the embedding matrix has key r,
  * so callers map hits back to items without a side table (feature-space item index = row + 1).
- * Implementations (adapters/ann/): usearch (default, see docs/ann-choice.md), hnswlib-node, and exact search
- * (ground truth).
+ * Implementations (adapters/ann/): usearch (default, see docs/ann-choice.md), hnswlib-node, exact search
+ * (ground truth), and exact search in batches through onnxruntime's GEMM (the nightly's default).
  */
-export type AnnKind = 'usearch' | 'hnswlib' | 'exact';
+export type AnnKind = 'usearch' | 'hnswlib' | 'exact' | 'gemm';
 
 export interface AnnHits {
   /** Embedding rows, best first. */
@@ -18,8 +18,8 @@ export interface AnnIndex {
   readonly dim: number;
   readonly size: number;
   search(query: Float32Array, k: number): AnnHits;
-  /** Queries flattened row-major (n × dim); one result per query. */
-  searchBatch(queries: Float32Array, k: number): AnnHits[];
+  /** Queries flattened row-major (n × dim); one result per query (asynchronous where the search runs in ONNX Runtime). */
+  searchBatch(queries: Float32Array, k: number): AnnHits[] | Promise<AnnHits[]>;
   save(path: string): Promise<void>;
   dispose(): void;
 }

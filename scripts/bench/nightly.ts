@@ -4,10 +4,12 @@
  *  1. demo catalogue (10k items, trained model);
  *  2. synthetic 1M-item catalogue (random-weight models of the real architectures, scripts/bench/
  *     synthetic-artifacts.ts); item cards are written for a sample (a per-version cost, reported apart).
- * Each case runs the same users twice in the same process: the single-thread path (pipeline on the main
- * thread, one batch at a time: the path the earlier figures measured) and the new path (one worker thread per
- * core, KV writes overlapping compute), into two fresh local KVs with the same version id and time, then
- * compares every user slate of the two runs. users/hour = users / wall time of the user phase (from the
+ * Each case runs the same users three times in the same process, into fresh local KVs with the same version id
+ * and time: the path the earlier figures measured (pipeline on the main thread, one batch at a time, HNSW
+ * retrieval: `--ann usearch --threads 1`), the new path's single-thread reference (the same with exact GEMM
+ * retrieval) and the new path (GEMM retrieval, one worker thread per core, KV writes overlapping compute). The
+ * new path's slates must equal its reference's key for key; against the HNSW path they differ where the graph
+ * missed a true top-k candidate, which the line reports as the share of identical slates and of shared items. users/hour = users / wall time of the user phase (from the
  * first user batch to the last write); stage times are summed over threads, per user.
  */
 import { createHash } from 'node:crypto';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Item } from '../../shared/catalog/types.ts';
 import { slateKey } from '../../shared/kv/keys.ts';
+import { SlateSchema } from '../../shared/contracts/slate.ts';
 import { activeUsersOf, demoInputs, loadModelArtifacts, type NightlyUser } from '../../batch/nightly/inputs.ts';
 import { runNightly, type NightlySummary } from '../../batch/nightly/job.ts';
 import { workerPoolComputer } from '../../batch/nightly/worker-pool.ts';
@@ -24,6 +27,7 @@ import { openLocalKv } from '../../adapters/kv/local.ts';
 import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { readManifest } from '../../core/registry/artifacts.ts';
+import type { AnnKind } from '../../core/ports/ann.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -63,10 +67,10 @@ interface PathResult {
   setupSeconds: number;
 }
 
-async function runPath(c: Case, threads: number): Promise<PathResult> {
+async function runPath(c: Case, threads: number, annKind: AnnKind): Promise<PathResult> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-nightly-'));
   const setupStarted = performance.now();
-  const served = threads === 1 ? await openServedPipeline(fixedVersionServing(c.versionDir, c.items)) : undefined;
+  const served = threads === 1 ? await openServedPipeline(fixedVersionServing(c.versionDir, c.items, annKind)) : undefined;
   const kv = await openLocalKv({ persistTo: dir, namespaceId: 'bench' });
   let userPhaseStarted = 0;
   let userPhaseEnded = 0;
@@ -77,7 +81,7 @@ async function runPath(c: Case, threads: number): Promise<PathResult> {
       kv,
       pipeline: served?.pipeline,
       modelVersion: (await readManifest(c.versionDir)).version,
-      computer: threads === 1 ? undefined : (version) => workerPoolComputer({ threads, versionDir: c.versionDir, items: c.items, version, slateSize: 100 }),
+      computer: threads === 1 ? undefined : (version) => workerPoolComputer({ threads, versionDir: c.versionDir, items: c.items, version, slateSize: 100, annKind }),
       space: c.space,
       items: c.items,
       itemCardLimit: c.cardSample,
@@ -125,22 +129,45 @@ function report(path: string, threads: number, c: Case, r: PathResult): Record<s
   };
 }
 
+/** Item ids of a stored slate value (none when absent). */
+function slateItems(value: string | null): string[] {
+  if (value === null) return [];
+  return SlateSchema.parse(JSON.parse(value)).i;
+}
+
+/** How far two runs' slates agree: identical values, and the mean share of the first run's items the second has. */
+function agreement(users: readonly NightlyUser[], a: PathResult, b: PathResult): Record<string, unknown> {
+  const differing = users.filter((_, i) => a.slates[i] !== b.slates[i]).map((u) => u.id);
+  const missing = users.filter((_, i) => a.slates[i] === null || b.slates[i] === null).length;
+  let shared = 0;
+  users.forEach((_, i) => {
+    const left = slateItems(a.slates[i] ?? null);
+    const right = new Set(slateItems(b.slates[i] ?? null));
+    shared += left.length === 0 ? 0 : left.filter((id) => right.has(id)).length / left.length;
+  });
+  return { compared: users.length, identical: users.length - differing.length, differing: differing.length, missing, sharedItemShare: round(shared / Math.max(1, users.length)), firstDiffering: differing.slice(0, 5) };
+}
+
 async function measure(c: Case): Promise<Record<string, unknown>> {
   const threads = Number(values.threads);
-  const single = await runPath(c, 1);
-  const parallel = await runPath(c, threads);
-  const differing = c.users.filter((_, i) => single.slates[i] !== parallel.slates[i]).map((u) => u.id);
-  const missing = c.users.filter((_, i) => single.slates[i] === null || parallel.slates[i] === null).length;
+  const single = await runPath(c, 1, 'usearch');
+  const reference = await runPath(c, 1, 'gemm');
+  const parallel = await runPath(c, threads, 'gemm');
   return {
     bench: 'nightly',
     case: c.name,
     catalogueItems: c.items.length,
-    single: report('single-thread (pipeline on the main thread, one batch at a time)', 1, c, single),
-    parallel: report(`worker threads (${threads}) + KV writes overlapping compute`, threads, c, parallel),
+    single: report('single-thread, HNSW (usearch) retrieval: the path of the earlier figures', 1, c, single),
+    singleExact: report('single-thread, exact GEMM retrieval: the new path on one thread', 1, c, reference),
+    parallel: report(`worker threads (${threads}), exact GEMM retrieval, KV writes overlapping compute: the new path`, threads, c, parallel),
     speedup: round(single.userPhaseSeconds / parallel.userPhaseSeconds, 2),
-    slates: { compared: c.users.length, identical: c.users.length - differing.length, differing: differing.length, missing, firstDiffering: differing.slice(0, 5) },
-    // Digest of every user slate of the single-thread path: equal digests across commits = unchanged slates.
-    slatesSha256: createHash('sha256').update(single.slates.join('\n')).digest('hex'),
+    speedupOverSingleExact: round(reference.userPhaseSeconds / parallel.userPhaseSeconds, 2),
+    // Must be all identical: the same exact retrieval on one thread and on the worker pool.
+    slates: agreement(c.users, reference, parallel),
+    // Where HNSW missed a true top-k candidate the slates differ; sharedItemShare says by how much.
+    slatesVsHnsw: agreement(c.users, single, parallel),
+    // Digest of every user slate of the new path: equal digests across commits = unchanged slates.
+    slatesSha256: createHash('sha256').update(parallel.slates.join('\n')).digest('hex'),
     bytesPerSlate: parallel.summary.bytesPerSlate,
     kv: 'local (Miniflare/workerd SQLite)',
     cores: availableParallelism(),
@@ -168,7 +195,7 @@ if (!values['skip-big']) {
         segments: synthetic.dataset.segments,
         items: synthetic.dataset.items,
       })),
-      note: 'random-weight models of the real architectures; the ANN graph is built once and cached (var/bench/…/.ann-cache)',
+      note: 'random-weight models of the real architectures; the HNSW graph of the first path is built once and cached (var/bench/…/.ann-cache)',
     }),
   );
 }

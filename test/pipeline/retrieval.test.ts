@@ -49,11 +49,44 @@ describe.each(['usearch', 'hnswlib'] as const)('%s', (kind) => {
     expect(second.fromCache).toBe(true);
     const flat = new Float32Array(queries.length * dim);
     queries.forEach((q, i) => flat.set(q, i * dim));
-    const batch = first.index.searchBatch(flat, 100);
+    const batch = await first.index.searchBatch(flat, 100);
     queries.forEach((q, i) => {
       expect([...batch[i]!.rows]).toEqual([...first.index.search(q, 100).rows]);
       expect(recall(second.index.search(q, 100).rows, batch[i]!.rows)).toBeGreaterThan(0.95);
     });
+  });
+});
+
+describe('gemm (exact search in batches through ONNX Runtime)', () => {
+  it('returns the exact top-k of every query, in order, with inner-product scores, across passes and tied scores', async () => {
+    // 40 000 rows: the demo embeddings four times over, so every score is tied with three other rows (ties go to
+    // the lower row, as in the exact scan), and more than one pass of queries.
+    const copies = new Float32Array(vectors.length * 4);
+    for (let c = 0; c < 4; c++) copies.set(vectors, c * vectors.length);
+    const { index } = await buildOrLoadAnnIndex('gemm', copies, dim, undefined, 'unused');
+    const scan = buildAnnIndex('exact', copies, dim);
+    expect(index.kind).toBe('gemm');
+    expect(index.size).toBe(manifest.itemCount * 4);
+    const many = Array.from({ length: 300 }, (_, q) => queries[q % queries.length]!.map((v, d) => v + ((q * 7 + d) % 5) * 1e-3));
+    const flat = new Float32Array(many.length * dim);
+    many.forEach((q, i) => flat.set(q, i * dim));
+    const batch = await index.searchBatch(flat, 50);
+    expect(batch).toHaveLength(many.length);
+    let sameOrder = 0;
+    many.forEach((q, i) => {
+      const truth = scan.search(q, 50);
+      expect(recall(batch[i]!.rows, truth.rows)).toBeGreaterThanOrEqual(0.98); // float sums in another order may swap a boundary pair
+      for (let j = 0; j < 50; j++) expect(batch[i]!.scores[j]!).toBeCloseTo(truth.scores[j]!, 4);
+      if ([...batch[i]!.rows].join() === [...truth.rows].join()) sameOrder++;
+    });
+    expect(sameOrder / many.length).toBeGreaterThan(0.9);
+    // Ties: the four copies of the best row come back together, lowest row first.
+    const top = [...batch[0]!.rows.slice(0, 4)];
+    expect(top).toEqual([...top].sort((a, b) => a - b));
+    expect(new Set(top.map((r) => r % manifest.itemCount)).size).toBe(1);
+    expect(await index.searchBatch(new Float32Array(0), 10)).toEqual([]);
+    expect((await index.searchBatch(flat.subarray(0, dim), 10 ** 7))[0]!.rows).toHaveLength(index.size);
+    index.dispose();
   });
 });
 
