@@ -122,12 +122,18 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
  * exploration, so slates are reproducible and a resumed run writes what an uninterrupted one would.
  */
 /**
- * The nightly's retrieval: exact search in batches (adapters/ann/gemm-index.ts). It asks for 256 users at a time, where
- * one matrix product per batch costs less per user than HNSW at 1M items, finds the true top-k and needs no graph.
+ * Up to this many items the nightly retrieves exactly, in batches (adapters/ann/gemm-index.ts): it asks for 256
+ * users at a time, and one matrix product per batch then costs less per user than HNSW (measured at 1M × 64,
+ * docs/nightly.md), finds the true top-k and needs no graph. Exact search grows with the catalogue and HNSW with
+ * about its logarithm, so past this size the nightly uses the origin's HNSW graph.
  */
-export const NIGHTLY_ANN_KIND: AnnKind = 'gemm';
+export const NIGHTLY_EXACT_MAX_ITEMS = 2_000_000;
 
-export function fixedVersionServing(versionDir: string, items: readonly Item[], annKind: AnnKind = NIGHTLY_ANN_KIND): ServingOptions {
+export function nightlyAnnKind(items: number): AnnKind {
+  return items <= NIGHTLY_EXACT_MAX_ITEMS ? 'gemm' : 'usearch';
+}
+
+export function fixedVersionServing(versionDir: string, items: readonly Item[], annKind: AnnKind = nightlyAnnKind(items.length)): ServingOptions {
   return { artifactsRoot: dirname(versionDir), fixedVersion: basename(versionDir), pollMs: 0, catalog: items, settings: { explorationSlots: 0 }, annKind };
 }
 

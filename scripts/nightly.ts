@@ -4,8 +4,9 @@
  *   --persist-to DIR        local KV persistence (same as `wrangler dev --persist-to`, default .wrangler/state)
  *   --namespace-id ID       KV namespace (default: SLATES binding id from edge/wrangler.jsonc)
  *   --threads T             worker threads computing slates (default: one per core; 1 = on the main thread)
- *   --ann gemm|usearch      retrieval (default gemm: exact top-k, one matrix product per batch of users; usearch:
- *                           the origin's HNSW graph, cached under <artifacts>/.ann-cache)
+ *   --ann auto|gemm|usearch retrieval: gemm = exact top-k, one matrix product per batch of users; usearch = the
+ *                           origin's HNSW graph, cached under <artifacts>/.ann-cache; auto (default) = gemm up
+ *                           to 2M items, usearch beyond
  *   --resume                continue the newest unfinished version (finished shards are not recomputed)
  *   --shards S --batch B --slate-size N --max-users U --grace-hours H --state-dir DIR --artifacts DIR
  *   --version V --at MS     force the version id/time (reproducible runs)
@@ -33,7 +34,7 @@ import { Redis } from 'ioredis';
 import { workerPoolComputer } from '../batch/nightly/worker-pool.ts';
 import { availableParallelism } from 'node:os';
 import { kvSettingsFrom, openKv } from '../adapters/kv/open.ts';
-import { fixedVersionServing, NIGHTLY_ANN_KIND, openServedPipeline } from '../adapters/serving.ts';
+import { fixedVersionServing, nightlyAnnKind, openServedPipeline } from '../adapters/serving.ts';
 
 const root = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -57,7 +58,7 @@ const { values } = parseArgs({
     'redis-url': { type: 'string' },
     users: { type: 'string', default: 'auto' },
     threads: { type: 'string' },
-    ann: { type: 'string', default: NIGHTLY_ANN_KIND },
+    ann: { type: 'string', default: 'auto' },
     distributed: { type: 'boolean', default: false },
     'queue-prefix': { type: 'string' },
   },
@@ -68,6 +69,8 @@ const positiveInt = (name: string, text: string | undefined): number => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${text}`);
   return n;
 };
+
+if (!['auto', 'gemm', 'usearch'].includes(values.ann)) throw new Error(`--ann must be auto, gemm or usearch, got ${values.ann}`);
 
 // A distributed coordinator takes its lock first, before loading anything: a second one stops at once.
 const queueRedisUrl = values['redis-url'] ?? process.env.REDIS_URL;
@@ -148,8 +151,7 @@ if (coordinatorLock) {
   }
   process.exit();
 }
-if (!['gemm', 'usearch'].includes(values.ann)) throw new Error(`--ann must be gemm or usearch, got ${values.ann}`);
-const annKind = values.ann as 'gemm' | 'usearch';
+const annKind = values.ann === 'auto' ? nightlyAnnKind(sources.items.length) : (values.ann as 'gemm' | 'usearch');
 const threads = values.threads === undefined ? availableParallelism() : positiveInt('threads', values.threads);
 // One thread: the pipeline on the main thread. More: a worker pool, each worker with its own pipeline.
 const pipeline = threads === 1 ? (await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items, annKind))).pipeline : undefined;

@@ -20,7 +20,7 @@ export interface SlateWorkerData {
   version: VersionInfo;
   slateSize: number;
   annCacheDir?: string | undefined;
-  /** Retrieval of the version (default NIGHTLY_ANN_KIND, exact in batches); every worker and the single-thread path alike. */
+  /** Retrieval (default nightlyAnnKind: exact in batches up to 2M items); every worker and the single-thread path alike. */
   annKind?: AnnKind | undefined;
 }
 
