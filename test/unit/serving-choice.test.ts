@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { correctForPopularity } from '../../core/pipeline/popularity-correction.ts';
-import { COVERAGE_FLOOR, pickServing, TIE_BAND, type ServingPoint } from '../../models/evaluate/choose-serving.ts';
+import { COVERAGE_FLOOR, DEPARTURE_ALPHA, pairedGain, pickServing, type ScoredPoint } from '../../models/evaluate/choose-serving.ts';
 
 describe('popularity correction', () => {
   it('is the identity at β = 0 and lowers popular items relative to rare ones as β grows', () => {
@@ -28,20 +28,55 @@ describe('popularity correction', () => {
 });
 
 describe('serving choice rule', () => {
-  const point = (beta: number, lambda: number, ndcg: number, coverage: number): ServingPoint => ({ beta, lambda, cap: 0.4, ndcg, coverage });
+  /** A grid point whose held-out lists score `perList` (its mean is the point's NDCG). */
+  const point = (beta: number, lambda: number, cap: number, perList: number[], coverage: number): ScoredPoint => ({
+    beta,
+    lambda,
+    cap,
+    ndcg: perList.reduce((a, b) => a + b, 0) / perList.length,
+    coverage,
+    perList,
+  });
+  /** n lists scoring `base` plus a list-specific wobble, identical across points (paired noise). */
+  const lists = (n: number, base: number, shift = 0, noise = 0.2): number[] => Array.from({ length: n }, (_, i) => base + shift + noise * Math.sin(i * 12.9898));
 
-  it('takes the best NDCG among the settings that keep the coverage floor', () => {
-    const grid = [point(0, 1, 0.2, 100), point(1, 1, 0.18, 400), point(2, 1, 0.15, 600)];
-    const { point: chosen, floorMet } = pickServing(grid, 1000 * COVERAGE_FLOOR * 0.8);
-    expect(floorMet).toBe(true);
-    expect(chosen).toEqual(grid[1]);
+  it("keeps the ranker's own order when a setting beats it by less than the noise of the held-out lists", () => {
+    const plain = point(0, 1, 1, lists(300, 0.3), 500);
+    // +0.002 on the mean, but one list in three loses 0.1: not significant.
+    const lucky = point(1, 0.8, 0.6, lists(300, 0.3).map((v, i) => v + (i % 3 === 0 ? -0.1 : 0.053)), 800);
+    const { point: chosen, departure } = pickServing([plain, lucky], 400);
+    expect(lucky.ndcg).toBeGreaterThan(plain.ndcg);
+    expect(chosen).toBe(plain);
+    expect(departure!.pValue).toBeGreaterThan(DEPARTURE_ALPHA);
   });
 
-  it('prefers coverage inside the tie band and falls back to the best NDCG when the floor is out of reach', () => {
-    const grid = [point(0, 1, 0.2, 100), point(0.5, 0.9, 0.2 * (1 - TIE_BAND / 2), 150), point(3, 1, 0.1, 200)];
-    expect(pickServing(grid, 100).point).toEqual(grid[1]);
+  it('departs from it when a setting is better on the same lists beyond the noise', () => {
+    const plain = point(0, 1, 1, lists(300, 0.3), 500);
+    const better = point(0.5, 0.9, 1, lists(300, 0.3, 0.01), 520);
+    const { point: chosen, departure } = pickServing([plain, better], 400);
+    expect(chosen).toBe(better);
+    expect(departure!.pValue).toBeLessThan(DEPARTURE_ALPHA);
+    expect(departure!.ndcgGain).toBeCloseTo(0.01, 6);
+  });
+
+  it("takes the best NDCG among the settings that keep the coverage floor when the ranker's order does not", () => {
+    const grid = [point(0, 1, 1, lists(50, 0.2), 100), point(1, 1, 0.4, lists(50, 0.18), 400), point(2, 1, 0.4, lists(50, 0.15), 600)];
+    const { point: chosen, floorMet, departure } = pickServing(grid, 1000 * COVERAGE_FLOOR * 0.8);
+    expect(floorMet).toBe(true);
+    expect(chosen).toBe(grid[1]);
+    expect(departure).toBeUndefined();
+  });
+
+  it('falls back to the best NDCG when the floor is out of reach', () => {
+    const grid = [point(0, 1, 1, lists(50, 0.2), 100), point(3, 1, 0.4, lists(50, 0.1), 200)];
     const unreachable = pickServing(grid, 10_000);
     expect(unreachable.floorMet).toBe(false);
-    expect(unreachable.point).toEqual(grid[1]);
+    expect(unreachable.point).toBe(grid[0]);
+  });
+
+  it('the paired test: no gain from identical lists, and too few lists decide nothing', () => {
+    expect(pairedGain([0.1, 0.2, 0.3], [0.1, 0.2, 0.3])).toEqual({ ndcgGain: 0, pValue: 1 });
+    expect(pairedGain([1], [0]).pValue).toBe(1);
+    expect(pairedGain([0.2, 0.3, 0.4], [0.1, 0.2, 0.3]).pValue).toBe(0);
   });
 });
