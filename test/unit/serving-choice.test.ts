@@ -59,12 +59,33 @@ describe('serving choice rule', () => {
     expect(departure!.ndcgGain).toBeCloseTo(0.01, 6);
   });
 
-  it("takes the best NDCG among the settings that keep the coverage floor when the ranker's order does not", () => {
-    const grid = [point(0, 1, 1, lists(50, 0.2), 100), point(1, 1, 0.4, lists(50, 0.18), 400), point(2, 1, 0.4, lists(50, 0.15), 600)];
-    const { point: chosen, floorMet, departure } = pickServing(grid, 1000 * COVERAGE_FLOOR * 0.8);
-    expect(floorMet).toBe(true);
-    expect(chosen).toBe(grid[1]);
-    expect(departure).toBeUndefined();
+  it("starts from the least feasible intervention when the ranker's own order misses the coverage floor", () => {
+    const plain = point(0, 1, 1, lists(300, 0.2), 100);
+    const corrected = point(1, 1, 1, lists(300, 0.18), 450);
+    const diversified = point(0.5, 0.7, 0.4, lists(300, 0.15), 420);
+    const luckier = point(2, 0.8, 0.6, lists(300, 0.18).map((v, i) => v + (i % 3 === 0 ? -0.1 : 0.053)), 600);
+    const clearlyBetter = point(3, 0.9, 0.6, lists(300, 0.18, 0.01), 700);
+    // β 0.5 is the smallest correction that keeps the floor (400), so it anchors even with MMR and a cap; the best
+    // mean (0.182) beats its 0.15 on the same lists beyond doubt.
+    expect(pickServing([plain, corrected, diversified, luckier], 400)).toMatchObject({ point: luckier, anchor: diversified, floorMet: true });
+    const withoutIt = pickServing([plain, corrected, luckier], 400);
+    expect(withoutIt.anchor).toBe(corrected);
+    expect(withoutIt.point).toBe(corrected); // the luckier mean is noise
+    expect(pickServing([plain, corrected, luckier, clearlyBetter], 400).point).toBe(clearlyBetter);
+  });
+
+  it('tests the best of many settings at a level corrected for how many it was picked from', () => {
+    const plain = point(0, 1, 1, lists(300, 0.3), 500);
+    // A gain of about 2.5 standard errors: one-sided p ≈ 0.007.
+    const best = point(1, 1, 1, lists(300, 0.3).map((v, i) => v + (i % 2 === 0 ? 0.1 : -0.075)), 500);
+    const { pValue } = pairedGain(best.perList, plain.perList);
+    expect(pValue).toBeGreaterThan(0.001);
+    expect(pValue).toBeLessThan(DEPARTURE_ALPHA);
+    expect(pickServing([plain, best], 400).point).toBe(best);
+    const rivals = Array.from({ length: 20 }, (_, i) => point(2 + i, 1, 1, lists(300, 0.29), 500));
+    const many = pickServing([plain, best, ...rivals], 400);
+    expect(many.departure!.alpha).toBeCloseTo(DEPARTURE_ALPHA / 21, 10);
+    expect(many.point).toBe(plain);
   });
 
   it('falls back to the best NDCG when the floor is out of reach', () => {
