@@ -3,7 +3,9 @@
  * user's training items excluded: HR@K, Recall@K, NDCG@K, MAP@K, MRR@K, catalogue coverage and intra-list
  * diversity for the baselines (popularity, item-kNN, EASE: fitted on the whole training split with the
  * hyper-parameters chosen on a validation split inside it, models/torch/validation.py) and for each stage of
- * the served pipeline, run through the serving code (served.ts). Same users, same split for every system.
+ * the served pipeline, run through the serving code (served.ts). Same users, same split for every system, and
+ * the same availability rule: no list shows an item the catalogue has out of stock, as the served pipeline's
+ * rules never do (a baseline put in front of visitors would be filtered the same way).
  * Writes <reports>/<dataset>.json, .md and .html and returns flat metrics for the manifest.
  */
 import { existsSync } from 'node:fs';
@@ -49,18 +51,21 @@ export async function evaluate(dataset: Dataset, split: TimeSplit, evalUsers: re
   const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(await readFile(join(modelDir, 'feature_space.json'), 'utf8'))));
   const users = evalUsers.slice(0, MAX_USERS);
   const lists: Record<string, number[][]> = {};
+  // Feature-space indices of out-of-stock items (none in the MovieLens conversions; 8 % of the built-in shop).
+  const unavailable = new Set(dataset.items.filter((item) => item.stock <= 0).map((item) => space.itemIndex(item.id)));
+  const shown = (list: readonly number[]): number[] => list.filter((index) => !unavailable.has(index)).slice(0, K);
   const baselineFile = options.workDir ? join(options.workDir, 'baselines.json') : '';
   let choice: Baselines['choice'] | undefined;
   if (baselineFile && existsSync(baselineFile)) {
     const baselines = JSON.parse(await readFile(baselineFile, 'utf8')) as Baselines;
     choice = baselines.choice;
-    for (const [name, perUser] of Object.entries(baselines.lists)) lists[name] = perUser.slice(0, users.length).map((l) => l.slice(0, K));
+    for (const [name, perUser] of Object.entries(baselines.lists)) lists[name] = perUser.slice(0, users.length).map(shown);
   } else {
     const histories = new Map<string, number[]>();
     for (const e of split.train) if (e.type !== 'impression' && e.type !== 'click') histories.set(e.userId, [...(histories.get(e.userId) ?? []), space.itemIndex(e.itemId)]);
     const knn = new ItemKnn(space, [...histories.values()]);
-    lists.popularity = users.map((u) => popularity(space, u, K));
-    lists['item-knn'] = users.map((u) => knn.recommend(space, u, K));
+    lists.popularity = users.map((u) => shown(popularity(space, u, K + unavailable.size)));
+    lists['item-knn'] = users.map((u) => shown(knn.recommend(space, u, K + unavailable.size)));
   }
   const now = split.train.at(-1)?.ts ?? 0;
   const stages = await servedLists(modelDir, dataset.items, users.map((u) => ({ segment: u.segment, history: u.history })), K, now,

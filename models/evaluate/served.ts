@@ -35,6 +35,7 @@ export async function servedLists(modelDir: string, items: readonly Item[], user
     if (!lease) throw new Error(`model ${modelDir} did not load`);
     const model = lease.model;
     const space = model.space;
+    const unavailable = items.filter((item) => item.stock <= 0).map((item) => space.itemIndex(item.id));
     try {
       const batch = 64;
       for (let start = 0; start < users.length; start += batch) {
@@ -47,7 +48,8 @@ export async function servedLists(modelDir: string, items: readonly Item[], user
         const ranked = await rank(model, planned.map((p, i) => ({ path: p.path, settings: p.settings, now, candidates: candidates[i]! })), clock);
         const slates = await served.pipeline.recommendBatch(requests);
         chunk.forEach((u, i) => {
-          const exclude = new Set([...u.history, ...(u.sessionItems ?? [])].map((id) => space.itemIndex(id)));
+          // The stage lists obey the rules' availability as the served list does: no out-of-stock items.
+          const exclude = new Set([...u.history, ...(u.sessionItems ?? [])].map((id) => space.itemIndex(id)).concat(unavailable));
           const c = candidates[i]!;
           out['two-tower'].push(order(c.slice(0, planned[i]!.settings.candidates).map((x) => ({ index: x.index, score: x.retrievalScore })), exclude, k));
           out['item-to-item'].push(order(c.filter((x) => (x.neighbourScore ?? 0) > 0).map((x) => ({ index: x.index, score: x.neighbourScore ?? 0 })), exclude, k));
