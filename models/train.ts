@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   await writeFile(join(outDir, 'training.json'), JSON.stringify({ ...JSON.parse(await readFile(join(outDir, 'training.json'), 'utf8')), serving }, null, 1));
   console.log(`[train] serving chosen on ${serving.heldOutLists} held-out ranker lists: popularity correction β ${serving.popularityCorrection}, MMR λ ${serving.mmrLambda}, category cap ${serving.categoryCapShare} ` +
-    `(coverage@10 over ${serving.coverageLists} lists ${serving.grid.find((p) => p.beta === serving.popularityCorrection && p.lambda === serving.mmrLambda && p.cap === serving.categoryCapShare)?.coverage ?? '–'} items; item-to-item order ${serving.reference.itemToItem}, floor ${serving.floorMet ? 'met' : 'not reachable'}` +
+    `(coverage@10 over ${serving.coverageLists} lists ${serving.grid.find((p) => p.beta === serving.popularityCorrection && p.lambda === serving.mmrLambda && p.cap === serving.categoryCapShare)?.coverage ?? '–'} items; ${serving.reference.itemKnn === undefined ? `item-to-item order ${serving.reference.itemToItem}` : `item-kNN ${serving.reference.itemKnn}`}, floor ${serving.floorMet ? 'met' : 'not reachable'}` +
     `${serving.anchor && serving.departure ? `; best against the least intervention (β ${serving.anchor.beta}, λ ${serving.anchor.lambda}, cap ${serving.anchor.cap}): NDCG@10 ${serving.departure.ndcgGain >= 0 ? '+' : ''}${serving.departure.ndcgGain.toFixed(4)}, one-sided p ${serving.departure.pValue.toPrecision(2)} against a corrected level of ${serving.departure.alpha.toPrecision(2)}` : ''})`);
 
   if (!args['skip-eval']) {

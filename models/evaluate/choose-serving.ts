@@ -5,8 +5,10 @@
  * exported ranker (ONNX), the correction, then MMR with that cap and the pipeline's item similarity — on
  *   - the ranker's held-out lists (ranker.py keeps them out of its fit): NDCG@10 of the validation targets;
  *   - up to COVERAGE_LISTS lists (about the test's user count): catalogue coverage of the top 10.
- * Rule: the coverage of the item-to-item order of the same lists (the item-kNN / EASE source) is the
- * reference; settings keeping at least COVERAGE_FLOOR of it are feasible. The anchor is the least intervention
+ * Rule: the reference is the coverage@10 of the tuned item-kNN baseline over the same histories (its full-catalogue
+ * top 10, fitted without the validation targets: candidates.py knn_top), as the issue's bar is half of
+ * item-kNN's coverage; without those lists, the item-to-item order of the candidate lists. Settings keeping at
+ * least COVERAGE_FLOOR of the reference are feasible. The anchor is the least intervention
  * that is feasible: the smallest popularity correction β, then the weakest MMR (largest λ), then the loosest cap —
  * the ranker's own order (β 0, λ 1, no cap) whenever that keeps the floor. The anchor is kept unless the best
  * feasible setting beats it on the held-out lists by more than their noise: a one-sided paired test over the
@@ -37,6 +39,8 @@ export const COVERAGE_FLOOR = 0.5;
 /** Family-wise one-sided level of the paired test that lets the best setting replace the anchor. */
 export const DEPARTURE_ALPHA = 0.05;
 const COVERAGE_LISTS = 2000;
+/** Items per list in candidates.py's knn_top. */
+const KNN_REFERENCE_K = 10;
 const K = 10;
 
 export interface ServingPoint {
@@ -53,8 +57,11 @@ export interface ServingChoice {
   categoryCapShare: number;
   heldOutLists: number;
   coverageLists: number;
-  /** Coverage@10 of the item-to-item order and the two-tower order over the coverage lists (the floor's reference). */
-  reference: { itemToItem: number; twoTower: number };
+  /**
+   * Coverage@10 over the coverage lists of the item-kNN baseline (full catalogue; the floor's reference when
+   * known), of the candidate lists' item-to-item order and of their two-tower order.
+   */
+  reference: { itemKnn?: number | undefined; itemToItem: number; twoTower: number };
   floorMet: boolean;
   /** The least feasible intervention the choice started from (file header). */
   anchor?: { beta: number; lambda: number; cap: number } | undefined;
@@ -82,6 +89,8 @@ export function pairedGain(a: readonly number[], b: readonly number[]): { ndcgGa
 }
 
 interface List {
+  /** Position among the candidate lists (the row of candidates.py's knn_top). */
+  index: number;
   start: number;
   end: number;
   /** Rows of the held-out items (one, or several where a history has several). */
@@ -96,7 +105,7 @@ function listsOf(offsets: Int32Array | Float32Array, label: Int32Array | Float32
     const end = offsets[l + 1]!;
     const targets = new Set<number>();
     for (let r = start; r < end; r++) if (label[r]! > 0.5) targets.add(r);
-    if (targets.size > 0) out.push({ start, end, targets });
+    if (targets.size > 0) out.push({ index: l, start, end, targets });
   }
   return out;
 }
@@ -142,7 +151,11 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
     // Too little data to hold lists out (the trainer then ships a fixed ranker): no correction, the default λ.
     return { popularityCorrection: 0, mmrLambda: DEFAULT_MMR_LAMBDA, categoryCapShare: DEFAULT_CATEGORY_CAP_SHARE, heldOutLists: 0, coverageLists: coverageLists.length, reference: { itemToItem: 0, twoTower: 0 }, floorMet: false, grid: [] };
   }
-  const reference = { itemToItem: orderCoverage(denseOf('neighbour_score')), twoTower: orderCoverage(denseOf('retrieval_score')) };
+  const knnTop = await readArrays(workDir, 'cand_index.json').then((c) => c.knn_top).catch(() => undefined);
+  const knnCoverage = knnTop && knnTop.length === (offsets!.length - 1) * KNN_REFERENCE_K
+    ? new Set(coverageLists.flatMap((l) => [...knnTop.subarray(l.index * KNN_REFERENCE_K, (l.index + 1) * KNN_REFERENCE_K)].filter((i) => i > 0))).size
+    : undefined;
+  const reference = { itemKnn: knnCoverage, itemToItem: orderCoverage(denseOf('neighbour_score')), twoTower: orderCoverage(denseOf('retrieval_score')) };
 
   const served = await openServedPipeline({ ...fixedVersionServing(modelDir, items), annCacheDir: null, log: () => undefined });
   const lease = served.registry.acquire();
@@ -170,7 +183,7 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
         grid.push({ beta, lambda, cap, ndcg: perList.reduce((a, b) => a + b, 0) / Math.max(1, held.length), coverage: seen.size, perList });
       }
     }
-    const { point, floorMet, anchor, departure } = pickServing(grid, reference.itemToItem);
+    const { point, floorMet, anchor, departure } = pickServing(grid, reference.itemKnn ?? reference.itemToItem);
     return {
       popularityCorrection: point.beta,
       mmrLambda: point.lambda,

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from neighbours import neighbour_scores
+from neighbours import neighbour_scores, top_lists
 
 RETRIEVE_TOWER = 100
 RETRIEVE_NEIGHBOURS = 100
@@ -27,23 +27,33 @@ def top_unseen(scores, seen, k, positive_only=False):
     return top[np.argsort(-s[top])] + 1
 
 
-def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=1024):
+REFERENCE_K = 10
+
+
+def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=1024, knn_ref=None):
     """One list per validation history (examples sharing user and history end: a random hold-out scores all of a
     user's held-out items from one history) whose targets the retrieval found. Returns dict of arrays: offsets,
     item, retrieval, neighbour, recent, user, pos (the first target = seqs[user][pos]), end (history end), and
-    the list's target positions (target_offsets, target_pos). user_emb: one row per example."""
+    the list's target positions (target_offsets, target_pos). user_emb: one row per example.
+    knn_ref = (neighbours, weights, window) of the tuned item-kNN baseline fitted on the same histories: then
+    knn_top holds its full-catalogue top REFERENCE_K for each list (0-padded), the reference of the serving
+    choice's coverage floor (models/evaluate/choose-serving.ts)."""
     groups = {}
     for i, (u, p, h) in enumerate(examples):
         groups.setdefault((u, h), []).append(i)
     keys = list(groups)
     out = {k: [] for k in ["item", "retrieval", "neighbour", "recent"]}
-    offsets, users, positions, ends, t_offsets, t_pos = [0], [], [], [], [0], []
+    offsets, users, positions, ends, t_offsets, t_pos, knn_top = [0], [], [], [], [0], [], []
     for start in range(0, len(keys), chunk):
         part = keys[start:start + chunk]
         hist = [seqs[u][:h] for u, h in part]
         tower = user_emb[[groups[k][0] for k in part]] @ item_emb.T
         neigh = neighbour_scores(hist, n_items, nb, wt, cap=window)
         recent = neighbour_scores([h[-RECENT:] for h in hist], n_items, nb, wt)
+        if knn_ref is not None:
+            knb, kwt, kw = knn_ref
+            ref = top_lists(neighbour_scores([h if kw is None else h[-kw:] for h in hist], n_items, knb, kwt, cap=10**9),
+                            [set(h.tolist()) for h in hist], REFERENCE_K)
         for r, (u, h) in enumerate(part):
             seen = set(hist[r].tolist())
             cands = list(dict.fromkeys([*top_unseen(tower[r], seen, RETRIEVE_TOWER).tolist(), *top_unseen(neigh[r], seen, RETRIEVE_NEIGHBOURS, True).tolist()]))
@@ -62,12 +72,15 @@ def build(seqs, examples, n_items, user_emb, item_emb, nb, wt, window, chunk=102
             ends.append(h)
             t_pos.extend(targets)
             t_offsets.append(len(t_pos))
+            if knn_ref is not None:
+                knn_top.append(np.pad(ref[r], (0, REFERENCE_K - len(ref[r]))))
     cat = lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, dtype=t)
     return {"offsets": np.asarray(offsets, dtype=np.int32), "item": cat(out["item"], np.int32), "retrieval": cat(out["retrieval"], np.float32),
             "neighbour": cat(out["neighbour"], np.float32), "recent": cat(out["recent"], np.float32),
             "user": np.asarray(users, dtype=np.int32), "pos": np.asarray(positions, dtype=np.int32),
             "end": np.asarray(ends, dtype=np.int32), "target_offsets": np.asarray(t_offsets, dtype=np.int32),
-            "target_pos": np.asarray(t_pos, dtype=np.int32)}
+            "target_pos": np.asarray(t_pos, dtype=np.int32),
+            **({"knn_top": cat(knn_top, np.int32)} if knn_ref is not None else {})}
 
 
 def write(work_dir, arrays):

@@ -19,7 +19,7 @@ import validation
 from data import load_arrays
 from ranker import train_ranker
 from reranker import train_reranker
-from neighbours import hr_ndcg, top_lists
+from neighbours import hr_ndcg, knn, top_lists
 from seq_tower import SeqUserTower
 from two_tower import UserTower, embed_users, train_two_tower
 from validation import baseline_lists, sequences, served_neighbours, split, tune
@@ -152,7 +152,9 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
     val_user, val_item_emb = user, item_emb
     vnb, vwt = served_neighbours(fit, n_items, choice)
     ue = embed_users(val_user, a["tt_segment"][tt_rows], a["tt_history"][tt_rows], dim=dim)
-    cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt, choice["served_window"])
+    kk, kshrink, kwindow = choice["knn"]
+    knn_ref = (*knn(fit, n_items, kk, kshrink), kwindow)
+    cands = candidates.build(seqs, examples, n_items, ue, val_item_emb, vnb, vwt, choice["served_window"], knn_ref=knn_ref)
     candidates.write(work_dir, cands)
     timings["candidates_s"] = time.time() - t
     log(f"[train] ranker lists: {len(cands['user'])} histories, {len(cands['target_pos'])} of {len(examples)} validation targets retrieved")
