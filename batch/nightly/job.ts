@@ -9,6 +9,7 @@ import type { Item } from '../../shared/catalog/types.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import { newSlateVersion } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
+import pMap from 'p-map';
 import { fnv1a32 } from '../../shared/util/hash.ts';
 import type { Pipeline } from '../../core/pipeline/types.ts';
 import { cleanupVersions, DEFAULT_GRACE_MS } from './cleanup.ts';
@@ -136,6 +137,9 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
   }
 
   const computer = options.computer ? await options.computer(version) : inProcessComputer(pipeline!, { space, version, slateSize, catalog });
+  // State saves one at a time (shards finish concurrently; each save writes the state as it is then).
+  let saving: Promise<void> = Promise.resolve();
+  const save = (): Promise<void> => (saving = saving.then(() => saveState(options.stateDir, state)));
   const writer = slateWriter({ kv, computer, timer, slateVersion: state.version, batchSize, erasedAmong: options.erasedAmong, bytes: state.slateBytes });
   try {
     if (!state.segmentsDone) {
@@ -145,16 +149,19 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
       await saveState(options.stateDir, state);
     }
     options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
-    for (let shard = 0; shard < state.shards; shard++) {
-      if (state.doneShards.includes(shard)) continue;
+    // With several workers, two shards are in flight, so the next shard's batches keep the workers busy while the
+    // last batches of the previous one finish (one shard of a small run is a single batch, and with shards one
+    // after another the second worker sat idle). A shard still counts as done only once all of it is written.
+    const pending = Array.from({ length: state.shards }, (_, shard) => shard).filter((shard) => !state.doneShards.includes(shard));
+    await pMap(pending, async (shard) => {
       const { subjects, requests } = userRequests(usersOfShard(options.users, shard, state.shards), shape);
       await writer.write(subjects, requests, (n) => {
         state.usersDone += n;
         options.onProgress?.({ usersDone: state.usersDone, usersTotal: options.users.length });
       });
       state.doneShards.push(shard);
-      await saveState(options.stateDir, state);
-    }
+      await save();
+    }, { concurrency: computer.parallelism === 1 ? 1 : 2 });
   } finally {
     await computer.close();
   }

@@ -78,13 +78,13 @@ export function slateWriter(args: { kv: KvWriter; computer: SlateComputer; timer
   };
   const isErased = (set: Set<string>) => (s: SlateSubject | undefined) => s?.kind === 'user' && set.has(s.id);
   /** One batch: compute, check erasures, write, check again (the slate of a user erased meanwhile is deleted). */
-  const writeBatch = async (subjects: readonly SlateSubject[], requests: readonly PipelineRequest[]): Promise<void> => {
+  const writeBatch = async (subjects: readonly SlateSubject[], requests: readonly PipelineRequest[], sizes: number[]): Promise<void> => {
     const computed = await timer.time('compute', () => computer.compute(subjects, requests));
     for (const [stage, ms] of Object.entries(computed.stageMs)) timer.add(stage, ms);
     if (computed.entries.length !== subjects.length) throw new Error(`computed ${computed.entries.length} of ${subjects.length} slates`);
     const before = await erasedOf(subjects);
     const keep = computed.entries.filter((_, r) => !isErased(before)(subjects[r]));
-    for (const entry of keep) bytes.push(Buffer.byteLength(entry.value));
+    for (const entry of keep) sizes.push(Buffer.byteLength(entry.value));
     await timer.time('kv_write', () => kv.putMany(keep));
     const after = await erasedOf(subjects.filter((s) => !isErased(before)(s)));
     if (after.size > 0) await timer.time('kv_write', () => kv.deleteMany([...after].map((id) => slateKey(args.slateVersion, { kind: 'user', id }))));
@@ -98,10 +98,14 @@ export function slateWriter(args: { kv: KvWriter; computer: SlateComputer; timer
     },
     write: async (subjects, requests, onBatch) => {
       const batches = chunk(subjects.map((subject, i) => ({ subject, request: requests[i]! })), args.batchSize);
+      // Sizes join `bytes` only when the whole call is written: the job saves `bytes` with the shards that are done,
+      // and a shard still in flight (two are, with several workers) is recomputed after a crash.
+      const sizes: number[] = [];
       await pMap(batches, async (batch) => {
-        await writeBatch(batch.map((b) => b.subject), batch.map((b) => b.request));
+        await writeBatch(batch.map((b) => b.subject), batch.map((b) => b.request), sizes);
         await onBatch?.(batch.length);
       }, { concurrency: inFlight });
+      for (const size of sizes) bytes.push(size);
     },
   };
 }
