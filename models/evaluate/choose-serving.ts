@@ -10,7 +10,8 @@
  * item-kNN's coverage; without those lists, the item-to-item order of the candidate lists. Settings keeping at
  * least COVERAGE_FLOOR of the reference are feasible. The anchor is the least intervention
  * that is feasible: the smallest popularity correction β, then the weakest MMR (largest λ), then the loosest cap —
- * the ranker's own order (β 0, λ 1, no cap) whenever that keeps the floor. The anchor is kept unless the best
+ * the ranker's own order (β 0, λ 1, no cap) whenever that keeps the floor. Where the floor needs a correction, its
+ * least β is found finer than the grid (refineLeastCorrection: bisection between two grid values). The anchor is kept unless the best
  * feasible setting beats it on the held-out lists by more than their noise: a one-sided paired test over the
  * lists' NDCG@10, at DEPARTURE_ALPHA for the family of comparisons (Bonferroni: the best was picked from the
  * same lists among n − 1 rivals of the anchor, so each is tested at DEPARTURE_ALPHA / (n − 1)). Held-out lists
@@ -36,6 +37,8 @@ export const LAMBDA_GRID = [1, 0.9, 0.8, 0.7] as const;
 /** Category caps (share of the slate): the e-commerce default 0.4, looser, none. */
 export const CAP_GRID = [0.4, 0.6, 1] as const;
 export const COVERAGE_FLOOR = 0.5;
+/** Bisection steps of refineLeastCorrection: a grid interval of 1 is narrowed to 1/16. */
+export const REFINE_STEPS = 4;
 /** Family-wise one-sided level of the paired test that lets the best setting replace the anchor. */
 export const DEPARTURE_ALPHA = 0.05;
 const COVERAGE_LISTS = 2000;
@@ -166,9 +169,9 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
     const probability = await scoreRows(model, used, sparse as Int32Array, dense as Float32Array);
     const logPopularity = denseOf('log_item_popularity');
     const grid: ScoredPoint[] = [];
-    for (const beta of BETA_GRID) {
+    const evaluate = (beta: number, settings: readonly (readonly [number, number])[]): void => {
       const corrected = new Map(used.map((l) => [l, correctForPopularity(probability.get(l)!, (i) => logPopularity(l.start + i), beta)]));
-      for (const [lambda, cap] of LAMBDA_GRID.flatMap((lambda) => CAP_GRID.map((cap) => [lambda, cap] as const))) {
+      for (const [lambda, cap] of settings) {
         const options = { space: model.space, similarity: (a: number, b: number) => model.itemSimilarity(a, b), k: K, mmrLambda: lambda, categoryCapShare: cap };
         // Ranked as rerankSlate ranks (score, then item index), rows carried as ids.
         const slate = (l: List): number[] => {
@@ -182,8 +185,14 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
         for (const l of coverageLists) for (const r of slates.get(l)!) seen.add(itemOf(r));
         grid.push({ beta, lambda, cap, ndcg: perList.reduce((a, b) => a + b, 0) / Math.max(1, held.length), coverage: seen.size, perList });
       }
-    }
-    const { point, floorMet, anchor, departure } = pickServing(grid, reference.itemKnn ?? reference.itemToItem);
+    };
+    for (const beta of BETA_GRID) evaluate(beta, LAMBDA_GRID.flatMap((lambda) => CAP_GRID.map((cap) => [lambda, cap] as const)));
+    const referenceCoverage = reference.itemKnn ?? reference.itemToItem;
+    refineLeastCorrection(grid, COVERAGE_FLOOR * referenceCoverage, (beta) => {
+      evaluate(beta, [[1, 1]]);
+      return grid.at(-1)!;
+    });
+    const { point, floorMet, anchor, departure } = pickServing(grid, referenceCoverage);
     return {
       popularityCorrection: point.beta,
       mmrLambda: point.lambda,
@@ -199,6 +208,26 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
   } finally {
     lease?.release();
     await served.close();
+  }
+}
+
+/**
+ * The least popularity correction that keeps the floor, finer than the grid: when the ranker's own order (no MMR, no
+ * cap) misses the floor at one grid β and keeps it at the next, bisect β between them (REFINE_STEPS times) and add
+ * each point to the grid. The anchor (the smallest feasible β) then overshoots the floor by less.
+ */
+export function refineLeastCorrection(grid: ScoredPoint[], floor: number, evaluateAt: (beta: number) => ScoredPoint): void {
+  const plain = grid.filter((p) => p.lambda === 1 && p.cap === 1);
+  const missing = plain.filter((p) => p.coverage < floor).map((p) => p.beta);
+  const keeping = plain.filter((p) => p.coverage >= floor).map((p) => p.beta);
+  if (missing.length === 0 || keeping.length === 0) return;
+  let lo = Math.max(...missing);
+  let hi = Math.min(...keeping.filter((b) => b > lo));
+  if (!Number.isFinite(hi)) return;
+  for (let step = 0; step < REFINE_STEPS; step++) {
+    const mid = Math.round(((lo + hi) / 2) * 1000) / 1000;
+    if (evaluateAt(mid).coverage >= floor) hi = mid;
+    else lo = mid;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { correctForPopularity } from '../../core/pipeline/popularity-correction.ts';
-import { COVERAGE_FLOOR, DEPARTURE_ALPHA, pairedGain, pickServing, type ScoredPoint } from '../../models/evaluate/choose-serving.ts';
+import { COVERAGE_FLOOR, DEPARTURE_ALPHA, pairedGain, pickServing, refineLeastCorrection, REFINE_STEPS, type ScoredPoint } from '../../models/evaluate/choose-serving.ts';
 
 describe('popularity correction', () => {
   it('is the identity at β = 0 and lowers popular items relative to rare ones as β grows', () => {
@@ -99,5 +99,25 @@ describe('serving choice rule', () => {
     expect(pairedGain([0.1, 0.2, 0.3], [0.1, 0.2, 0.3])).toEqual({ ndcgGain: 0, pValue: 1 });
     expect(pairedGain([1], [0]).pValue).toBe(1);
     expect(pairedGain([0.2, 0.3, 0.4], [0.1, 0.2, 0.3]).pValue).toBe(0);
+  });
+
+  it('finds the least correction that keeps the floor between two grid values, and leaves a feasible ranker order alone', () => {
+    // Coverage grows with β; the floor (500) is crossed at β = 2.3.
+    const at = (beta: number): ScoredPoint => point(beta, 1, 1, lists(50, 0.3 - beta / 100), Math.round(300 + (beta - 1.3) * 200));
+    const grid = [0, 1, 2, 3, 4].map(at);
+    const asked: number[] = [];
+    refineLeastCorrection(grid, 500, (beta) => {
+      asked.push(beta);
+      grid.push(at(beta));
+      return grid.at(-1)!;
+    });
+    expect(asked).toEqual([2.5, 2.25, 2.375, 2.313]);
+    expect(asked).toHaveLength(REFINE_STEPS);
+    expect(pickServing(grid, 1000).anchor!.beta).toBe(2.313);
+    const feasible = [0, 1].map((beta) => point(beta, 1, 1, lists(50, 0.3), 900));
+    refineLeastCorrection(feasible, 500, () => {
+      throw new Error('not asked');
+    });
+    expect(feasible).toHaveLength(2);
   });
 });
