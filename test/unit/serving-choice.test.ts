@@ -113,7 +113,7 @@ describe('serving choice rule', () => {
     });
     expect(asked).toEqual([2.5, 2.25, 2.375, 2.313]);
     expect(asked).toHaveLength(REFINE_STEPS);
-    expect(pickServing(grid, 1000).anchor!.beta).toBe(2.313);
+    expect(pickServing(grid, 500 / COVERAGE_FLOOR).anchor!.beta).toBe(2.313);
     const feasible = [0, 1].map((beta) => point(beta, 1, 1, lists(50, 0.3), 900));
     refineLeastCorrection(feasible, 500, () => {
       throw new Error('not asked');
