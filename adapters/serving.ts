@@ -118,10 +118,6 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
 }
 
 /**
- * The options of a deterministic batch run (nightly, benchmarks): one version folder, no hot reload, no
- * exploration, so slates are reproducible and a resumed run writes what an uninterrupted one would.
- */
-/**
  * Up to this many items the nightly retrieves exactly, in batches (adapters/ann/gemm-index.ts): it asks for 256
  * users at a time, and one matrix product per batch then costs less per user than HNSW (measured at 1M × 64,
  * docs/nightly.md), finds the true top-k and needs no graph. Exact search grows with the catalogue and HNSW with
@@ -133,6 +129,10 @@ export function nightlyAnnKind(items: number): AnnKind {
   return items <= NIGHTLY_EXACT_MAX_ITEMS ? 'gemm' : 'usearch';
 }
 
+/**
+ * The options of a deterministic batch run (nightly, benchmarks): one version folder, no hot reload, no
+ * exploration, so slates are reproducible and a resumed run writes what an uninterrupted one would.
+ */
 export function fixedVersionServing(versionDir: string, items: readonly Item[], annKind: AnnKind = nightlyAnnKind(items.length)): ServingOptions {
   return { artifactsRoot: dirname(versionDir), fixedVersion: basename(versionDir), pollMs: 0, catalog: items, settings: { explorationSlots: 0 }, annKind };
 }

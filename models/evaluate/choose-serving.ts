@@ -161,7 +161,7 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
     // Too little data to hold lists out (the trainer then ships a fixed ranker): no correction, the default λ.
     return { popularityCorrection: 0, mmrLambda: DEFAULT_MMR_LAMBDA, categoryCapShare: DEFAULT_CATEGORY_CAP_SHARE, heldOutLists: 0, coverageLists: coverageLists.length, reference: { itemToItem: 0, twoTower: 0 }, floorMet: false, grid: [] };
   }
-  const knnTop = await readArrays(workDir, 'cand_index.json').then((c) => c.knn_top).catch(() => undefined);
+  const knnTop = await readArrays(workDir, 'cand_index.json', ['knn_top']).then((c) => c.knn_top).catch(() => undefined);
   const knnCoverage = knnTop && knnTop.length === (offsets!.length - 1) * KNN_REFERENCE_K
     ? new Set(coverageLists.flatMap((l) => [...knnTop.subarray(l.index * KNN_REFERENCE_K, (l.index + 1) * KNN_REFERENCE_K)].filter((i) => i > 0))).size
     : undefined;
@@ -176,9 +176,9 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
     const probability = await scoreRows(model, used, sparse as Int32Array, dense as Float32Array);
     const logPopularity = denseOf('log_item_popularity');
     const grid: ScoredPoint[] = [];
-    const evaluate = (beta: number, settings: readonly (readonly [number, number])[]): void => {
+    const evaluate = (beta: number, settings: readonly (readonly [number, number])[]): ScoredPoint[] => {
       const corrected = new Map(used.map((l) => [l, correctForPopularity(probability.get(l)!, (i) => logPopularity(l.start + i), beta)]));
-      for (const [lambda, cap] of settings) {
+      return settings.map(([lambda, cap]) => {
         const options = { space: model.space, similarity: (a: number, b: number) => model.itemSimilarity(a, b), k: K, mmrLambda: lambda, categoryCapShare: cap };
         // Ranked as rerankSlate ranks (score, then item index), rows carried as ids.
         const slate = (l: List): number[] => {
@@ -190,15 +190,12 @@ export async function chooseServing(workDir: string, modelDir: string, items: re
         const perList = held.map((l) => scoreList(slates.get(l)!, l.targets, K).ndcg);
         const seen = new Set<number>();
         for (const l of coverageLists) for (const r of slates.get(l)!) seen.add(itemOf(r));
-        grid.push({ beta, lambda, cap, ndcg: perList.reduce((a, b) => a + b, 0) / Math.max(1, held.length), coverage: seen.size, perList });
-      }
+        return { beta, lambda, cap, ndcg: perList.reduce((a, b) => a + b, 0) / Math.max(1, held.length), coverage: seen.size, perList };
+      });
     };
-    for (const beta of BETA_GRID) evaluate(beta, LAMBDA_GRID.flatMap((lambda) => CAP_GRID.map((cap) => [lambda, cap] as const)));
+    for (const beta of BETA_GRID) grid.push(...evaluate(beta, LAMBDA_GRID.flatMap((lambda) => CAP_GRID.map((cap) => [lambda, cap] as const))));
     const referenceCoverage = reference.itemKnn ?? reference.itemToItem;
-    refineLeastCorrection(grid, COVERAGE_FLOOR * referenceCoverage, (beta) => {
-      evaluate(beta, [[1, 1]]);
-      return grid.at(-1)!;
-    });
+    refineLeastCorrection(grid, COVERAGE_FLOOR * referenceCoverage, (beta) => evaluate(beta, [[1, 1]])[0]!);
     const { point, floorMet, anchor, departure } = pickServing(grid, referenceCoverage);
     return {
       popularityCorrection: point.beta,
@@ -233,7 +230,9 @@ export function refineLeastCorrection(grid: ScoredPoint[], floor: number, evalua
   if (!Number.isFinite(hi)) return;
   for (let step = 0; step < REFINE_STEPS; step++) {
     const mid = Math.round(((lo + hi) / 2) * 1000) / 1000;
-    if (evaluateAt(mid).coverage >= floor) hi = mid;
+    const point = evaluateAt(mid);
+    grid.push(point);
+    if (point.coverage >= floor) hi = mid;
     else lo = mid;
   }
 }

@@ -17,12 +17,13 @@ export async function writeArrays(dir: string, arrays: Record<string, ArrayEntry
   await writeFile(join(dir, 'index.json'), JSON.stringify({ arrays: index, meta }, null, 1));
 }
 
-/** Reads arrays written by the Python trainer: <dir>/<indexFile> lists name → {dtype, shape, file}. */
-export async function readArrays(dir: string, indexFile: string): Promise<Record<string, Int32Array | Float32Array>> {
+/** Reads arrays written by the Python trainer: <dir>/<indexFile> lists name → {dtype, shape, file}; `names`: only those. */
+export async function readArrays(dir: string, indexFile: string, names?: readonly string[]): Promise<Record<string, Int32Array | Float32Array>> {
   const { readFile } = await import('node:fs/promises');
   const index = JSON.parse(await readFile(join(dir, indexFile), 'utf8')) as { arrays: Record<string, { dtype: string; file: string }> };
   const out: Record<string, Int32Array | Float32Array> = {};
   for (const [name, spec] of Object.entries(index.arrays)) {
+    if (names && !names.includes(name)) continue;
     const bytes = await readFile(join(dir, spec.file));
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     out[name] = spec.dtype === 'int32' ? new Int32Array(buffer) : new Float32Array(buffer);
