@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     embeddingDim: Number(args.dim),
     itemCount: dataset.items.length,
     vocab: { items: dataset.items.length, categories: training.vocab.categories ?? 0, brands: training.vocab.brands ?? 0, segments: training.vocab.segments ?? 0, priceBuckets: PRICE_BUCKETS },
-    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json', itemNeighbours: 'item_neighbours.bin' },
+    files: { userTower: 'user_tower.onnx', dlrm: 'dlrm.onnx', sessionReranker: 'session_reranker.onnx', itemEmbeddings: EMBEDDING_FILE[embeddingDtype], featureSpace: 'feature_space.json', itemNeighbours: 'item_neighbours.bin', sessionProjection: 'session_projection.json' },
     itemNeighboursPerItem: training.neighbours.perItem,
     itemNeighboursWindow: training.neighbours.window,
     itemEmbeddingsDtype: embeddingDtype,
@@ -170,6 +170,7 @@ async function main(): Promise<void> {
     const metrics = await evaluate(dataset, split, evalUsers, outDir, args.reports, protocol, { workDir, trainSeconds: (Date.now() - started) / 1000 });
     manifest.metrics = metrics;
     manifest.sessionRerank = metrics['session.gate'] === 1 ? 'on' : 'off';
+    if (manifest.sessionRerank === 'on') manifest.sessionRerankStrength = metrics['session.strength'];
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   }
   if (!args['keep-work']) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);

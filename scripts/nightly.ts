@@ -21,11 +21,10 @@
  *                           needs a KV every machine writes (--kv cloudflare); --queue-prefix P (default bull)
  * Prints a progress bar on stderr and one JSON summary line on stdout.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { loadModelArtifacts } from '../batch/nightly/inputs.ts';
+import { edgeModelFiles, loadModelArtifacts } from '../batch/nightly/inputs.ts';
 import { openNightlySources, type UsersFrom } from '../batch/nightly/sources.ts';
 import { runNightly } from '../batch/nightly/job.ts';
 import { newSlateVersion } from '../shared/kv/keys.ts';
@@ -120,9 +119,10 @@ if (coordinatorLock) {
       lock: release,
       kv,
       space: artifacts.space,
+      sessionVectors: artifacts.sessionVectors,
       items: sources.items,
       segments,
-      edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
+      edgeModelFiles: await edgeModelFiles(artifacts),
       version: values.version ?? newSlateVersion(new Date(at)),
       modelVersion: artifacts.version,
       at,
@@ -175,11 +175,12 @@ try {
     computer,
     modelVersion: artifacts.version,
     space: artifacts.space,
+    sessionVectors: artifacts.sessionVectors,
     items: sources.items,
     users,
     segments,
     erasedAmong: (ids) => sources.source.erasedAmong(ids),
-    edgeModelFiles: [{ file: 'session_reranker.onnx', bytes: await readFile(artifacts.sessionRerankerPath) }],
+    edgeModelFiles: await edgeModelFiles(artifacts),
     stateDir: values['state-dir'],
     shards: positiveInt('shards', values.shards),
     batchSize: positiveInt('batch', values.batch),

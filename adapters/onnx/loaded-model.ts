@@ -13,10 +13,11 @@ import type { Item } from '../../shared/catalog/types.ts';
 import { fnv1a32 } from '../../shared/util/hash.ts';
 import { extendWithNewItems } from '../../core/registry/cold-start.ts';
 import { sessionRerankFeeds, type SessionRerankInput } from '../../shared/features/encode.ts';
+import { projectSessionVectors } from '../../shared/features/session-vectors.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, FEATURE_SPEC_VERSION, HISTORY_LENGTH, NEIGHBOUR_HISTORY } from '../../shared/features/spec.ts';
 import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
 import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
-import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
+import { readEmbeddings, readFeatureSpace, readManifest, readSessionProjection } from '../../core/registry/artifacts.ts';
 import type { AnnBuildOptions } from '../ann/options.ts';
 import { buildOrLoadAnnIndex } from '../ann/build.ts';
 import { createSession, DEFAULT_EXECUTION, float32Tensor, floatOutput, int64Tensor, type ExecutionConfig } from './execution.ts';
@@ -32,21 +33,6 @@ export interface ModelLoadOptions {
    * (core/registry/cold-start.ts) and join the ANN index, so they are retrievable before the next retrain.
    */
   catalogItems?: (() => readonly Item[] | Promise<readonly Item[]>) | undefined;
-}
-
-async function readEmbeddings(dir: string, manifest: ModelManifest): Promise<Float32Array> {
-  const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
-  const expected = manifest.itemCount * manifest.embeddingDim;
-  if (manifest.itemEmbeddingsDtype === 'float32') {
-    if (bytes.byteLength !== expected * 4) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected * 4}`);
-    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  }
-  if (manifest.itemEmbeddingsDtype === 'int8') {
-    if (bytes.byteLength !== expected) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected}`);
-    const scale = manifest.itemEmbeddingsScale ?? 1;
-    return Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), (v) => v * scale);
-  }
-  throw new Error(`item embeddings dtype ${manifest.itemEmbeddingsDtype} is not supported by the origin`);
 }
 
 /** item_neighbours.bin: int32 n x m indices, then float32 n x m weights (little-endian). */
@@ -97,13 +83,14 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   }
   const trainedSpace = await readFeatureSpace(dir, manifest);
   const execution = options.execution ?? DEFAULT_EXECUTION;
-  const [tower, dlrm, trainedEmbeddings, neighbours, reranker] = await Promise.all([
+  const [tower, dlrm, trainedEmbeddings, neighbours, reranker, projection] = await Promise.all([
     readFile(join(dir, manifest.files.userTower)).then((b) => createSession(b, execution)),
     readFile(join(dir, manifest.files.dlrm)).then((b) => createSession(b, execution)),
     readEmbeddings(dir, manifest),
     readNeighbours(dir, manifest),
     // The session reranker is optional at the origin: a version without a readable one serves without it.
     readFile(join(dir, manifest.files.sessionReranker)).then((b) => createSession(b, execution)).catch(() => null),
+    readSessionProjection(dir, manifest),
   ]);
   const dim = manifest.embeddingDim;
   // Without a readable catalogue (database down) the version is served with its trained items only.
@@ -128,8 +115,9 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
     options.ann,
   );
   const unit = normalisedRows(embeddings, dim);
+  const sessionVectors = projection ? projectSessionVectors(embeddings, dim, projection) : undefined;
   const warnings = [...tower.warnings, ...dlrm.warnings, ...coldStartWarnings];
-  const model = createLoadedModel({ dir, manifest, space, dim, unit, index, neighbours, reranker: reranker?.session ?? null, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
+  const model = createLoadedModel({ dir, manifest, space, dim, unit, sessionVectors, index, neighbours, reranker: reranker?.session ?? null, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
   await warmUp(model);
   return model;
 }
@@ -140,6 +128,7 @@ interface Parts {
   space: FeatureSpace;
   dim: number;
   unit: Float32Array;
+  sessionVectors: Int8Array | undefined;
   index: AnnIndex;
   neighbours: ItemNeighbours | undefined;
   reranker: ort.InferenceSession | null;
@@ -173,6 +162,7 @@ function createLoadedModel(p: Parts): LoadedModel {
     space: p.space,
     dim: p.dim,
     unitEmbeddings: p.unit,
+    sessionVectors: p.sessionVectors,
     index: p.index,
     neighbours: p.neighbours,
     warnings: p.warnings,
@@ -215,7 +205,7 @@ function createLoadedModel(p: Parts): LoadedModel {
 }
 
 async function scoreSession(session: ort.InferenceSession, input: SessionRerankInput): Promise<Float32Array> {
-  const result = await session.run(sessionRerankFeeds(input, { int64: (v, d) => int64Tensor(v, d), float32: (v, d) => float32Tensor(v, d) }));
+  const result = await session.run(sessionRerankFeeds(input, { int64: (v, d) => int64Tensor(v, d), float32: (v, d) => float32Tensor(v, d) }, session.inputNames));
   const out = floatOutput(result, MODEL_IO.sessionReranker.outputs[0]);
   if (out.length !== input.candidates) throw new Error(`session reranker returned ${out.length} scores, expected ${input.candidates}`);
   return out;

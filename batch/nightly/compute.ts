@@ -27,6 +27,8 @@ export interface SlateComputer {
 
 export interface EncodeContext {
   space: FeatureSpace;
+  /** The version's session vectors, carried by the slates for the edge reranker (absent: none carried). */
+  sessionVectors: Int8Array | undefined;
   version: VersionInfo;
   slateSize: number;
   catalog: ReadonlyMap<string, Item>;
@@ -37,7 +39,7 @@ export function encodeSlates(ctx: EncodeContext, subjects: readonly SlateSubject
   if (results.length !== subjects.length) throw new Error(`pipeline answered ${results.length} of ${subjects.length} requests`);
   return results.map((result, r) => ({
     key: slateKey(ctx.version.slateVersion, subjects[r]!),
-    value: JSON.stringify(slateOf(ctx.space, ctx.version, result.items.slice(0, ctx.slateSize), ctx.catalog)),
+    value: JSON.stringify(slateOf(ctx.space, ctx.version, result.items.slice(0, ctx.slateSize), ctx.catalog, ctx.sessionVectors)),
   }));
 }
 

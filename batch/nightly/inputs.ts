@@ -5,12 +5,15 @@
  * source, the built-in generator (the same data the origin seeds), folded with the shared history rule and
  * cap (core/users/fold-history.ts) exactly like the store-backed source (adapters/postgres/user-source.ts).
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EDGE_RERANK_GATE_FILE, EDGE_RERANKER_FILE } from '../../shared/kv/keys.ts';
+import type { RerankGate } from '../../shared/contracts/rerank-gate.ts';
 import { generateDataset, type GeneratorOptions } from '../../shared/catalog/generator.ts';
 import type { Dataset, Interaction, Item } from '../../shared/catalog/types.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import { entersHistory } from '../../shared/features/history.ts';
-import { readFeatureSpace, readManifest, readPointer } from '../../core/registry/artifacts.ts';
+import { readFeatureSpace, readManifest, readPointer, readSessionVectors } from '../../core/registry/artifacts.ts';
 import type { NightlyUser, UserSource } from '../../core/ports/user-source.ts';
 import { foldHistory } from '../../core/users/fold-history.ts';
 
@@ -20,15 +23,27 @@ export interface ModelArtifacts {
   version: string;
   dir: string;
   space: FeatureSpace;
+  /** Session vectors of the trained items (shared/features/session-vectors.ts); undefined for older versions. */
+  sessionVectors: Int8Array | undefined;
   /** Path of the session reranker ONNX, published to KV for the edge. */
   sessionRerankerPath: string;
+  /** The manifest's session-rerank gate and strength (absent in older versions: on, 1), published beside the reranker. */
+  rerankGate: RerankGate;
+}
+
+/** The files the edge loads from KV for this version (modelFileKey): the session reranker and its gate. */
+export async function edgeModelFiles(artifacts: ModelArtifacts): Promise<{ file: string; bytes: Uint8Array }[]> {
+  return [
+    { file: EDGE_RERANKER_FILE, bytes: await readFile(artifacts.sessionRerankerPath) },
+    { file: EDGE_RERANK_GATE_FILE, bytes: new TextEncoder().encode(JSON.stringify(artifacts.rerankGate)) },
+  ];
 }
 
 export async function loadModelArtifacts(artifactsRoot: string): Promise<ModelArtifacts> {
   const dir = join(artifactsRoot, await readPointer(artifactsRoot));
   const manifest = await readManifest(dir);
-  const space = await readFeatureSpace(dir, manifest);
-  return { version: manifest.version, dir, space, sessionRerankerPath: join(dir, manifest.files.sessionReranker) };
+  const [space, sessionVectors] = await Promise.all([readFeatureSpace(dir, manifest), readSessionVectors(dir, manifest)]);
+  return { version: manifest.version, dir, space, sessionVectors, sessionRerankerPath: join(dir, manifest.files.sessionReranker), rerankGate: { gate: manifest.sessionRerank ?? 'on', strength: manifest.sessionRerankStrength ?? 1 } };
 }
 
 /** Users with at least one positive interaction, each with history and purchases in time order, sorted by id. */

@@ -29,6 +29,8 @@ export interface NightlyOptions {
   /** The model version the computer serves (required with `computer`). */
   modelVersion?: string | undefined;
   space: FeatureSpace;
+  /** The version's session vectors (ModelArtifacts.sessionVectors): carried by item cards and in-process slates. */
+  sessionVectors: Int8Array | undefined;
   items: readonly Item[];
   users: readonly NightlyUser[];
   segments: readonly string[];
@@ -91,7 +93,7 @@ function fingerprint(users: readonly NightlyUser[], items: readonly Item[], segm
 export async function runNightly(options: NightlyOptions): Promise<NightlySummary> {
   const started = performance.now();
   const timer = new StageTimer();
-  const { kv, pipeline, space } = options;
+  const { kv, pipeline, space, sessionVectors } = options;
   const modelVersion = options.modelVersion ?? pipeline?.modelVersion;
   if (!modelVersion) throw new Error('runNightly needs a pipeline, or a computer and its modelVersion');
   const slateSize = options.slateSize ?? 100;
@@ -131,12 +133,12 @@ export async function runNightly(options: NightlyOptions): Promise<NightlySummar
     // Model files are keyed by model version (shared by every slate version of that model): written first,
     // so the pointer can never name a model whose reranker the edge cannot load.
     const items = options.itemCardLimit === undefined ? options.items : options.items.slice(0, options.itemCardLimit);
-    await writeItemCards(kv, timer, { space, version: state.version, modelVersion: state.modelVersion, items, edgeModelFiles: options.edgeModelFiles });
+    await writeItemCards(kv, timer, { space, sessionVectors, version: state.version, modelVersion: state.modelVersion, items, edgeModelFiles: options.edgeModelFiles });
     state.itemsDone = true;
     await saveState(options.stateDir, state);
   }
 
-  const computer = options.computer ? await options.computer(version) : inProcessComputer(pipeline!, { space, version, slateSize, catalog });
+  const computer = options.computer ? await options.computer(version) : inProcessComputer(pipeline!, { space, sessionVectors, version, slateSize, catalog });
   // State saves one at a time (shards finish concurrently; each save writes the state as it is then).
   let saving: Promise<void> = Promise.resolve();
   const save = (): Promise<void> => (saving = saving.then(() => saveState(options.stateDir, state)));

@@ -8,6 +8,7 @@ import type { RecommendedItem } from '../../shared/contracts/recommend.ts';
 import { encodeSlate, type ItemCard, type Slate, type SlateEntry } from '../../shared/contracts/slate.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
 import { itemFeaturesOf } from '../../shared/features/encode.ts';
+import { encodeSessionVector } from '../../shared/features/session-vectors.ts';
 
 export interface VersionInfo {
   slateVersion: string;
@@ -16,21 +17,24 @@ export interface VersionInfo {
   at: number;
 }
 
-/** `catalog` (id → item) supplies the cards the slate carries; without it the slate is card-less. */
-export function slateOf(space: FeatureSpace, version: VersionInfo, items: readonly RecommendedItem[], catalog?: ReadonlyMap<string, Item>): Slate {
+/**
+ * `catalog` (id → item) supplies the cards the slate carries; without it the slate is card-less. `vectors`: the
+ * version's session vectors (core/registry/artifacts.ts readSessionVectors); without them the slate carries none.
+ */
+export function slateOf(space: FeatureSpace, version: VersionInfo, items: readonly RecommendedItem[], catalog?: ReadonlyMap<string, Item>, vectors?: Int8Array): Slate {
   const entries: SlateEntry[] = items.map((item) => {
-    const features = itemFeaturesOf(space, space.itemIndex(item.id));
+    const features = itemFeaturesOf(space, space.itemIndex(item.id), vectors);
     return { id: item.id, score: item.score, reason: item.reason, ...features };
   });
   const cards = catalog ? items.map((item) => {
     const known = catalog.get(item.id);
-    return known ? itemCardOf(space, known) : undefined;
+    return known ? itemCardOf(space, known, vectors) : undefined;
   }) : undefined;
   return encodeSlate(version, entries, cards);
 }
 
-export function itemCardOf(space: FeatureSpace, item: Item): ItemCard {
-  const features = itemFeaturesOf(space, space.itemIndex(item.id));
+export function itemCardOf(space: FeatureSpace, item: Item, vectors?: Int8Array): ItemCard {
+  const features = itemFeaturesOf(space, space.itemIndex(item.id), vectors);
   return {
     id: item.id,
     t: item.title,
@@ -38,6 +42,7 @@ export function itemCardOf(space: FeatureSpace, item: Item): ItemCard {
     img: item.image,
     cat: item.category,
     f: [features.category, features.brand, features.priceBucket],
+    ...(features.vector ? { v: encodeSessionVector(features.vector) } : {}),
     st: item.stock,
   };
 }

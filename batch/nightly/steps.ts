@@ -30,13 +30,13 @@ export async function writeRunMarker(kv: KvWriter, version: string, at: number):
 }
 
 /** Edge model files (keyed by model version, written first) and every item card of the version. */
-export async function writeItemCards(kv: KvWriter, timer: StageTimer, args: { space: FeatureSpace; version: string; modelVersion: string; items: readonly Item[]; edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[] | undefined }): Promise<void> {
+export async function writeItemCards(kv: KvWriter, timer: StageTimer, args: { space: FeatureSpace; sessionVectors: Int8Array | undefined; version: string; modelVersion: string; items: readonly Item[]; edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[] | undefined }): Promise<void> {
   const files = args.edgeModelFiles ?? [];
   if (files.length > 0) {
     await timer.time('kv_write', () => kv.putMany(files.map((f) => ({ key: modelFileKey(args.modelVersion, f.file), value: Buffer.from(f.bytes).toString('base64'), base64: true }))));
   }
   for (const items of chunk(args.items, 2000)) {
-    const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(args.version, item.id), value: JSON.stringify(itemCardOf(args.space, item)) })));
+    const entries = timer.timeSync('encode', () => items.map((item) => ({ key: itemCardKey(args.version, item.id), value: JSON.stringify(itemCardOf(args.space, item, args.sessionVectors)) })));
     await timer.time('kv_write', () => kv.putMany(entries));
   }
 }

@@ -88,7 +88,7 @@ export function composePipeline(options: PipelineOptions): ComposedPipeline {
       });
 
       // 4b. Session rerank of the personal slates whose request carries session items (as the edge does).
-      const session = await sessionRerank(model, toRank.map((f) => ({ sessionItems: f.settings.sessionRerank ? f.request.sessionItems : [], candidates: f.candidates, scores: scored[filtered.indexOf(f)]!.scores })), clock);
+      const session = await sessionRerank(model, toRank.map((f) => ({ sessionItems: f.settings.sessionRerank ? f.request.sessionItems : [], strength: f.settings.sessionRerankStrength, candidates: f.candidates, scores: scored[filtered.indexOf(f)]!.scores })), clock);
       toRank.forEach((f, r) => {
         const i = filtered.indexOf(f);
         scored[i] = { ...scored[i]!, scores: session.scores[r]!, degraded: session.failed ? [...scored[i]!.degraded, 'session-rerank-failed'] : scored[i]!.degraded };

@@ -29,6 +29,11 @@ export const PipelineSettingsSchema = z.object({
   dlrmWeight: z.number().min(0).max(1),
   /** Apply the session reranker to requests with session items (when the model ships it and its gate is on). */
   sessionRerank: z.boolean(),
+  /**
+   * How far the session reranker moves the slate (shared/features/encode.ts blendSessionScores: 0 = slate order,
+   * 1 = the model's own order). Unset: the version's validated strength (manifest sessionRerankStrength), else 1.
+   */
+  sessionRerankStrength: z.number().min(0).max(1).optional(),
   /** Candidates after ranking that MMR considers (the head of the ranked list). */
   rerankPool: z.number().int().min(1).max(5000),
 });

@@ -25,6 +25,8 @@ export interface LoadedModel {
   readonly dim: number;
   /** Item embeddings, L2-normalised copy (row r = item index r + 1), for MMR similarity and reasons. */
   readonly unitEmbeddings: Float32Array;
+  /** Session vectors (shared/features/session-vectors.ts), row = item index, cold-start items included; absent for older versions. */
+  readonly sessionVectors?: Int8Array | undefined;
   readonly index: AnnIndex;
   /** The item-to-item candidate source, when the version ships one (older versions do not). */
   readonly neighbours?: ItemNeighbours | undefined;

@@ -13,6 +13,7 @@ import type { ItemChanges } from '../../shared/contracts/item-changes.ts';
 import type { EdgeRecommendQuery, RecommendedItem, RecommendResponse } from '../../shared/contracts/recommend.ts';
 import { decodeSlate, decodeSlateCards, type ItemCard, type Slate, type SlateEntry } from '../../shared/contracts/slate.ts';
 import type { ItemFeatures } from '../../shared/features/encode.ts';
+import { decodeSessionVector } from '../../shared/features/session-vectors.ts';
 import { SESSION_LENGTH } from '../../shared/features/spec.ts';
 import type { MeteredKv } from './meter.ts';
 import { recommendFromOrigin, type OriginClient } from './origin.ts';
@@ -134,9 +135,11 @@ async function finishSlate(slate: Slate, query: EdgeRecommendQuery, deps: Recomm
   const recent = recentFeatures(recentIds, entries, recentCards);
   if (recent.length > 0) {
     try {
-      const { scorer } = await deps.reranker(slate.mv);
-      const scores = await scoreCandidates(scorer, candidates.map((c) => ({ id: c.id, category: c.category, brand: c.brand, priceBucket: c.priceBucket })), recent);
-      candidates = candidates.map((c, i) => ({ ...c, score: scores[i] ?? 0 })).sort((a, b) => b.score - a.score);
+      const { scorer, strength } = await deps.reranker(slate.mv);
+      if (scorer) {
+        const scores = await scoreCandidates(scorer, candidates.map((c) => ({ id: c.id, category: c.category, brand: c.brand, priceBucket: c.priceBucket, vector: c.vector })), recent, strength);
+        candidates = candidates.map((c, i) => ({ ...c, score: scores[i] ?? 0 })).sort((a, b) => b.score - a.score);
+      }
     } catch (error) {
       console.error(JSON.stringify({ event: 'rerank-failed', error: String(error) }));
       degraded.push('rerank-failed');
@@ -161,9 +164,9 @@ function recentFeatures(ids: readonly string[], entries: readonly SlateEntry[], 
   const inSlate = new Map(entries.map((e) => [e.id, e]));
   return ids.flatMap((id) => {
     const entry = inSlate.get(id);
-    if (entry) return [{ category: entry.category, brand: entry.brand, priceBucket: entry.priceBucket }];
+    if (entry) return [{ category: entry.category, brand: entry.brand, priceBucket: entry.priceBucket, vector: entry.vector }];
     const card = cards.get(id);
-    return card ? [{ category: card.f[0], brand: card.f[1], priceBucket: card.f[2] }] : [];
+    return card ? [{ category: card.f[0], brand: card.f[1], priceBucket: card.f[2], vector: decodeSessionVector(card.v) }] : [];
   });
 }
 

@@ -5,8 +5,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
-import { encodeDlrm, encodeSessionRerank, encodeUserTower, itemFeaturesOf, sessionRerankFeeds, slatePositionPrior } from '../../shared/features/encode.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from '../../shared/features/spec.ts';
+import { encodeDlrm, encodeUserTower } from '../../shared/features/encode.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import type { EvalUser } from '../prepare/prepare.ts';
 import { topK } from './metrics.ts';
 
@@ -86,14 +86,3 @@ export async function rankWithDlrm(space: FeatureSpace, models: Models, user: Ev
   return candidates.map((c, r) => ({ c, s: p[r] ?? 0 })).sort((a, b) => b.s - a.s).map((x) => x.c);
 }
 
-/** Session rerank of a ranked slate; the slate order enters as the position prior (1 − rank / C). */
-export async function rerankSession(space: FeatureSpace, models: Pick<Models, 'reranker'>, user: Pick<EvalUser, 'session'>, slate: number[]): Promise<number[]> {
-  const session = user.session.map((id) => space.itemIndex(id)).filter((i) => i > 0).slice(-SESSION_LENGTH);
-  const input = encodeSessionRerank(
-    slate.map((index, rank) => ({ ...itemFeaturesOf(space, index), score: slatePositionPrior(rank, slate.length) })),
-    session.map((index) => itemFeaturesOf(space, index)),
-  );
-  const out = await models.reranker.run(sessionRerankFeeds(input, { int64: i64, float32: (values, dims) => new ort.Tensor('float32', values, dims) }));
-  const s = out.scores!.data as Float32Array;
-  return slate.map((item, r) => ({ item, s: s[r] ?? 0 })).sort((a, b) => b.s - a.s).map((x) => x.item);
-}

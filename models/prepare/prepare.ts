@@ -14,6 +14,13 @@ import { shouldAppend } from '../../shared/features/history.ts';
 import { writeArrays } from './arrays.ts';
 import { holdoutPerUser, leaveOneOut, splitByTime, type TimeSplit } from './split.ts';
 
+/** Fewer session-reranker examples from real sessions than this: add pseudo-sessions (below). */
+const MIN_SESSION_EXAMPLES = 2000;
+/** Items before an event that act as its session where the data has no multi-item sessions (also the evaluation's). */
+export const PSEUDO_SESSION_ITEMS = 3;
+/** Pseudo-session examples per user at most (their newest events in the stacking window). */
+const PSEUDO_EXAMPLES_PER_USER = 32;
+
 export interface PrepareOptions {
   /** 'time': last testFraction of time evaluates; 'leave-one-out': each user's last positive evaluates. */
   protocol: 'time' | 'leave-one-out' | 'holdout';
@@ -122,6 +129,24 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
         rr.session.push(rightAlign(seen, SESSION_LENGTH));
         rr.target.push(space.itemIndex(events[positions[t] ?? 0]?.itemId ?? ''));
         rr.event.push(eventPosition.get(events[positions[t] ?? 0]?.eventId ?? '') ?? -1);
+      }
+    }
+  }
+
+  // Data without multi-item sessions (one session per user, or none recorded): the evaluation's session protocol,
+  // the newest PSEUDO_SESSION_ITEMS items before an event act as its session (models/evaluate/session.ts).
+  if (rr.target.length < MIN_SESSION_EXAMPLES) {
+    for (const [userId, events] of trainPositives) {
+      const first = Math.max(PSEUDO_SESSION_ITEMS, events.length - PSEUDO_EXAMPLES_PER_USER);
+      for (let j = first; j < events.length; j++) {
+        if ((events[j]?.ts ?? 0) < stackCutoff) continue;
+        const start = j - PSEUDO_SESSION_ITEMS;
+        const tower = encodeUserTower(space, { segment: segmentOf.get(userId), history: events.slice(Math.max(0, start - HISTORY_LENGTH), start).map((e) => e.itemId) });
+        rr.segment.push(tower.segment);
+        rr.history.push(tower.history);
+        rr.session.push(rightAlign(events.slice(start, j).map((e) => space.itemIndex(e.itemId)), SESSION_LENGTH));
+        rr.target.push(space.itemIndex(events[j]?.itemId ?? ''));
+        rr.event.push(eventPosition.get(events[j]?.eventId ?? '') ?? -1);
       }
     }
   }

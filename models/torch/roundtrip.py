@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ranker import Ranker
-from reranker import SessionReranker
+from reranker import VECTOR_DIM, SessionReranker
 from seq_tower import SeqUserTower
 from two_tower import UserTower
 
@@ -39,6 +39,12 @@ def main():
     cand_score = rng.random((b, c)).astype(np.float32)
     sess = [rng.integers(0, n, size=(b, s)) for n in (vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"])]
     sess[0][0, :] = 0  # an empty session
+    cand_vec = rng.integers(-127, 128, size=(b, c, VECTOR_DIM)).astype(np.float32) / 127.0
+    sess_vec = rng.integers(-127, 128, size=(b, s, VECTOR_DIM)).astype(np.float32) / 127.0
+    sess_mask = np.ones((b, s), dtype=np.float32)
+    sess_mask[0, :] = 0
+    sess_mask[1, :2] = 0  # a session of 3, right-aligned
+    sess_vec *= sess_mask[:, :, None]
     t = lambda x: torch.from_numpy(np.asarray(x, dtype=np.int64))
     with torch.no_grad():
         out = {
@@ -48,8 +54,10 @@ def main():
                      "output": dlrm(t(sparse), torch.from_numpy(dense)).numpy().tolist()},
             "session_reranker": {"inputs": {"cand_category": cand[0].tolist(), "cand_brand": cand[1].tolist(), "cand_price": cand[2].tolist(),
                                             "cand_score": cand_score.tolist(), "sess_category": sess[0].tolist(), "sess_brand": sess[1].tolist(),
-                                            "sess_price": sess[2].tolist()},
-                                 "output": reranker(t(cand[0]), t(cand[1]), t(cand[2]), torch.from_numpy(cand_score), t(sess[0]), t(sess[1]), t(sess[2])).numpy().tolist()},
+                                            "sess_price": sess[2].tolist(), "cand_vec": cand_vec.tolist(), "sess_vec": sess_vec.tolist(),
+                                            "sess_mask": sess_mask.tolist()},
+                                 "output": reranker(t(cand[0]), t(cand[1]), t(cand[2]), torch.from_numpy(cand_score), torch.from_numpy(cand_vec),
+                                                     t(sess[0]), t(sess[1]), t(sess[2]), torch.from_numpy(sess_vec), torch.from_numpy(sess_mask)).numpy().tolist()},
         }
     json.dump(out, sys.stdout)
 

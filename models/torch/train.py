@@ -18,7 +18,7 @@ import candidates
 import validation
 from data import load_arrays
 from ranker import train_ranker
-from reranker import train_reranker
+from reranker import SESSION_LENGTH, export_spec, session_projection, session_vectors, train_reranker
 from neighbours import hr_ndcg, knn, top_lists
 from seq_tower import SeqUserTower
 from two_tower import UserTower, embed_users, train_two_tower
@@ -161,22 +161,22 @@ def stage_retrieval(work_dir, out_dir, dim, epochs, tower_choice="choose"):
 
     t = time.time()
     ru = embed_users(val_user, a["rr_segment"], a["rr_history"], dim=dim)
-    reranker, rr_losses = train_reranker(a, vocab, ru, val_item_emb, epochs)
+    projection = session_projection(item_emb)
+    with open(os.path.join(out_dir, "session_projection.json"), "w") as f:
+        json.dump(projection, f)
+    vectors = session_vectors(item_emb, projection)
+    vectors.tofile(os.path.join(work_dir, "session_vectors.i8"))  # reference for the TypeScript projection's parity test
+    reranker, rr_losses, rr_examples = train_reranker(a, vocab, ru, val_item_emb, vectors, epochs)
     timings["reranker_s"] = time.time() - t
-    c = torch.ones((1, 3), dtype=torch.int64)
-    s = torch.ones((1, 5), dtype=torch.int64)
-    export(reranker, (c, c, c, torch.ones((1, 3)), s, s, s),
-           ["cand_category", "cand_brand", "cand_price", "cand_score", "sess_category", "sess_brand", "sess_price"], ["scores"],
-           {**{n: {0: "batch", 1: "candidates"} for n in ["cand_category", "cand_brand", "cand_price", "cand_score", "scores"]},
-            **{n: {0: "batch"} for n in ["sess_category", "sess_brand", "sess_price"]}},
-           os.path.join(out_dir, "session_reranker.onnx"))
+    args, names, dynamic = export_spec(SESSION_LENGTH)
+    export(reranker, args, names, ["scores"], dynamic, os.path.join(out_dir, "session_reranker.onnx"))
     with open(os.path.join(out_dir, "training.json"), "w") as f:
         json.dump({"vocab": vocab, "dim": dim, "epochs": epochs, "torch": torch.__version__, "opset": OPSET, "timings": timings,
                    "userTower": tower_report,
                    "neighbours": {"model": choice["served"], "perItem": int(nb.shape[1]), "window": choice["served_window"], "knn": choice["knn"], "ease": choice["ease"]},
                    "validation": {k: choice.get(k) for k in ["examples", "popularity", "knn_grid", "ease_grid"]},
                    "losses": {"two_tower": tt_losses, "reranker": rr_losses},
-                   "examples": {"two_tower": int(len(a["tt_item"])), "ranker_lists": int(len(cands["user"])), "reranker": int(len(a["rr_target"]))}}, f, indent=1)
+                   "examples": {"two_tower": int(len(a["tt_item"])), "ranker_lists": int(len(cands["user"])), "reranker": int(len(a["rr_target"])), "reranker_kept": rr_examples}}, f, indent=1)
     torch.save({"user": user.state_dict(), "userTower": chosen, "reranker": reranker.state_dict(), "vocab": vocab, "dim": dim}, os.path.join(work_dir, "weights.pt"))
 
 

@@ -16,7 +16,7 @@ const { activeUsersOf } = (await import(join(root, 'batch/nightly/inputs.ts'))) 
 const { userRequests, slateShape } = (await import(join(root, 'batch/nightly/steps.ts'))) as typeof import('../../batch/nightly/steps.ts');
 const { computeBatch } = (await import(join(root, 'batch/nightly/compute.ts'))) as typeof import('../../batch/nightly/compute.ts');
 const { fixedVersionServing, openServedPipeline } = (await import(join(root, 'adapters/serving.ts'))) as typeof import('../../adapters/serving.ts');
-const { readFeatureSpace, readManifest } = (await import(join(root, 'core/registry/artifacts.ts'))) as typeof import('../../core/registry/artifacts.ts');
+const { readFeatureSpace, readManifest, readSessionVectors } = (await import(join(root, 'core/registry/artifacts.ts'))) as typeof import('../../core/registry/artifacts.ts');
 const { syntheticArtifacts } = await import('./synthetic-artifacts.ts');
 
 const items = Number(process.argv[2] ?? 20000);
@@ -25,8 +25,9 @@ const limit = Number(process.argv[4] ?? 800);
 const syn = await syntheticArtifacts(own, items, catalogueUsers);
 const users = activeUsersOf(syn.dataset).slice(0, limit);
 const served = await openServedPipeline({ ...fixedVersionServing(syn.dir, syn.dataset.items), log: () => undefined });
-const space = await readFeatureSpace(syn.dir, await readManifest(syn.dir));
-const ctx = { space, version: { slateVersion: 'v20260101T000000Z', modelVersion: String(syn.dir.split('/').pop()), at: Date.UTC(2026, 0, 1) }, slateSize: 100, catalog: new Map(syn.dataset.items.map((i) => [i.id, i])) };
+const manifest = await readManifest(syn.dir);
+const space = await readFeatureSpace(syn.dir, manifest);
+const ctx = { space, sessionVectors: await readSessionVectors(syn.dir, manifest), version: { slateVersion: 'v20260101T000000Z', modelVersion: String(syn.dir.split('/').pop()), at: Date.UTC(2026, 0, 1) }, slateSize: 100, catalog: new Map(syn.dataset.items.map((i) => [i.id, i])) };
 const { subjects, requests } = userRequests(users, slateShape(100, Date.UTC(2026, 0, 1)));
 const hash = createHash('sha256');
 const stageMs: Record<string, number> = {};

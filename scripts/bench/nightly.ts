@@ -51,6 +51,7 @@ interface Case {
   name: string;
   versionDir: string;
   space: FeatureSpace;
+  sessionVectors: Int8Array | undefined;
   cardSample: number;
   users: readonly NightlyUser[];
   segments: readonly string[];
@@ -86,6 +87,7 @@ async function runPath(c: Case, threads: number, annKind: AnnKind, kvKind: 'loca
       modelVersion: (await readManifest(c.versionDir)).version,
       computer: threads === 1 ? undefined : (version) => workerPoolComputer({ threads, versionDir: c.versionDir, items: c.items, version, slateSize: 100, annKind }),
       space: c.space,
+      sessionVectors: c.sessionVectors,
       items: c.items,
       itemCardLimit: c.cardSample,
       users: c.users,
@@ -185,7 +187,7 @@ async function measure(c: Case): Promise<Record<string, unknown>> {
 if (!values['skip-demo']) {
   const demo = demoInputs({}, Number(values.users));
   const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
-  console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
+  console.log(JSON.stringify(await measure({ name: 'demo-10k-items', versionDir: artifacts.dir, space: artifacts.space, sessionVectors: artifacts.sessionVectors, cardSample: demo.items.length, users: demo.users, segments: demo.dataset.segments, items: demo.items })));
 }
 
 if (!values['skip-big']) {
@@ -198,6 +200,7 @@ if (!values['skip-big']) {
         name: `synthetic-${bigItems}-items`,
         versionDir: synthetic.dir,
         space,
+        sessionVectors: undefined, // the synthetic models ship no session projection
         cardSample: Number(values['card-sample']),
         users: activeUsersOf(synthetic.dataset),
         segments: synthetic.dataset.segments,

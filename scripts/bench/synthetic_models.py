@@ -11,7 +11,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models", "torch"))
 from ranker import Ranker  # noqa: E402
-from reranker import SessionReranker  # noqa: E402
+from reranker import SESSION_LENGTH, SessionReranker, export_spec  # noqa: E402
 from two_tower import UserTower  # noqa: E402
 
 
@@ -34,13 +34,8 @@ def main():
     export(dlrm, (torch.ones((2, 6), dtype=torch.int64), torch.ones((2, n_dense))), ["sparse", "dense"], ["score"],
            {"sparse": {0: "batch"}, "dense": {0: "batch"}, "score": {0: "batch"}}, os.path.join(out_dir, "dlrm.onnx"))
     reranker = SessionReranker(vocab["categories"] + 1, vocab["brands"] + 1, vocab["priceBuckets"]).eval()
-    c = torch.ones((1, 3), dtype=torch.int64)
-    s = torch.ones((1, 5), dtype=torch.int64)
-    export(reranker, (c, c, c, torch.ones((1, 3)), s, s, s),
-           ["cand_category", "cand_brand", "cand_price", "cand_score", "sess_category", "sess_brand", "sess_price"], ["scores"],
-           {**{n: {0: "batch", 1: "candidates"} for n in ["cand_category", "cand_brand", "cand_price", "cand_score", "scores"]},
-            **{n: {0: "batch"} for n in ["sess_category", "sess_brand", "sess_price"]}},
-           os.path.join(out_dir, "session_reranker.onnx"))
+    args, names, dynamic = export_spec(SESSION_LENGTH)
+    export(reranker, args, names, ["scores"], dynamic, os.path.join(out_dir, "session_reranker.onnx"))
     category = np.fromfile(category_path, dtype="<i4")
     rng = np.random.default_rng(3)
     centers = rng.standard_normal((int(category.max()) + 1, dim)).astype(np.float32)

@@ -8,7 +8,8 @@ export const MODEL_IO = {
   userTower: { inputs: ['segment', 'history'], outputs: ['user_embedding'] },
   dlrm: { inputs: ['sparse', 'dense'], outputs: ['score'] },
   sessionReranker: {
-    inputs: ['cand_category', 'cand_brand', 'cand_price', 'cand_score', 'sess_category', 'sess_brand', 'sess_price'],
+    // cand_vec / sess_vec / sess_mask: since session vectors (shared/features/session-vectors.ts); older versions lack them.
+    inputs: ['cand_category', 'cand_brand', 'cand_price', 'cand_score', 'cand_vec', 'sess_category', 'sess_brand', 'sess_price', 'sess_vec', 'sess_mask'],
     outputs: ['scores'],
   },
 } as const;
@@ -37,9 +38,13 @@ export const ModelManifestSchema = z.object({
     featureSpace: z.string(),
     /** Item-to-item neighbours (item-kNN or EASE, chosen on validation): int32 n x m indices then float32 n x m weights. */
     itemNeighbours: z.string().optional(),
+    /** The session-vector projection (shared/features/session-vectors.ts); older versions: none (zero vectors). */
+    sessionProjection: z.string().optional(),
   }),
   /** Whether the origin applies the session reranker to requests with session items ('off': the evaluation found it did not help). */
   sessionRerank: z.enum(['on', 'off']).optional(),
+  /** How far the reranker moves a slate when on (shared/features/encode.ts blendSessionScores); absent: 1. */
+  sessionRerankStrength: z.number().min(0).max(1).optional(),
   /** m, the neighbours per item in files.itemNeighbours. */
   itemNeighboursPerItem: z.number().int().positive().optional(),
   /** How many of the newest distinct history items the item-to-item source scores with (chosen on validation). */

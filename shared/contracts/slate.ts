@@ -1,10 +1,11 @@
 /**
  * The slate value stored in KV: compact (parallel arrays, short keys), versioned by `f`, validated with zod
  * when read. A slate carries what the edge needs to answer without any other lookup: ids, scores, the
- * static item features of the session reranker, reason codes and (since the nightly writes them, optional
+ * static item features and session vectors of the session reranker, reason codes and (since the nightly writes them, optional
  * for older slates) the display cards of its items, so a widget request costs one KV read, not one per item.
  */
 import { z } from 'zod';
+import { decodeSessionVector, encodeSessionVector } from '../features/session-vectors.ts';
 
 export const SLATE_FORMAT = 1;
 
@@ -35,13 +36,15 @@ export const SlateSchema = z
     c: z.array(z.number().int()),
     b: z.array(z.number().int()),
     p: z.array(z.number().int()),
+    /** Session vectors (base64 of SESSION_VECTOR_DIM int8, '' for an item without one), same order; absent in older slates. */
+    v: z.array(z.string()).optional(),
     /** Reason per item as an index into rt. */
     r: z.array(z.number().int()),
     rt: z.array(z.string()),
     /** Item cards (title, price, image, category, stock as of the nightly), same order. */
     d: SlateCardsSchema.optional(),
   })
-  .refine((s) => [s.s, s.c, s.b, s.p, s.r].every((column) => column.length === s.i.length), {
+  .refine((s) => [s.s, s.c, s.b, s.p, s.r, ...(s.v ? [s.v] : [])].every((column) => column.length === s.i.length), {
     message: 'slate columns must all have one entry per item',
   })
   .refine((s) => !s.d || [s.d.t, s.d.pr, s.d.img, s.d.cat, s.d.st].every((column) => column.length === s.i.length), {
@@ -55,6 +58,7 @@ export interface SlateEntry {
   category: number;
   brand: number;
   priceBucket: number;
+  vector?: Int8Array | undefined;
   reason: string;
 }
 
@@ -85,6 +89,7 @@ export function encodeSlate(meta: { slateVersion: string; modelVersion: string; 
     c: entries.map((e) => e.category),
     b: entries.map((e) => e.brand),
     p: entries.map((e) => e.priceBucket),
+    ...(entries.some((e) => e.vector) ? { v: entries.map((e) => (e.vector ? encodeSessionVector(e.vector) : '')) } : {}),
     r,
     rt: reasons,
     ...(cards && cards.length === entries.length && cards.every((c) => c !== undefined) ? { d: encodeCards(cards as readonly ItemCard[]) } : {}),
@@ -119,6 +124,7 @@ export function decodeSlateCards(slate: Slate): Map<string, ItemCard> | null {
       img: d.img[k] ?? '',
       cat: d.cats[d.cat[k] ?? -1] ?? '',
       f: [slate.c[k] ?? 0, slate.b[k] ?? 0, slate.p[k] ?? 0],
+      ...(slate.v?.[k] ? { v: slate.v[k] } : {}),
       st: d.st[k] ?? 0,
     });
   });
@@ -132,6 +138,7 @@ export function decodeSlate(slate: Slate): SlateEntry[] {
     category: slate.c[k] ?? 0,
     brand: slate.b[k] ?? 0,
     priceBucket: slate.p[k] ?? 0,
+    vector: decodeSessionVector(slate.v?.[k]),
     reason: slate.rt[slate.r[k] ?? -1] ?? '',
   }));
 }
@@ -153,6 +160,8 @@ export const ItemCardSchema = z.object({
   cat: z.string(),
   /** [category, brand, price bucket] indices. */
   f: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  /** Session vector, base64 (shared/features/session-vectors.ts); absent in older cards. */
+  v: z.string().max(64).optional(),
   st: z.number().int(),
 });
 export type ItemCard = z.infer<typeof ItemCardSchema>;

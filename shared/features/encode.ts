@@ -4,7 +4,8 @@
  * Pure: no I/O, runs in Node, workerd and the browser.
  */
 import type { FeatureSpace } from './feature-space.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH } from './spec.ts';
+import { sessionVectorOf } from './session-vectors.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, SESSION_LENGTH, SESSION_VECTOR_DIM } from './spec.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -131,23 +132,34 @@ export interface ItemFeatures {
   category: number;
   brand: number;
   priceBucket: number;
+  /** Its session vector (shared/features/session-vectors.ts); absent: zeros (older models and slates). */
+  vector?: Int8Array | undefined;
 }
 
-export function itemFeaturesOf(space: FeatureSpace, index: number): ItemFeatures {
-  return { category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index) };
+/** `vectors`: the loaded model's session vectors (LoadedModel.sessionVectors), when it ships them. */
+export function itemFeaturesOf(space: FeatureSpace, index: number, vectors?: Int8Array): ItemFeatures {
+  return { category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index), vector: sessionVectorOf(vectors, index) };
 }
 
 export interface SessionRerankInput {
   candidates: number;
-  /** Per candidate: category, brand, price bucket (C each) and the slate's score. */
+  /** Per candidate: category, brand, price bucket (C each), the slate's score and the session vector (C × V, value q / 127). */
   candCategory: Int32Array;
   candBrand: Int32Array;
   candPrice: Int32Array;
   candScore: Float32Array;
-  /** SESSION_LENGTH session items, right-aligned, 0-padded. */
+  candVec: Float32Array;
+  /** SESSION_LENGTH session items, right-aligned, 0-padded; the mask is 1 where an item is. */
   sessCategory: Int32Array;
   sessBrand: Int32Array;
   sessPrice: Int32Array;
+  sessVec: Float32Array;
+  sessMask: Float32Array;
+}
+
+function writeVector(into: Float32Array, row: number, vector: Int8Array | undefined): void {
+  if (!vector) return;
+  for (let k = 0; k < SESSION_VECTOR_DIM; k++) into[row * SESSION_VECTOR_DIM + k] = (vector[k] ?? 0) / 127;
 }
 
 /** Inputs of the edge's session reranker: a slate's candidates and the session's latest viewed items. */
@@ -160,21 +172,43 @@ export function encodeSessionRerank(
   const sessCategory = new Int32Array(SESSION_LENGTH);
   const sessBrand = new Int32Array(SESSION_LENGTH);
   const sessPrice = new Int32Array(SESSION_LENGTH);
+  const sessVec = new Float32Array(SESSION_LENGTH * SESSION_VECTOR_DIM);
+  const sessMask = new Float32Array(SESSION_LENGTH);
   recent.forEach((item, k) => {
     sessCategory[pad + k] = item.category;
     sessBrand[pad + k] = item.brand;
     sessPrice[pad + k] = item.priceBucket;
+    writeVector(sessVec, pad + k, item.vector);
+    sessMask[pad + k] = 1;
   });
+  const candVec = new Float32Array(candidates.length * SESSION_VECTOR_DIM);
+  candidates.forEach((c, r) => writeVector(candVec, r, c.vector));
   return {
     candidates: candidates.length,
     candCategory: Int32Array.from(candidates, (c) => c.category),
     candBrand: Int32Array.from(candidates, (c) => c.brand),
     candPrice: Int32Array.from(candidates, (c) => c.priceBucket),
     candScore: Float32Array.from(candidates, (c) => c.score),
+    candVec,
     sessCategory,
     sessBrand,
     sessPrice,
+    sessVec,
+    sessMask,
   };
+}
+
+/** The reranker's output is head + PRIOR_WEIGHT · prior (models/torch/reranker.py): the slate order when the head is 0. */
+export const SESSION_PRIOR_WEIGHT = 4;
+
+/**
+ * Scores to order a slate by, `strength` of the way from the slate order (0) to the reranker's own (1):
+ * PRIOR_WEIGHT · prior + strength · head. The strength is chosen per version on validation users (the trainer's
+ * session protocol: next-item gain against long-horizon loss) and applied alike by the origin and the edge.
+ */
+export function blendSessionScores(scores: Float32Array, priors: Float32Array, strength: number): Float32Array {
+  if (strength === 1) return scores;
+  return Float32Array.from(scores, (s, i) => SESSION_PRIOR_WEIGHT * priors[i]! + strength * (s - SESSION_PRIOR_WEIGHT * priors[i]!));
 }
 
 /** The slate-order prior the reranker was trained with: 1 − rank / C for the candidate at `rank` of `count`. */
@@ -188,10 +222,14 @@ export interface TensorFactory<T> {
   float32(values: Float32Array, dims: number[]): T;
 }
 
-/** The session reranker's named inputs (docs/architecture.md, MODEL_IO.sessionReranker) for a batch of one. */
-export function sessionRerankFeeds<T>(input: SessionRerankInput, tensor: TensorFactory<T>): Record<string, T> {
+/**
+ * The session reranker's named inputs (docs/architecture.md, MODEL_IO.sessionReranker) for a batch of one.
+ * `inputNames`: the model's own; a version trained before session vectors existed declares none of the
+ * vector inputs, and gets none (an unknown feed name is an error in onnxruntime).
+ */
+export function sessionRerankFeeds<T>(input: SessionRerankInput, tensor: TensorFactory<T>, inputNames?: readonly string[]): Record<string, T> {
   const c = input.candidates;
-  return {
+  const feeds: Record<string, T> = {
     cand_category: tensor.int64(input.candCategory, [1, c]),
     cand_brand: tensor.int64(input.candBrand, [1, c]),
     cand_price: tensor.int64(input.candPrice, [1, c]),
@@ -200,4 +238,9 @@ export function sessionRerankFeeds<T>(input: SessionRerankInput, tensor: TensorF
     sess_brand: tensor.int64(input.sessBrand, [1, SESSION_LENGTH]),
     sess_price: tensor.int64(input.sessPrice, [1, SESSION_LENGTH]),
   };
+  if (inputNames && !inputNames.includes('cand_vec')) return feeds;
+  feeds.cand_vec = tensor.float32(input.candVec, [1, c, SESSION_VECTOR_DIM]);
+  feeds.sess_vec = tensor.float32(input.sessVec, [1, SESSION_LENGTH, SESSION_VECTOR_DIM]);
+  feeds.sess_mask = tensor.float32(input.sessMask, [1, SESSION_LENGTH]);
+  return feeds;
 }

@@ -9,6 +9,11 @@ export const FEATURE_SPEC_VERSION = 2;
 export const HISTORY_LENGTH = 20;
 /** Items of the current session given to the edge reranker. */
 export const SESSION_LENGTH = 5;
+/**
+ * Numbers in an item's session vector: its served embedding projected on the top principal components and
+ * rounded to int8 (shared/features/session-vectors.ts), carried in slates and item cards for the edge reranker.
+ */
+export const SESSION_VECTOR_DIM = 16;
 
 /** Upper bounds (exclusive) of the price buckets; bucket = number of boundaries <= price. Exact in every language. */
 export const PRICE_BOUNDARIES = [5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000] as const;

@@ -59,3 +59,7 @@ export const VERSION_META_PREFIX = 'slates:meta:';
 export function modelFileKey(modelVersion: string, file: string): string {
   return `model:${modelVersion}:${file}`;
 }
+
+/** The model files the nightly publishes for the edge: the reranker and its gate (shared/contracts/rerank-gate.ts: the manifest's sessionRerank and strength). */
+export const EDGE_RERANKER_FILE = 'session_reranker.onnx';
+export const EDGE_RERANK_GATE_FILE = 'session_rerank.json';

@@ -14,14 +14,14 @@ import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
 import { EventBatchSchema } from '../../shared/contracts/events.ts';
 import { rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecommendResponseSchema, type RecommendResponse } from '../../shared/contracts/recommend.ts';
-import { encodeSessionRerank } from '../../shared/features/encode.ts';
-import { SESSION_LENGTH } from '../../shared/features/spec.ts';
+import { blendSessionScores, encodeSessionRerank, itemFeaturesOf, sessionRerankFeeds } from '../../shared/features/encode.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { ITEM_CHANGES_KEY, slateKey } from '../../shared/kv/keys.ts';
+import { EDGE_RERANK_GATE_FILE, EDGE_RERANKER_FILE, ITEM_CHANGES_KEY, modelFileKey, slateKey } from '../../shared/kv/keys.ts';
 import { tempDir } from '../nightly/helpers.ts';
-import { buildEdge, cardOf, MODEL_DIR, MODEL_VERSION, openKv, slateOf, space, startEdge, userToken, writeVersion, type RunningEdge } from './support.ts';
+import { buildEdge, cardOf, MODEL_DIR, MODEL_VERSION, openKv, slateOf, space, startEdge, userToken, vectors, writeVersion, type RunningEdge } from './support.ts';
 
 type Mode = 'ok' | 'slow' | 'error';
 const origin = { mode: 'ok' as Mode, events: [] as unknown[], recommends: 0 };
@@ -39,6 +39,10 @@ function body(req: IncomingMessage): Promise<string> {
 }
 
 const V = 'vtest1';
+/** The session-rerank strength the fixture publishes for the served model version (its gate file). */
+const STRENGTH = 0.5;
+/** A model version whose published gate is off. */
+const GATED_MODEL = 'm-gate-off';
 const USER_SLATE = Array.from({ length: 30 }, (_, n) => `i${n + 1}`);
 const ALL = [...USER_SLATE, 'i500', 'i501', 'i502', 'i600', 'i601'];
 let standIn: Server;
@@ -76,25 +80,36 @@ async function writeFixture(target: KvWriter): Promise<void> {
       [{ kind: 'user', id: 'ustale' }, slateOf(V, ['i600', 'i601'], now - 10 * 86_400_000, 'Old pick')],
       [{ kind: 'segment', name: 'gamers' }, slateOf(V, ['i500', 'i501'], now, 'Popular with gamers')],
       [{ kind: 'popular' }, slateOf(V, ['i502', 'i501', 'i500'], now, 'Popular right now')],
+      [{ kind: 'user', id: 'ugated' }, slateOf(V, USER_SLATE, now, 'Picked for you', { modelVersion: GATED_MODEL })],
     ],
     [...ALL, 'i200'].map((id) => [id, cardOf(id, id === 'i3' ? 0 : 5)]),
   );
+  // As the nightly publishes them: the served version's gate (on, at a strength between the slate and the model),
+  // and a second model version, the same reranker, whose evaluation turned the rerank off.
+  const reranker = Buffer.from(readFileSync(join(MODEL_DIR, 'session_reranker.onnx'))).toString('base64');
+  await target.putMany([
+    { key: modelFileKey(MODEL_VERSION, EDGE_RERANK_GATE_FILE), value: Buffer.from(JSON.stringify({ gate: 'on', strength: STRENGTH })).toString('base64'), base64: true },
+    { key: modelFileKey(GATED_MODEL, EDGE_RERANKER_FILE), value: reranker, base64: true },
+    { key: modelFileKey(GATED_MODEL, EDGE_RERANK_GATE_FILE), value: Buffer.from(JSON.stringify({ gate: 'off', strength: 0 })).toString('base64'), base64: true },
+  ]);
 }
 
-/** The top 10 that onnxruntime-node gives for u1's slate reranked with `recent` (i3 is out of stock). */
+/**
+ * The top 10 that onnxruntime-node gives for u1's slate reranked with `recent` (i3 is out of stock): the items'
+ * features and session vectors from the feature space, the model's scores blended at the published strength.
+ */
 async function expectedRerank(recent: readonly string[]): Promise<{ id: string; score: number }[]> {
   const window = USER_SLATE.filter((id) => !recent.includes(id)).slice(0, 50);
-  const feats = (id: string) => ({ category: space.category(space.itemIndex(id)), brand: space.brand(space.itemIndex(id)), priceBucket: space.priceBucket(space.itemIndex(id)) });
+  const feats = (id: string) => itemFeaturesOf(space, space.itemIndex(id), vectors);
   const input = encodeSessionRerank(window.map((id, rank) => ({ ...feats(id), score: 1 - rank / window.length })), recent.map(feats));
+  expect(input.candVec.some((v) => v !== 0) && input.sessVec.some((v) => v !== 0), 'the slate and cards carry session vectors').toBe(true);
   const session = await ort.InferenceSession.create(join(MODEL_DIR, 'session_reranker.onnx'));
-  const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
-  const c = window.length;
-  const out = await session.run({
-    cand_category: i64(input.candCategory, [1, c]), cand_brand: i64(input.candBrand, [1, c]), cand_price: i64(input.candPrice, [1, c]),
-    cand_score: new ort.Tensor('float32', input.candScore, [1, c]),
-    sess_category: i64(input.sessCategory, [1, SESSION_LENGTH]), sess_brand: i64(input.sessBrand, [1, SESSION_LENGTH]), sess_price: i64(input.sessPrice, [1, SESSION_LENGTH]),
-  });
-  return window.map((id, k) => ({ id, score: (out.scores!.data as Float32Array)[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
+  const out = await session.run(sessionRerankFeeds<ort.Tensor>(input, {
+    int64: (v, dims) => new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims),
+    float32: (v, dims) => new ort.Tensor('float32', v, dims),
+  }));
+  const scores = blendSessionScores(out.scores!.data as Float32Array, input.candScore, STRENGTH);
+  return window.map((id, k) => ({ id, score: scores[k]! })).filter((e) => e.id !== 'i3').sort((a, b) => b.score - a.score).slice(0, 10);
 }
 
 beforeAll(async () => {
@@ -151,6 +166,13 @@ describe('edge worker in workerd', () => {
     json.items.forEach((item, k) => expect(item.score).toBeCloseTo(Math.round(expected[k]!.score * 1e4) / 1e4, 3));
     // The rerank changed the order (the test would pass vacuously otherwise).
     expect(ids).not.toEqual(USER_SLATE.filter((id) => id !== 'i17' && id !== 'i3').slice(0, 10));
+  });
+
+  it('keeps the slate order for a model version whose published gate is off (its evaluation found no gain)', async () => {
+    const recent = ['i200', 'i17'];
+    const { json } = await get(`user=ugated&k=10&recent=${recent.join(',')}`, 'ugated');
+    expect(json).toMatchObject({ path: 'kv-slate', modelVersion: GATED_MODEL, degraded: [] });
+    expect(json.items.map((i) => i.id)).toEqual(USER_SLATE.filter((id) => !recent.includes(id)).slice(0, 10));
   });
 
   it('answers anonymous visitors from the segment slate, else the popular slate', async () => {

@@ -13,6 +13,8 @@ import { encodeSessionRerank, sessionRerankFeeds, slatePositionPrior, type ItemF
 import { typescriptRuntime } from '../../edge/src/rerank/typescript.ts';
 import type { SessionScorer } from '../../edge/src/rerank/runtime.ts';
 import { TsOnnxSession } from '../../edge/src/rerank/onnx/session.ts';
+import { MODEL_IO } from '../../shared/contracts/manifest.ts';
+import { SESSION_VECTOR_DIM } from '../../shared/features/spec.ts';
 import { MODEL_DIR, space } from './support.ts';
 
 const modelBytes = new Uint8Array(readFileSync(join(MODEL_DIR, 'session_reranker.onnx')));
@@ -30,8 +32,10 @@ beforeAll(async () => {
   typescript = await typescriptRuntime.create(modelBytes);
 });
 
+// Random session vectors (the full int8 range), or none (older slates and cards carry none).
 const features = (): fc.Arbitrary<ItemFeatures> =>
-  fc.integer({ min: 1, max: space.itemCount }).map((index) => ({ category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index) }));
+  fc.tuple(fc.integer({ min: 1, max: space.itemCount }), fc.option(fc.array(fc.integer({ min: -127, max: 127 }), { minLength: SESSION_VECTOR_DIM, maxLength: SESSION_VECTOR_DIM })))
+    .map(([index, vector]) => ({ category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index), vector: vector ? Int8Array.from(vector) : undefined }));
 
 describe('session reranker: TypeScript forward pass vs onnxruntime-web', () => {
   it('gives the same scores within 1e-5 on random inputs (1–100 candidates, 0–5 session items)', async () => {
@@ -55,7 +59,7 @@ describe('session reranker: TypeScript forward pass vs onnxruntime-web', () => {
 
   it('reads the graph the exporter wrote: the reranker inputs, one scores output, initializers as weights', () => {
     const session = TsOnnxSession.create(modelBytes);
-    expect([...session.inputNames].sort()).toEqual(['cand_brand', 'cand_category', 'cand_price', 'cand_score', 'sess_brand', 'sess_category', 'sess_price']);
+    expect([...session.inputNames].sort()).toEqual([...MODEL_IO.sessionReranker.inputs].sort());
     expect(session.outputNames).toEqual(['scores']);
   });
 

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { signUserToken } from '../../shared/auth/user-token.ts';
 import { encodeSlate, type ItemCard, type SlateEntry } from '../../shared/contracts/slate.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
+import { itemFeaturesOf } from '../../shared/features/encode.ts';
+import { encodeSessionVector, sessionVectorOf } from '../../shared/features/session-vectors.ts';
+import { readManifest, readSessionVectors } from '../../core/registry/artifacts.ts';
 import { itemCardKey, SLATE_POINTER_KEY, slateKey, versionMetaKey, type SlateSubject } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
@@ -18,6 +21,8 @@ export const NAMESPACE_ID = 'edge-reco-slates';
 export const MODEL_VERSION = (JSON.parse(readFileSync(join(root, 'models', 'artifacts', 'current.json'), 'utf8')) as { version: string }).version;
 export const MODEL_DIR = join(root, 'models', 'artifacts', MODEL_VERSION);
 export const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(readFileSync(join(MODEL_DIR, 'feature_space.json'), 'utf8'))));
+/** The committed version's session vectors, which the nightly writes into slates and cards. */
+export const vectors = await readSessionVectors(MODEL_DIR, await readManifest(MODEL_DIR));
 
 export function buildEdge(): void {
   const result = spawnSync(nodeBin, [join(root, 'edge', 'scripts', 'build.ts')], { cwd: root, encoding: 'utf8' });
@@ -40,18 +45,16 @@ export function userToken(userId: string, ttlSeconds = 600, secret = TOKEN_SECRE
  * A slate of real catalogue items (features from the served model's feature space). As the nightly writes
  * them, it carries its items' cards (`stock` per id, default 5); `cards: false` writes an older, card-less slate.
  */
-export function slateOf(version: string, itemIds: readonly string[], at: number, reason = 'Popular right now', options: { cards?: boolean; stock?: Record<string, number> } = {}): string {
-  const entries: SlateEntry[] = itemIds.map((id, rank) => {
-    const index = space.itemIndex(id);
-    return { id, score: 1 - rank / itemIds.length, category: space.category(index), brand: space.brand(index), priceBucket: space.priceBucket(index), reason };
-  });
+export function slateOf(version: string, itemIds: readonly string[], at: number, reason = 'Popular right now', options: { cards?: boolean; stock?: Record<string, number>; modelVersion?: string } = {}): string {
+  const entries: SlateEntry[] = itemIds.map((id, rank) => ({ id, score: 1 - rank / itemIds.length, ...itemFeaturesOf(space, space.itemIndex(id), vectors), reason }));
   const cards = options.cards === false ? undefined : itemIds.map((id) => cardValue(id, options.stock?.[id] ?? 5));
-  return JSON.stringify(encodeSlate({ slateVersion: version, modelVersion: MODEL_VERSION, at }, entries, cards));
+  return JSON.stringify(encodeSlate({ slateVersion: version, modelVersion: options.modelVersion ?? MODEL_VERSION, at }, entries, cards));
 }
 
 function cardValue(id: string, stock: number): ItemCard {
   const index = space.itemIndex(id);
-  return { id, t: `Item ${id}`, pr: 10 + index, img: `/img/${id}.svg`, cat: space.data.categories[space.category(index) - 1] ?? 'x', f: [space.category(index), space.brand(index), space.priceBucket(index)], st: stock };
+  const vector = sessionVectorOf(vectors, index);
+  return { id, t: `Item ${id}`, pr: 10 + index, img: `/img/${id}.svg`, cat: space.data.categories[space.category(index) - 1] ?? 'x', f: [space.category(index), space.brand(index), space.priceBucket(index)], ...(vector ? { v: encodeSessionVector(vector) } : {}), st: stock };
 }
 
 export function cardOf(id: string, stock = 5): string {

@@ -9,7 +9,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { slateKey, versionMetaKey } from '../../shared/kv/keys.ts';
 import { markErased } from '../../adapters/postgres/repository.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { cardOf, NAMESPACE_ID, openKv, slateOf, writeVersion } from '../edge/support.ts';
+import { NAMESPACE_ID, openKv, slateOf, writeVersion } from '../edge/support.ts';
 import { spawnScript, tempDir } from '../nightly/helpers.ts';
 import { API_KEY, createTestDatabase, deleteRedisPrefix, REDIS_URL, startOrigin, uniqueId, type RunningOrigin } from '../origin/support.ts';
 

@@ -10,9 +10,9 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { ModelManifestSchema, ModelPointerSchema, MODEL_IO } from '../../shared/contracts/manifest.ts';
-import { encodeSessionRerank, itemFeaturesOf } from '../../shared/features/encode.ts';
+import { encodeSessionRerank, itemFeaturesOf, sessionRerankFeeds } from '../../shared/features/encode.ts';
+import { readSessionVectors } from '../../core/registry/artifacts.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
-import { SESSION_LENGTH } from '../../shared/features/spec.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { PYTHON, root } from './support.ts';
 
@@ -51,26 +51,24 @@ describe('published demo artifacts', () => {
     const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(readFileSync(join(dir, manifest.files.featureSpace), 'utf8'))));
     const rng = createRng(17);
     const pick = (): number => 1 + rng.int(space.itemCount);
-    const slate = Array.from({ length: 30 }, (_, rank) => ({ ...itemFeaturesOf(space, pick()), score: 1 - rank / 30 }));
-    const input = encodeSessionRerank(slate, Array.from({ length: 3 }, () => itemFeaturesOf(space, pick())));
-    const ints = (values: Int32Array, width: number): { data: BigInt64Array; dims: number[] } => ({ data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [1, width] });
-    const raw = {
-      cand_category: ints(input.candCategory, 30), cand_brand: ints(input.candBrand, 30), cand_price: ints(input.candPrice, 30),
-      sess_category: ints(input.sessCategory, SESSION_LENGTH), sess_brand: ints(input.sessBrand, SESSION_LENGTH), sess_price: ints(input.sessPrice, SESSION_LENGTH),
-    };
+    const vectors = await readSessionVectors(dir, manifest);
+    expect(vectors, 'the published version ships session vectors').toBeDefined();
+    const slate = Array.from({ length: 30 }, (_, rank) => ({ ...itemFeaturesOf(space, pick(), vectors), score: 1 - rank / 30 }));
+    const input = encodeSessionRerank(slate, Array.from({ length: 3 }, () => itemFeaturesOf(space, pick(), vectors)));
+    expect(input.candVec.some((v) => v !== 0)).toBe(true);
     const path = join(dir, manifest.files.sessionReranker);
     ortWeb.env.wasm.numThreads = 1;
     const web = await ortWeb.InferenceSession.create(path, { executionProviders: ['wasm'] });
     const node = await ortNode.InferenceSession.create(path);
     expect([...web.inputNames].sort()).toEqual([...MODEL_IO.sessionReranker.inputs].sort());
-    const webOut = await web.run({
-      ...Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, new ortWeb.Tensor('int64', v.data, v.dims)])),
-      cand_score: new ortWeb.Tensor('float32', input.candScore, [1, 30]),
-    });
-    const nodeOut = await node.run({
-      ...Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, new ortNode.Tensor('int64', v.data, v.dims)])),
-      cand_score: new ortNode.Tensor('float32', input.candScore, [1, 30]),
-    });
+    const webOut = await web.run(sessionRerankFeeds<ortWeb.Tensor>(input, {
+      int64: (v, d) => new ortWeb.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), d),
+      float32: (v, d) => new ortWeb.Tensor('float32', v, d),
+    }));
+    const nodeOut = await node.run(sessionRerankFeeds<ortNode.Tensor>(input, {
+      int64: (v, d) => new ortNode.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), d),
+      float32: (v, d) => new ortNode.Tensor('float32', v, d),
+    }));
     const a = webOut.scores!.data as Float32Array;
     const b = nodeOut.scores!.data as Float32Array;
     expect(a).toHaveLength(30);

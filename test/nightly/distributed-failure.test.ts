@@ -47,6 +47,7 @@ describe('distributed nightly: a shard that cannot be written', () => {
       prefix: PREFIX,
       kv: kvWith(creds.token),
       space: artifacts.space,
+      sessionVectors: artifacts.sessionVectors,
       items: demo.items.slice(0, 100),
       segments: demo.dataset.segments,
       version: 'v20260105T000000Z',

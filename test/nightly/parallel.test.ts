@@ -3,6 +3,9 @@
  * exactly what the single-thread path writes: the same keys with byte-identical values, for the same
  * version and time. Real ONNX models, real ANN, real local KV.
  */
+import { decodeSlate, ItemCardSchema, SlateSchema } from '../../shared/contracts/slate.ts';
+import { decodeSessionVector, sessionVectorOf } from '../../shared/features/session-vectors.ts';
+import { itemCardKey } from '../../shared/kv/keys.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +34,7 @@ async function run(name: string, extra: Partial<NightlyOptions>): Promise<Map<st
     const summary = await runNightly({
       kv,
       space: artifacts.space,
+      sessionVectors: artifacts.sessionVectors,
       items: demo.items,
       users: demo.users,
       segments: demo.dataset.segments,
@@ -68,5 +72,13 @@ describe('nightly on worker threads', () => {
     // The pointer and meta carry the same version/time; everything else must match byte for byte.
     expect([...pooled.keys()].sort()).toEqual([...single.keys()].sort());
     for (const [key, value] of single) expect(pooled.get(key), key).toBe(value);
+    // Slates and item cards carry each item's session vector, the model's own (the edge reranker's input).
+    const slate = decodeSlate(SlateSchema.parse(JSON.parse(single.get(userKeys[0]!)!)));
+    expect(slate.length).toBe(20);
+    for (const entry of slate) {
+      expect([...entry.vector!]).toEqual([...sessionVectorOf(artifacts.sessionVectors, artifacts.space.itemIndex(entry.id))!]);
+    }
+    const card = ItemCardSchema.parse(JSON.parse(single.get(itemCardKey(VERSION, slate[0]!.id))!));
+    expect([...decodeSessionVector(card.v)!]).toEqual([...slate[0]!.vector!]);
   }, 240_000);
 });

@@ -133,7 +133,7 @@ describe('nightly → KV → edge worker in workerd', () => {
     const { pipeline } = await openServedPipeline(fixedVersionServing(artifacts.dir, inputs.items));
     const kv = await openLocalKv({ persistTo: dir, namespaceId: NS });
     const at = Date.now() + 2000; // a distinct, later version id than the first run's
-    const options = { pipeline, space: artifacts.space, items: inputs.items, users: inputs.users, segments: inputs.dataset.segments, stateDir: join(dir, 'var'), shards: 6, batchSize: 50, at };
+    const options = { pipeline, space: artifacts.space, sessionVectors: artifacts.sessionVectors, items: inputs.items, users: inputs.users, segments: inputs.dataset.segments, stateDir: join(dir, 'var'), shards: 6, batchSize: 50, at };
     try {
       // Item cards (5 calls) + segments (1) + a few user batches succeed, then writes fail.
       await expect(runNightly({ ...options, kv: failingAfter(kv, 9) })).rejects.toThrow('injected KV write failure');

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../shared/catalog/types.ts';
 import { SLATE_POINTER_KEY, slateKey } from '../../shared/kv/keys.ts';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { activeUsersOf, demoInputs, loadModelArtifacts } from '../../batch/nightly/inputs.ts';
+import { activeUsersOf, demoInputs, loadModelArtifacts, type ModelArtifacts } from '../../batch/nightly/inputs.ts';
 import { runNightly } from '../../batch/nightly/job.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
 import { openDatabase, type DatabaseHandle } from '../../adapters/postgres/database.ts';
@@ -33,6 +33,7 @@ let database: DatabaseHandle;
 let dataset: Dataset;
 let dir: string;
 let served: ServedPipeline;
+let artifacts: ModelArtifacts;
 
 /** The generator's first `n` active users' data only (small enough for a quick test). */
 function subset(full: Dataset, n: number): Dataset {
@@ -48,7 +49,7 @@ beforeAll(async () => {
   await insertCatalog(db, dataset.items, dataset.users);
   for (let i = 0; i < dataset.interactions.length; i += 500) await insertEvents(db, dataset.interactions.slice(i, i + 500));
   dir = await tempDir('nightly-usersrc');
-  const artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
+  artifacts = await loadModelArtifacts(join(root, 'models', 'artifacts'));
   served = await openServedPipeline({ ...fixedVersionServing(artifacts.dir, dataset.items), annCacheDir: null });
 }, 120_000);
 
@@ -144,7 +145,8 @@ describe('erasure at write time', () => {
       const summary = await runNightly({
         kv: erasingKv,
         pipeline: served.pipeline,
-        space: (await loadModelArtifacts(join(root, 'models', 'artifacts'))).space,
+        space: artifacts.space,
+        sessionVectors: artifacts.sessionVectors,
         items: dataset.items.slice(0, 50),
         users,
         segments: dataset.segments,
@@ -180,7 +182,8 @@ describe('erasure at write time', () => {
       const run = runNightly({
         kv,
         pipeline: served.pipeline,
-        space: (await loadModelArtifacts(join(root, 'models', 'artifacts'))).space,
+        space: artifacts.space,
+        sessionVectors: artifacts.sessionVectors,
         items: dataset.items.slice(0, 10),
         users,
         segments: dataset.segments,

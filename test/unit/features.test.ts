@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import { buildFeatureSpace, FeatureSpace } from '../../shared/features/feature-space.ts';
 import { encodeDlrm, encodeSessionRerank, encodeUserTower, rightAlign } from '../../shared/features/encode.ts';
-import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, PRICE_BUCKETS, priceBucket, SESSION_LENGTH } from '../../shared/features/spec.ts';
+import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH, PRICE_BUCKETS, priceBucket, SESSION_LENGTH, SESSION_VECTOR_DIM } from '../../shared/features/spec.ts';
 
 const data = generateDataset({ items: 300, users: 50 });
 const space = new FeatureSpace(buildFeatureSpace(data.items, data.segments, data.interactions, data.interactions.at(-1)!.ts));
@@ -47,11 +47,22 @@ describe('encoders', () => {
 
   it('encodes the session reranker input right-aligned', () => {
     const cand = [{ category: 1, brand: 2, priceBucket: 3, score: 0.9 }];
-    const session = [{ category: 4, brand: 5, priceBucket: 6 }];
+    const vector = Int8Array.from({ length: SESSION_VECTOR_DIM }, (_, k) => (k === 0 ? 127 : k === 1 ? -127 : k));
+    const session = [{ category: 4, brand: 5, priceBucket: 6, vector }];
     const out = encodeSessionRerank(cand, session);
     expect(out.sessCategory).toHaveLength(SESSION_LENGTH);
     expect(out.sessCategory[SESSION_LENGTH - 1]).toBe(4);
     expect(out.sessCategory[0]).toBe(0);
     expect([...out.candScore]).toEqual([Math.fround(0.9)]);
+    // The mask marks the one session item (right-aligned); its vector is q / 127 in the last row, padding stays 0.
+    expect([...out.sessMask]).toEqual([0, 0, 0, 0, 1]);
+    const last = out.sessVec.subarray((SESSION_LENGTH - 1) * SESSION_VECTOR_DIM);
+    expect(last[0]).toBe(1);
+    expect(last[1]).toBe(-1);
+    expect(last[5]).toBeCloseTo(5 / 127, 6);
+    expect(out.sessVec.subarray(0, (SESSION_LENGTH - 1) * SESSION_VECTOR_DIM).every((v) => v === 0)).toBe(true);
+    // A candidate without a vector (older slate) gets zeros.
+    expect(out.candVec).toHaveLength(SESSION_VECTOR_DIM);
+    expect(out.candVec.every((v) => v === 0)).toBe(true);
   });
 });

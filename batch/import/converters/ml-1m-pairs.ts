@@ -9,7 +9,6 @@
  * Everything is streamed: memory stays flat in the pairs file's size.
  */
 import { join } from 'node:path';
-import type { EventRow, ItemRow, UserRow } from '../../../shared/contracts/import.ts';
 import { ageBand, movieItem, readLines, requireFile } from './lines.ts';
 import type { ConvertedDataset } from './ml-100k.ts';
 

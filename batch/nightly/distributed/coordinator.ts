@@ -23,6 +23,8 @@ export interface CoordinatorOptions {
   prefix?: string | undefined;
   kv: KvWriter;
   space: FeatureSpace;
+  /** The version's session vectors, carried by the item cards (absent: none). */
+  sessionVectors: Int8Array | undefined;
   items: readonly Item[];
   segments: readonly string[];
   edgeModelFiles?: readonly { file: string; bytes: Uint8Array }[] | undefined;
@@ -98,7 +100,7 @@ export async function runCoordinator(options: CoordinatorOptions): Promise<Distr
   try {
     const timer = new StageTimer();
     await writeRunMarker(kv, options.version, options.at);
-    await writeItemCards(kv, timer, { space: options.space, version: options.version, modelVersion: options.modelVersion, items: options.items, edgeModelFiles: options.edgeModelFiles });
+    await writeItemCards(kv, timer, { space: options.space, sessionVectors: options.sessionVectors, version: options.version, modelVersion: options.modelVersion, items: options.items, edgeModelFiles: options.edgeModelFiles });
 
     const common = { version: options.version, modelVersion: options.modelVersion, at: options.at, slateSize: options.slateSize, batchSize: options.batchSize, usersFrom: options.usersFrom, maxUsers: options.maxUsers };
     const jobs: ShardJob[] = [

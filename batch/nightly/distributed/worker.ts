@@ -71,7 +71,7 @@ export function startShardWorker(options: ShardWorkerOptions): { worker: Worker;
     } else {
       const served = await openServedPipeline(fixedVersionServing(artifacts.dir, sources.items));
       closePipeline = () => served.close();
-      computer = inProcessComputer(served.pipeline, { space: artifacts.space, version, slateSize: job.slateSize, catalog: new Map(sources.items.map((i) => [i.id, i])) });
+      computer = inProcessComputer(served.pipeline, { space: artifacts.space, sessionVectors: artifacts.sessionVectors, version, slateSize: job.slateSize, catalog: new Map(sources.items.map((i) => [i.id, i])) });
     }
     context = {
       key,

@@ -3,9 +3,10 @@
  * applies (shared/features/encode.ts), so a visitor with session items gets consistent answers from both. Runs
  * when the request carries known session items, the model ships the reranker and its gate is not 'off' (the
  * trainer's evaluation turns it off where it did not help). It re-orders the head SLATE of the ranked candidates
- * and gives them the head's scores in the new order (score scale unchanged for MMR). A failure keeps the order.
+ * and gives them the head's scores in the new order (score scale unchanged for MMR), moved the version's validated
+ * strength of the way from the ranked order (blendSessionScores). A failure keeps the order.
  */
-import { encodeSessionRerank, itemFeaturesOf, slatePositionPrior } from '../../../shared/features/encode.ts';
+import { blendSessionScores, encodeSessionRerank, itemFeaturesOf, slatePositionPrior } from '../../../shared/features/encode.ts';
 import type { LoadedModel } from '../../ports/model.ts';
 import type { StageClock } from '../stage-clock.ts';
 
@@ -15,6 +16,8 @@ export interface SessionInput {
   readonly sessionItems: readonly string[];
   readonly candidates: readonly { index: number }[];
   readonly scores: Float32Array;
+  /** The request's strength override (settings.sessionRerankStrength); undefined: the version's. */
+  readonly strength?: number | undefined;
 }
 
 /** New scores per input (the same array when nothing applies); `failed` when the reranker threw. */
@@ -33,10 +36,11 @@ export async function sessionRerank(model: LoadedModel | null, inputs: readonly 
     const order = Array.from(x.candidates.keys()).sort((a, b) => x.scores[b]! - x.scores[a]! || a - b).slice(0, SESSION_SLATE);
     try {
       const input = encodeSessionRerank(
-        order.map((c, rank) => ({ ...itemFeaturesOf(space, x.candidates[c]!.index), score: slatePositionPrior(rank, order.length) })),
-        session.map((index) => itemFeaturesOf(space, index)),
+        order.map((c, rank) => ({ ...itemFeaturesOf(space, x.candidates[c]!.index, model.sessionVectors), score: slatePositionPrior(rank, order.length) })),
+        session.map((index) => itemFeaturesOf(space, index, model.sessionVectors)),
       );
-      const s = await clock.time('session_rerank', () => scorer.call(model, input));
+      const strength = x.strength ?? model.manifest.sessionRerankStrength ?? 1;
+      const s = blendSessionScores(await clock.time('session_rerank', () => scorer.call(model, input)), input.candScore, strength);
       const reordered = order.map((c, r) => ({ c, s: s[r] ?? 0 })).sort((a, b) => b.s - a.s);
       const scores = Float32Array.from(x.scores);
       reordered.forEach(({ c }, r) => (scores[c] = x.scores[order[r]!]!));

@@ -41,7 +41,7 @@ export const ortRuntime: RerankerRuntime = {
     const session = await createSession(model);
     return {
       async score(input: SessionRerankInput): Promise<Float32Array> {
-        const out = await session.run(sessionRerankFeeds(input, ortTensors));
+        const out = await session.run(sessionRerankFeeds(input, ortTensors, session.inputNames));
         return out.scores!.data as Float32Array;
       },
     };

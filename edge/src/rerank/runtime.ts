@@ -4,7 +4,7 @@
  * see docs/edge.md "Bundle options"). Scorers are created once per model version per isolate; the cost of
  * creating one (the cold start) is measured and reported.
  */
-import { encodeSessionRerank, slatePositionPrior, type ItemFeatures, type SessionRerankInput } from '../../../shared/features/encode.ts';
+import { blendSessionScores, encodeSessionRerank, slatePositionPrior, type ItemFeatures, type SessionRerankInput } from '../../../shared/features/encode.ts';
 
 export interface SessionScorer {
   /** One score per candidate, in input order. */
@@ -18,7 +18,10 @@ export interface RerankerRuntime {
 }
 
 export interface ScorerHandle {
-  scorer: SessionScorer;
+  /** null: the version's evaluation turned session reranking off (its gate), so slates keep their order. */
+  scorer: SessionScorer | null;
+  /** How far the rerank moves the slate (the version's validated strength, blendSessionScores). */
+  strength: number;
   /** Milliseconds spent creating it (model bytes → ready scorer), excluding the model read. */
   createMs: number;
 }
@@ -26,13 +29,20 @@ export interface ScorerHandle {
 const scorers = new Map<string, Promise<ScorerHandle>>();
 
 /** The scorer for a model version, created once (concurrent callers share the same promise). */
-export function scorerFor(runtime: RerankerRuntime, version: string, loadModel: () => Promise<Uint8Array>): { handle: Promise<ScorerHandle>; created: boolean } {
+/** What the KV (or the bundle) holds for a version: the reranker's bytes and its strength; null when its gate is off. */
+export interface PublishedReranker {
+  model: Uint8Array;
+  strength: number;
+}
+
+export function scorerFor(runtime: RerankerRuntime, version: string, loadModel: () => Promise<PublishedReranker | null>): { handle: Promise<ScorerHandle>; created: boolean } {
   const cached = scorers.get(version);
   if (cached) return { handle: cached, created: false };
-  const handle = loadModel().then(async (model) => {
+  const handle = loadModel().then(async (published) => {
     const started = performance.now();
-    const scorer = await runtime.create(model);
-    return { scorer, createMs: performance.now() - started };
+    if (published === null) return { scorer: null, strength: 0, createMs: 0 };
+    const scorer = await runtime.create(published.model);
+    return { scorer, strength: published.strength, createMs: performance.now() - started };
   });
   handle.catch(() => scorers.delete(version)); // a failed load is retried on the next request
   scorers.set(version, handle);
@@ -43,8 +53,9 @@ export type RerankCandidate = ItemFeatures & { id: string };
 
 /**
  * Scores a slate's candidates against the session's recent items; the slate order enters as the position
- * prior (1 − rank / C), exactly as in training.
+ * prior (1 − rank / C), exactly as in training, and the scores move `strength` of the way from it (as the origin's).
  */
-export function scoreCandidates(scorer: SessionScorer, candidates: readonly RerankCandidate[], recent: readonly ItemFeatures[]): Promise<Float32Array> {
-  return scorer.score(encodeSessionRerank(candidates.map((cand, rank) => ({ ...cand, score: slatePositionPrior(rank, candidates.length) })), recent));
+export async function scoreCandidates(scorer: SessionScorer, candidates: readonly RerankCandidate[], recent: readonly ItemFeatures[], strength: number): Promise<Float32Array> {
+  const input = encodeSessionRerank(candidates.map((cand, rank) => ({ ...cand, score: slatePositionPrior(rank, candidates.length) })), recent);
+  return blendSessionScores(await scorer.score(input), input.candScore, strength);
 }

@@ -20,7 +20,7 @@ export const typescriptRuntime: RerankerRuntime = {
     const session = TsOnnxSession.create(model);
     return {
       async score(input: SessionRerankInput): Promise<Float32Array> {
-        const out = session.run(sessionRerankFeeds(input, tsTensors)).scores;
+        const out = session.run(sessionRerankFeeds(input, tsTensors, session.inputNames)).scores;
         if (!out || out.dtype !== 'float32') throw new Error('the reranker has no float32 output named scores');
         return Float32Array.from(out.data);
       },

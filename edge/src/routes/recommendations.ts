@@ -6,23 +6,43 @@
  */
 import type { Hono } from 'hono';
 import { EdgeRecommendQuerySchema } from '../../../shared/contracts/recommend.ts';
-import { modelFileKey } from '../../../shared/kv/keys.ts';
+import { EDGE_RERANK_GATE_FILE, EDGE_RERANKER_FILE, modelFileKey } from '../../../shared/kv/keys.ts';
 import { count } from '../counters.ts';
 import { configFrom, type Env } from '../env.ts';
-import { BUNDLED_MODEL_VERSION } from '../generated/model.ts';
+import { BUNDLED_MODEL_VERSION, BUNDLED_RERANK_GATE } from '../generated/model.ts';
+import { RerankGateSchema, type RerankGate } from '../../../shared/contracts/rerank-gate.ts';
 import bundledReranker from '../generated/session_reranker.onnx';
 import { reasonsOf } from '../http.ts';
 import { identifyVisitor, recommendationCors, recommendationPreflight } from '../identity.ts';
 import { MeteredKv, RequestMeter } from '../meter.ts';
 import { recommendAtEdge } from '../recommend.ts';
-import { scorerFor, type RerankerRuntime } from '../rerank/runtime.ts';
+import { scorerFor, type PublishedReranker, type RerankerRuntime } from '../rerank/runtime.ts';
 
-/** Reranker bytes for a model version: published to KV by the nightly job, else the bundled one if it matches. */
-async function loadReranker(kv: MeteredKv, modelVersion: string): Promise<Uint8Array> {
-  const published = await kv.bytes(modelFileKey(modelVersion, 'session_reranker.onnx'), 3600);
-  if (published) return new Uint8Array(published);
-  if (modelVersion === BUNDLED_MODEL_VERSION) return new Uint8Array(bundledReranker);
+/**
+ * Reranker bytes for a model version: published to KV by the nightly job, else the bundled one if it matches;
+ * null when the version's gate is off (its evaluation found the rerank did not help: slates keep their order).
+ * Read once per version per isolate (scorerFor caches the result).
+ */
+async function loadReranker(kv: MeteredKv, modelVersion: string): Promise<PublishedReranker | null> {
+  const [published, gateBytes] = await Promise.all([
+    kv.bytes(modelFileKey(modelVersion, EDGE_RERANKER_FILE), 3600),
+    kv.bytes(modelFileKey(modelVersion, EDGE_RERANK_GATE_FILE), 3600),
+  ]);
+  const bundled = modelVersion === BUNDLED_MODEL_VERSION;
+  const gate = gateBytes ? parseGate(gateBytes) : bundled ? BUNDLED_RERANK_GATE : { gate: 'on', strength: 1 };
+  if (gate.gate === 'off') return null;
+  if (published) return { model: new Uint8Array(published), strength: gate.strength };
+  if (bundled) return { model: new Uint8Array(bundledReranker), strength: gate.strength };
   throw new Error(`no session reranker for model version ${modelVersion}`);
+}
+
+/** A gate file that does not parse leaves the rerank on at full strength, as versions published before gates. */
+function parseGate(bytes: ArrayBuffer): RerankGate {
+  try {
+    return RerankGateSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
+  } catch {
+    return { gate: 'on', strength: 1 };
+  }
 }
 
 function countReads(reads: number): void {

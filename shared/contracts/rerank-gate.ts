@@ -1,0 +1,13 @@
+/**
+ * The session-rerank gate the nightly publishes beside each version's reranker for the edge
+ * (modelFileKey(version, EDGE_RERANK_GATE_FILE)): the manifest's sessionRerank and sessionRerankStrength, which the
+ * trainer's session protocol decides (models/evaluate/session.ts) and the origin obeys from the manifest.
+ */
+import { z } from 'zod';
+
+export const RerankGateSchema = z.object({
+  gate: z.enum(['on', 'off']),
+  /** blendSessionScores' strength: 0 = the slate order, 1 = the reranker's own. */
+  strength: z.number().min(0).max(1).default(1),
+});
+export type RerankGate = z.infer<typeof RerankGateSchema>;
