@@ -169,7 +169,8 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       session: past.filter((e) => e.sessionId === lastSession).map((e) => e.itemId),
       truth,
       seen,
-      sessionTasks: sessionTasksOf(space, events),
+      // Only a time split keeps the test window's order and sessions; a random hold-out's test items have neither.
+      sessionTasks: options.protocol === 'time' ? sessionTasksOf(space, events) : [],
     });
     ev.user.push(seqIndex.get(userId) ?? -1);
     ev.segment.push(tower.segment);
