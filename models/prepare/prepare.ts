@@ -113,7 +113,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
   }
 
   // Session reranker: within a training session, the items seen so far → the next item.
-  const rr = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], target: [] as number[], event: [] as number[] };
+  const rr = { segment: [] as number[], history: [] as Int32Array[], session: [] as Int32Array[], target: [] as number[], event: [] as number[], pseudo: [] as number[] };
   // Only sessions in the stacking window (see stackCutoff).
   for (const [userId, events] of trainPositives) {
     const sessions = new Map<string, number[]>();
@@ -129,6 +129,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
         rr.session.push(rightAlign(seen, SESSION_LENGTH));
         rr.target.push(space.itemIndex(events[positions[t] ?? 0]?.itemId ?? ''));
         rr.event.push(eventPosition.get(events[positions[t] ?? 0]?.eventId ?? '') ?? -1);
+        rr.pseudo.push(0);
       }
     }
   }
@@ -147,6 +148,7 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
         rr.session.push(rightAlign(events.slice(start, j).map((e) => space.itemIndex(e.itemId)), SESSION_LENGTH));
         rr.target.push(space.itemIndex(events[j]?.itemId ?? ''));
         rr.event.push(eventPosition.get(events[j]?.eventId ?? '') ?? -1);
+        rr.pseudo.push(1);
       }
     }
   }
@@ -210,6 +212,8 @@ export async function prepare(dataset: Dataset, workDir: string, options: Prepar
       rr_session: { data: stack(rr.session, SESSION_LENGTH, 'i'), shape: [rr.session.length, SESSION_LENGTH] },
       rr_target: { data: Int32Array.from(rr.target), shape: [rr.target.length] },
       rr_event: { data: Int32Array.from(rr.event), shape: [rr.event.length] },
+      /** 1: a pseudo-session row (the items before the event), 0: a real session's prefix. */
+      rr_pseudo: { data: Int32Array.from(rr.pseudo), shape: [rr.pseudo.length] },
       ev_user: { data: Int32Array.from(ev.user), shape: [ev.user.length] },
       ev_segment: { data: Int32Array.from(ev.segment), shape: [ev.segment.length] },
       ev_history: { data: stack(ev.history, HISTORY_LENGTH, 'i'), shape: [ev.history.length, HISTORY_LENGTH] },

@@ -24,7 +24,7 @@ def main():
     json.dump({
         "tt": {"event": pick("tt_event", tt_rows), "segment": pick("tt_segment", tt_rows), "history": pick("tt_history", tt_rows), "item": pick("tt_item", tt_rows)},
         "dl": {"event": pick("dl_event", dl_rows), "history_event": pick("dl_history_event", dl_rows), "sparse": pick("dl_sparse", dl_rows), "dense": pick("dl_dense", dl_rows)},
-        "rr": {"event": pick("rr_event", rr_rows), "sess": [sc.tolist(), sb.tolist(), sp.tolist()], "target": [tc.tolist(), tb.tolist(), tp.tolist()]},
+        "rr": {"event": pick("rr_event", rr_rows), "pseudo": pick("rr_pseudo", rr_rows), "sess": [sc.tolist(), sb.tolist(), sp.tolist()], "target": [tc.tolist(), tb.tolist(), tp.tolist()]},
     }, sys.stdout)
 
 

@@ -46,7 +46,9 @@ describe('ONNX export round-trip', () => {
       const got = Array.from((await session.run(feeds))[output]!.data as Float32Array);
       const want = flatten(expected);
       expect(got).toHaveLength(want.length);
-      const maxDiff = Math.max(...got.map((g, i) => Math.abs(g - (want[i] ?? NaN))));
+      // Within 1e-5, relative to the value where it exceeds 1 (float32 keeps about 7 significant digits: the
+      // reranker's scores reach tens with the full-range random session vectors used here).
+      const maxDiff = Math.max(...got.map((g, i) => Math.abs(g - (want[i] ?? NaN)) / Math.max(1, Math.abs(want[i] ?? 1))));
       expect(maxDiff).toBeLessThan(1e-5);
       // Outputs must actually depend on the inputs (a constant model would pass the diff check trivially).
       expect(new Set(got.map((g) => g.toFixed(5))).size).toBeGreaterThan(1);

@@ -6,13 +6,14 @@ import type { Interaction } from '../../shared/catalog/types.ts';
 import { encodeDlrm, encodeSessionRerank, encodeUserTower, itemFeaturesOf } from '../../shared/features/encode.ts';
 import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-space.ts';
 import { shouldAppend } from '../../shared/features/history.ts';
+import { PSEUDO_SESSION_ITEMS } from '../../models/prepare/prepare.ts';
 import { python, TINY, trainTiny } from './support.ts';
 
 interface Rows {
   tt: { event: number[]; segment: number[]; history: number[][]; item: number[] };
   dl: { event: number[]; history_event: number[]; sparse: number[][]; dense: number[][] };
   /** Session reranker: per row, [category, brand, price] of the session items (B×SESSION_LENGTH) and of the target. */
-  rr: { event: number[]; sess: [number[][], number[][], number[][]]; target: [number[], number[], number[]] };
+  rr: { event: number[]; pseudo: number[]; sess: [number[][], number[][], number[][]]; target: [number[], number[], number[]] };
 }
 
 /** What the online feature store holds for a user just before `event`: replayed event by event, as ingestion does. */
@@ -68,9 +69,12 @@ describe('feature parity between the trainer and serving', () => {
     expect(rows.rr.event.length).toBeGreaterThan(10);
     rows.rr.event.forEach((position, r) => {
       const event = dataset.interactions[position]!;
-      // The edge sees only this session's items, collapsed by the same history rule.
-      const sessionEvents = dataset.interactions.filter((e) => e.sessionId === event.sessionId);
-      const session = servingHistory(sessionEvents, event).map((id) => itemFeaturesOf(space, space.itemIndex(id)));
+      // The edge sees only this session's items, collapsed by the same history rule; a pseudo-session row (data
+      // with too few multi-item sessions) has the user's PSEUDO_SESSION_ITEMS items before the event instead.
+      const pseudo = rows.rr.pseudo[r] === 1;
+      const sessionEvents = dataset.interactions.filter((e) => (pseudo ? e.userId === event.userId : e.sessionId === event.sessionId));
+      const seen = servingHistory(sessionEvents, event);
+      const session = (pseudo ? seen.slice(-PSEUDO_SESSION_ITEMS) : seen).map((id) => itemFeaturesOf(space, space.itemIndex(id)));
       expect(session.length).toBeGreaterThan(0);
       const target = itemFeaturesOf(space, space.itemIndex(event.itemId));
       const served = encodeSessionRerank([{ ...target, score: 0 }], session);
