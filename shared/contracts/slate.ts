@@ -37,7 +37,7 @@ export const SlateSchema = z
     b: z.array(z.number().int()),
     p: z.array(z.number().int()),
     /** Session vectors (base64 of SESSION_VECTOR_DIM int8, '' for an item without one), same order; absent in older slates. */
-    v: z.array(z.string()).optional(),
+    v: z.array(z.string().max(64)).optional(),
     /** Reason per item as an index into rt. */
     r: z.array(z.number().int()),
     rt: z.array(z.string()),
