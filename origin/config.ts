@@ -80,6 +80,11 @@ const EnvSchema = z.object({
   SLATES_KV: z.enum(['none', 'local', 'cloudflare']).default('none'),
   /** How often events stored while the feature store was down are applied to it (the feature outbox; ms, 0 = never). */
   FEATURE_OUTBOX_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
+  /**
+   * The drainer leaves events received less than this long ago (ms): the request that stored them is still
+   * applying them, and draining them too would apply them twice. Keep it above the request's own apply timeout.
+   */
+  FEATURE_OUTBOX_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** Poll for catalogue changes (the fallback: changes arrive at once through LISTEN/NOTIFY catalog_changed). */
   CATALOG_REFRESH_MS: positiveInt(30_000),
   /** Poll for experiment changes (the fallback: changes arrive at once through LISTEN/NOTIFY). */

@@ -4,7 +4,8 @@
  * 200 with `redis-unavailable`, and answered as duplicates when retried — stay pending; every `intervalMs`
  * this drainer checks that the feature store answers, then applies the pending events oldest first, in
  * batches, and clears them. Rows are locked with SKIP LOCKED, so several origins drain without applying an
- * event twice. A user erased meanwhile has what the drain wrote erased again (core/erasure/ingest-guard.ts).
+ * event twice, and rows younger than the grace (FEATURE_OUTBOX_GRACE_MS) are left to the request that is still
+ * applying them, so the drainer and that request do not both apply them. A user erased meanwhile has what the drain wrote erased again (core/erasure/ingest-guard.ts).
  * Order caveat: an event applied late lands after newer ones in the history lists (the nightly, which reads
  * Postgres, is unaffected).
  */
@@ -23,7 +24,7 @@ export interface FeatureOutbox {
   stop(): Promise<void>;
 }
 
-export function startFeatureOutbox(options: { database: DatabaseHandle; featureStore: FeatureStore; intervalMs: number; log: (line: Record<string, unknown>) => void }): FeatureOutbox {
+export function startFeatureOutbox(options: { database: DatabaseHandle; featureStore: FeatureStore; intervalMs: number; graceMs: number; log: (line: Record<string, unknown>) => void }): FeatureOutbox {
   const { database, featureStore, log } = options;
   const marker = postgresErasureMarker(database);
   let running: Promise<number> = Promise.resolve(0);
@@ -37,7 +38,7 @@ export function startFeatureOutbox(options: { database: DatabaseHandle; featureS
         const interactions = rows.map((r) => ({ userId: r.userId ?? undefined, sessionId: r.sessionId, itemId: r.itemId, type: r.type as EventType, ts: r.ts }));
         await featureStore.recordMany(interactions);
         await eraseWrittenForLateErasures({ marker, deleteEvents: (ids) => deleteEvents(tx, ids), featureStore }, interactions.map((e, i) => ({ ...e, eventId: rows[i]!.eventId })));
-      });
+      }, options.graceMs);
       total += applied;
       if (applied < BATCH) return total;
     }

@@ -2,7 +2,7 @@
  * The origin's queries, one function per use: event ingestion (idempotent on event id), catalogue and user
  * reads, experiment definitions, and user erasure. Each takes a migrated Db so it runs on Postgres and PGlite alike.
  */
-import { and, asc, count, eq, gt, inArray, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Item, User } from '../../shared/catalog/types.ts';
 import type { RecoEvent } from '../../shared/contracts/events.ts';
 import type { ZodType } from 'zod';
@@ -156,13 +156,15 @@ export interface PendingFeatureEvent {
  * Takes up to `limit` pending events, oldest first, locked for this transaction (SKIP LOCKED: replicas drain
  * different rows), hands them to `apply`, and clears them when it resolves; a rejection leaves them pending.
  * `apply` may delete rows of its batch through the transaction it is given (late erasures). Returns how many.
+ * Only rows received more than `graceMs` ago (database clock) are taken: a younger pending row is still being
+ * applied by the request that stored it, and taking it too would apply it twice (duplicate session items).
  */
-export async function drainPendingFeatures(db: Db, limit: number, apply: (rows: PendingFeatureEvent[], tx: Db) => Promise<void>): Promise<number> {
+export async function drainPendingFeatures(db: Db, limit: number, apply: (rows: PendingFeatureEvent[], tx: Db) => Promise<void>, graceMs = 0): Promise<number> {
   return db.transaction(async (tx) => {
     const rows = await tx
       .select({ eventId: events.eventId, type: events.type, itemId: events.itemId, userId: events.userId, sessionId: events.sessionId, ts: events.ts })
       .from(events)
-      .where(eq(events.featuresPending, true))
+      .where(and(eq(events.featuresPending, true), sql`${events.receivedAt} < now() - (${graceMs} * interval '1 millisecond')`))
       .orderBy(asc(events.ts))
       .limit(limit)
       .for('update', { skipLocked: true });
