@@ -210,7 +210,7 @@ describe('DELETE /v1/users/:id under random input', () => {
     let erasedValid = 0;
     const erased = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(weird, fc.stringMatching(/^[\w.:@-]{1,20}$/), fc.constantFrom('.', '..')).filter((id) => id !== sentinel && id.length > 0 && !USERS.includes(id)), async (id) => {
+      fc.asyncProperty(fc.oneof({ arbitrary: weird, weight: 1 }, { arbitrary: fc.stringMatching(/^[\w.:@-]{1,20}$/), weight: 2 }, { arbitrary: fc.constantFrom('.', '..'), weight: 1 }).filter((id) => id !== sentinel && id.length > 0 && !USERS.includes(id)), async (id) => {
         const session = uniqueId('s-fuzz');
         const valid = VALID_ID.test(id);
         if (['.', '..'].includes(id)) expect((await postJson(`${origin.url}/v1/events`, { events: [{ eventId: uniqueId('e'), type: 'view', itemId: 'i5', userId: id, sessionId: session }] }, auth)).status).toBe(400);
@@ -234,7 +234,9 @@ describe('DELETE /v1/users/:id under random input', () => {
       }),
       { numRuns: 40 },
     );
-    expect(erasedValid).toBeGreaterThan(10);
+    // About half the runs draw a plausible id (weight 2 of 4): ~20 of 40 expected, so 8 or fewer would mean erasure
+    // refused valid ids (with equal weights ~13 were expected, and "more than 10" failed by chance about 1 run in 8).
+    expect(erasedValid).toBeGreaterThan(8);
     expect(await footprint(sentinel, [sentinelSession])).toEqual(sentinelBefore);
   }, 120_000);
 });
