@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EDGE_RERANK_GATE_FILE, EDGE_RERANKER_FILE } from '../../shared/kv/keys.ts';
-import type { RerankGate } from '../../shared/contracts/rerank-gate.ts';
+import { rerankGateOf, type RerankGate } from '../../shared/contracts/rerank-gate.ts';
 import { generateDataset, type GeneratorOptions } from '../../shared/catalog/generator.ts';
 import type { Dataset, Interaction, Item } from '../../shared/catalog/types.ts';
 import type { FeatureSpace } from '../../shared/features/feature-space.ts';
@@ -43,7 +43,7 @@ export async function loadModelArtifacts(artifactsRoot: string): Promise<ModelAr
   const dir = join(artifactsRoot, await readPointer(artifactsRoot));
   const manifest = await readManifest(dir);
   const [space, sessionVectors] = await Promise.all([readFeatureSpace(dir, manifest), readSessionVectors(dir, manifest)]);
-  return { version: manifest.version, dir, space, sessionVectors, sessionRerankerPath: join(dir, manifest.files.sessionReranker), rerankGate: { gate: manifest.sessionRerank ?? 'on', strength: manifest.sessionRerankStrength ?? 1 } };
+  return { version: manifest.version, dir, space, sessionVectors, sessionRerankerPath: join(dir, manifest.files.sessionReranker), rerankGate: rerankGateOf(manifest) };
 }
 
 /** Users with at least one positive interaction, each with history and purchases in time order, sorted by id. */

@@ -9,7 +9,7 @@ import type { Item } from '../../shared/catalog/types.ts';
 import type { SlateSubject } from '../../shared/kv/keys.ts';
 import type { AnnKind } from '../../core/ports/ann.ts';
 import type { PipelineRequest } from '../../core/pipeline/types.ts';
-import { readFeatureSpace, readManifest, readSessionVectors } from '../../core/registry/artifacts.ts';
+import { readFeatureSpace, readManifest } from '../../core/registry/artifacts.ts';
 import { fixedVersionServing, openServedPipeline, type ServedPipeline } from '../../adapters/serving.ts';
 import { computeBatch, type ComputedBatch, type EncodeContext } from './compute.ts';
 import type { VersionInfo } from './slates.ts';
@@ -32,8 +32,12 @@ let ready: Promise<{ served: ServedPipeline; ctx: EncodeContext }> | undefined;
 async function open(): Promise<{ served: ServedPipeline; ctx: EncodeContext }> {
   const options = fixedVersionServing(config.versionDir, config.items, config.annKind);
   const served = await openServedPipeline({ ...options, annCacheDir: config.annCacheDir, ann: { threads: 1 }, log: () => undefined });
-  const manifest = await readManifest(config.versionDir);
-  const [space, sessionVectors] = await Promise.all([readFeatureSpace(config.versionDir, manifest), readSessionVectors(config.versionDir, manifest)]);
+  const space = await readFeatureSpace(config.versionDir, await readManifest(config.versionDir));
+  // The loaded model already projected every item's session vector (trained items keep their indices, so the
+  // trained space reads the same rows); projecting them again here would cost a second pass over the catalogue.
+  const lease = served.registry.acquire();
+  const sessionVectors = lease?.model.sessionVectors;
+  lease?.release();
   return { served, ctx: { space, sessionVectors, version: config.version, slateSize: config.slateSize, catalog: new Map(config.items.map((item) => [item.id, item])) } };
 }
 

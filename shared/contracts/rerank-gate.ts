@@ -11,3 +11,11 @@ export const RerankGateSchema = z.object({
   strength: z.number().min(0).max(1).default(1),
 });
 export type RerankGate = z.infer<typeof RerankGateSchema>;
+
+/** What a version without a gate gets (trained before gates, or an unreadable gate file): on, full strength. */
+export const DEFAULT_RERANK_GATE: RerankGate = { gate: 'on', strength: 1 };
+
+/** A version's gate from its manifest fields (the nightly publishes it; the edge build bundles it). */
+export function rerankGateOf(manifest: { sessionRerank?: 'on' | 'off' | undefined; sessionRerankStrength?: number | undefined }): RerankGate {
+  return { gate: manifest.sessionRerank ?? DEFAULT_RERANK_GATE.gate, strength: manifest.sessionRerankStrength ?? DEFAULT_RERANK_GATE.strength };
+}

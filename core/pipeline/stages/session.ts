@@ -7,6 +7,7 @@
  * strength of the way from the ranked order (blendSessionScores). A failure keeps the order.
  */
 import { blendSessionScores, encodeSessionRerank, itemFeaturesOf, slatePositionPrior } from '../../../shared/features/encode.ts';
+import { rerankGateOf } from '../../../shared/contracts/rerank-gate.ts';
 import type { LoadedModel } from '../../ports/model.ts';
 import type { StageClock } from '../stage-clock.ts';
 
@@ -39,7 +40,7 @@ export async function sessionRerank(model: LoadedModel | null, inputs: readonly 
         order.map((c, rank) => ({ ...itemFeaturesOf(space, x.candidates[c]!.index, model.sessionVectors), score: slatePositionPrior(rank, order.length) })),
         session.map((index) => itemFeaturesOf(space, index, model.sessionVectors)),
       );
-      const strength = x.strength ?? model.manifest.sessionRerankStrength ?? 1;
+      const strength = x.strength ?? rerankGateOf(model.manifest).strength;
       const s = blendSessionScores(await clock.time('session_rerank', () => scorer.call(model, input)), input.candScore, strength);
       const reordered = order.map((c, r) => ({ c, s: s[r] ?? 0 })).sort((a, b) => b.s - a.s);
       const scores = Float32Array.from(x.scores);

@@ -10,7 +10,7 @@ import { EDGE_RERANK_GATE_FILE, EDGE_RERANKER_FILE, modelFileKey } from '../../.
 import { count } from '../counters.ts';
 import { configFrom, type Env } from '../env.ts';
 import { BUNDLED_MODEL_VERSION, BUNDLED_RERANK_GATE } from '../generated/model.ts';
-import { RerankGateSchema, type RerankGate } from '../../../shared/contracts/rerank-gate.ts';
+import { DEFAULT_RERANK_GATE, RerankGateSchema, type RerankGate } from '../../../shared/contracts/rerank-gate.ts';
 import bundledReranker from '../generated/session_reranker.onnx';
 import { reasonsOf } from '../http.ts';
 import { identifyVisitor, recommendationCors, recommendationPreflight } from '../identity.ts';
@@ -29,7 +29,7 @@ async function loadReranker(kv: MeteredKv, modelVersion: string): Promise<Publis
     kv.bytes(modelFileKey(modelVersion, EDGE_RERANK_GATE_FILE), 3600),
   ]);
   const bundled = modelVersion === BUNDLED_MODEL_VERSION;
-  const gate = gateBytes ? parseGate(gateBytes) : bundled ? BUNDLED_RERANK_GATE : { gate: 'on', strength: 1 };
+  const gate = gateBytes ? parseGate(gateBytes) : bundled ? BUNDLED_RERANK_GATE : DEFAULT_RERANK_GATE;
   if (gate.gate === 'off') return null;
   if (published) return { model: new Uint8Array(published), strength: gate.strength };
   if (bundled) return { model: new Uint8Array(bundledReranker), strength: gate.strength };
@@ -41,7 +41,7 @@ function parseGate(bytes: ArrayBuffer): RerankGate {
   try {
     return RerankGateSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
   } catch {
-    return { gate: 'on', strength: 1 };
+    return DEFAULT_RERANK_GATE;
   }
 }
 
