@@ -29,7 +29,8 @@ export interface MmrOptions {
  * max-similarity only grows as items are chosen, so a value computed against the first c chosen items is an upper
  * bound of its current value (IEEE rounding is monotonic). Each step refreshes only the candidate with the highest
  * bound (ties: lowest position, as the plain scan) until that one is fresh, then takes it. Far fewer similarity
- * calls (the nightly's dominant cost: 100 picks from a pool of 200, 64-dim dot products).
+ * calls (the nightly's dominant cost: 100 picks from a pool of 200, 64-dim dot products), and the highest bound
+ * comes from a binary heap rather than a scan of the pool at every refresh.
  */
 export function mmrSelect(pool: readonly MmrCandidate[], options: MmrOptions): number[] {
   const k = Math.min(options.k, pool.length);
@@ -53,38 +54,53 @@ export function mmrSelect(pool: readonly MmrCandidate[], options: MmrOptions): n
   const maxSim = new Float64Array(n).fill(-Infinity);
   /** How many chosen items maxSim[i] covers. */
   const seen = new Int32Array(n);
-  /** 1 = taken, 2 = its category is full (skipped until the cap is relaxed). */
+  /** 1 = taken, 2 = its category is full (set aside until the cap is relaxed). */
   const out = new Uint8Array(n).fill(maxPerCategory <= 0 ? 2 : 0);
   const perCategory = new Map<number, number>();
   const chosen: number[] = [];
-  for (let capRelaxed = false; chosen.length < k; ) {
+  const heap = new BoundHeap(bound);
+  /** Candidates taken off the heap because their category was full: back on it when the cap is relaxed. */
+  const capped: number[] = [];
+  let capRelaxed = false;
+  const eligible = (i: number): boolean => out[i] === 0 || (out[i] === 2 && capRelaxed);
+  const refill = (): void => {
+    heap.clear();
+    capped.length = 0;
+    for (let i = 0; i < n; i++) {
+      if (eligible(i)) heap.push(i);
+      else if (out[i] === 2) capped.push(i);
+    }
+  };
+  refill();
+  while (chosen.length < k) {
     const c = chosen.length;
     let best = -1;
-    for (;;) {
-      // The candidate with the highest bound (lowest position on ties); values that are NaN or −∞ are never
-      // taken by the plain greedy's strict `>` scan, and stay so (a NaN max-similarity stays NaN).
-      best = -1;
-      let bestValue = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const state = out[i]!;
-        if (state === 1 || (state === 2 && !capRelaxed)) continue;
-        if (bound[i]! > bestValue) {
-          bestValue = bound[i]!;
-          best = i;
-        }
+    while (heap.size > 0) {
+      const top = heap.peek();
+      if (!eligible(top)) {
+        heap.pop();
+        capped.push(top); // its category filled up while it waited
+        continue;
       }
-      if (best < 0 || seen[best] === c) break;
-      let m = maxSim[best]!;
-      for (let j = seen[best]!; j < c; j++) m = Math.max(m, similarity(best, chosen[j]!));
-      maxSim[best] = m;
-      seen[best] = c;
-      bound[best] = lambda * relevance[best]! - (1 - lambda) * m;
+      if (seen[top] === c) {
+        best = top;
+        break;
+      }
+      let m = maxSim[top]!;
+      for (let j = seen[top]!; j < c; j++) m = Math.max(m, similarity(top, chosen[j]!));
+      maxSim[top] = m;
+      seen[top] = c;
+      bound[top] = lambda * relevance[top]! - (1 - lambda) * m;
+      heap.topDecreased(); // a bound only falls (or turns NaN: never taken, dropped by the heap)
     }
     if (best < 0) {
       if (capRelaxed) break;
       capRelaxed = true; // every remaining candidate is capped: fill the rest by MMR alone
+      for (const i of capped) heap.push(i);
+      capped.length = 0;
       continue;
     }
+    heap.pop();
     out[best] = 1;
     chosen.push(best);
     const category = pool[best]!.category;
@@ -99,9 +115,74 @@ export function mmrSelect(pool: readonly MmrCandidate[], options: MmrOptions): n
         seen[i] = 1;
         bound[i] = lambda * relevance[i]! - (1 - lambda) * maxSim[i]!;
       }
+      refill();
     }
   }
   return chosen;
+}
+
+/**
+ * Max-heap of candidate positions by bound, ties to the lower position: the order in which the plain greedy's
+ * strict `>` scan finds its best. Bounds that are NaN or −∞ never win that scan (and never recover: a max-similarity
+ * that is NaN or +∞ stays so), so they are not kept.
+ */
+class BoundHeap {
+  private readonly items: number[] = [];
+  private readonly bound: Float64Array;
+  constructor(bound: Float64Array) {
+    this.bound = bound;
+  }
+  get size(): number {
+    return this.items.length;
+  }
+  clear(): void {
+    this.items.length = 0;
+  }
+  peek(): number {
+    return this.items[0]!;
+  }
+  push(i: number): void {
+    if (!(this.bound[i]! > -Infinity)) return;
+    const items = this.items;
+    let at = items.length;
+    items.push(i);
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.before(i, items[parent]!)) break;
+      items[at] = items[parent]!;
+      at = parent;
+    }
+    items[at] = i;
+  }
+  pop(): void {
+    const last = this.items.pop()!;
+    if (this.items.length > 0) this.siftDown(last);
+  }
+  /** The top's bound fell: move it down, or drop it when it can no longer be chosen. */
+  topDecreased(): void {
+    const top = this.items[0]!;
+    if (this.bound[top]! > -Infinity) this.siftDown(top);
+    else this.pop();
+  }
+  private siftDown(i: number): void {
+    const items = this.items;
+    const n = items.length;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.before(items[child + 1]!, items[child]!)) child++;
+      if (!this.before(items[child]!, i)) break;
+      items[at] = items[child]!;
+      at = child;
+    }
+    items[at] = i;
+  }
+  private before(a: number, b: number): boolean {
+    const ba = this.bound[a]!;
+    const bb = this.bound[b]!;
+    return ba > bb || (ba === bb && a < b);
+  }
 }
 
 /** Category cap for a slate of k from a share (e.g. 0.4 → at most 4 of 10 from one category). */
