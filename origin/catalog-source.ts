@@ -2,7 +2,9 @@
  * Keeps the origin's in-memory catalogue (rules: in stock; reasons and item cards: titles) current without a
  * restart: the first load reads every item, later ones only the rows whose updated_at moved (imports, PUT/DELETE
  * /v1/items, SQL by hand), re-reading a few seconds back so a transaction that committed late is not missed
- * (re-applying a row is harmless). A LISTEN on `catalog_changed` (trigger of migration 0004) reloads within
+ * (re-applying a row is harmless). "Back" is from the database clock at the previous read, not from the newest row
+ * seen: otherwise a bulk import (one transaction, one updated_at for a million rows) would be read again in full
+ * at every refresh until the next write. A LISTEN on `catalog_changed` (trigger of migration 0004) reloads within
  * milliseconds; a poll every CATALOG_REFRESH_MS (every 5 s while still empty) catches what was missed. On errors the last good catalogue stays.
  */
 import type { DatabaseHandle } from '../adapters/postgres/database.ts';
@@ -29,6 +31,10 @@ export interface CatalogSourceOptions {
   log?: (line: Record<string, unknown>) => void;
   /** Runs after a load that changed items (the served model embeds new items from their content). */
   onChanged?: () => Promise<unknown>;
+  /** After every load that reached the database: rows read, and how many of them changed the catalogue. */
+  onLoaded?: (load: { rowsRead: number; changed: number }) => void;
+  /** How far back each incremental reload looks (default 5 s). */
+  overlapMs?: number;
 }
 
 /** Rows from the database carry the brand too (a content feature of cold-start embeddings). */
@@ -40,17 +46,21 @@ function differs(held: StoredItem | undefined, item: StoredItem): boolean {
 
 export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryItemCatalog, options: CatalogSourceOptions): RefreshingCatalog {
   const log = options.log ?? (() => undefined);
-  let newest: Date | undefined;
+  const overlapMs = options.overlapMs ?? OVERLAP_MS;
+  /** The later of the newest updated_at seen and the database clock at the last read. */
+  let readUpTo: Date | undefined;
   const load = async (): Promise<void> => {
     try {
       if (catalog.size === 0) await options.beforeFirstLoad?.();
-      const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : undefined;
+      const since = readUpTo ? new Date(readUpTo.getTime() - overlapMs) : undefined;
       const changed = await itemsChangedSince(await database.get(), since);
       // The overlap re-reads rows already applied: only rows that differ from what the catalogue holds count as a change.
       const fresh = changed.items.filter((item) => differs(catalog.get(item.id), item));
       catalog.upsert(fresh);
+      options.onLoaded?.({ rowsRead: changed.items.length, changed: fresh.length });
       if (fresh.length > 0) await options.onChanged?.().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
-      if (changed.newest && (!newest || changed.newest > newest)) newest = changed.newest;
+      // A row stamped before the read but committed after it is within the overlap of the next one.
+      for (const t of [changed.newest, changed.readAt]) if (t && (!readUpTo || t > readUpTo)) readUpTo = t;
     } catch (error) {
       // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
       log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });

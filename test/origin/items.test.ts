@@ -147,4 +147,33 @@ describe('catalogue changes reach the running origin', () => {
       await handle?.close();
     }
   });
+
+  it('a bulk write (one transaction, one updated_at) is read again within the overlap only, not at every refresh', async () => {
+    let handle: DatabaseHandle | undefined;
+    let source: ReturnType<typeof catalogFromDatabase> | undefined;
+    try {
+      handle = await openDatabase({ databaseUrl: database.url });
+      const catalog = new InMemoryItemCatalog([]);
+      const loads: { rowsRead: number; changed: number }[] = [];
+      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000, overlapMs: 300, onLoaded: (load) => loads.push(load) });
+      await source.refresh();
+      const total = catalog.size;
+      expect(total).toBeGreaterThan(1000);
+      await query('update items set updated_at = now()'); // every row, one timestamp: what an import's transaction leaves
+      await source.refresh();
+      expect(loads.at(-1)).toEqual({ rowsRead: total, changed: 0 }); // within the overlap: read again, nothing differs
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await source.refresh();
+      await source.refresh();
+      // Before, "back" was counted from the newest row (the bulk write's one timestamp): every refresh read them all.
+      expect(loads.at(-1)).toEqual({ rowsRead: 0, changed: 0 });
+      await query("update items set stock = 0, updated_at = now() where id = 'i9'");
+      await source.refresh();
+      expect(loads.at(-1)?.rowsRead).toBe(1); // the one new write (its NOTIFY may have applied it a moment before)
+      expect(catalog.isAvailable('i9')).toBe(false);
+    } finally {
+      await source?.stop();
+      await handle?.close();
+    }
+  });
 });
