@@ -7,7 +7,8 @@
  *   - origin POST /v1/recommend (known users with histories, anonymous sessions with recent items): rps, p50, p99;
  *   - the throughput ratio of each setting to the first, and the origin's own CPU per request and cores used
  *     (/proc schedstat of all its processes): on a busy machine the ratio is capped by the cores the origin got,
- *     while CPU per request says what each answer costs whatever else runs;
+ *     while CPU per request says what each answer costs whatever else runs; beside them the cores used in the same
+ *     window by what shares the machine (this process's autocannon, redis-server, postgres);
  * then, with the last setting, POST /v1/events (batches of 10 unique events) and the RSS of all its processes.
  * Flags: --duration S (default 10) --connections C (default 16) --items N --users N --workers 1,auto. JSON lines.
  */
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort } from './http.ts';
 import { loadFixture } from './load-fixture.ts';
-import { cpuNs } from './process-cpu.ts';
+import { cpuNs, processesNamed } from './process-cpu.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
@@ -126,11 +127,15 @@ async function main(): Promise<void> {
       const sample = (await (await fetch(`${origin.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ userId: 'u1', k: 10 }) })).json()) as { degraded?: string[]; items?: unknown[] };
       await recommendLoad(origin.url, apiKey, fixture.users, Math.min(3, duration)); // warm-up (JIT, caches)
       const pids = processTree(origin.child.pid ?? 0);
+      // What else shares the cores: this process (autocannon), Redis and Postgres serving the origin.
+      const others = { load_generator: [process.pid], redis: processesNamed('redis-server'), postgres: processesNamed('postgres') };
+      const othersBefore = Object.fromEntries(Object.entries(others).map(([name, list]) => [name, cpuNs(list)]));
       const cpuBefore = cpuNs(pids);
       const result = await recommendLoad(origin.url, apiKey, fixture.users, duration);
       const cpuMs = (cpuNs(pids) - cpuBefore) / 1e6;
+      const othersCores = Object.fromEntries(Object.entries(others).map(([name, list]) => [name, +((cpuNs(list) - othersBefore[name]!) / 1e9 / duration).toFixed(2)]));
       const first = (baseline ??= result.requests.average);
-      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), cpu_ms_per_request: +(cpuMs / Math.max(1, result.requests.total)).toFixed(2), cores_used: +(cpuMs / 1000 / duration).toFixed(2), sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
+      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), cpu_ms_per_request: +(cpuMs / Math.max(1, result.requests.total)).toFixed(2), cores_used: +(cpuMs / 1000 / duration).toFixed(2), other_cores_used: othersCores, machine_cores: availableParallelism(), sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
       if (index < settings.length - 1) await stopOrigin(origin.child);
       else last = origin;
     }

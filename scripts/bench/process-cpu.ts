@@ -32,11 +32,31 @@ export function descendantsNamed(root: number, name: string): number[] {
   return out;
 }
 
-/** Nanoseconds of CPU used so far by all threads of `pids`. */
+/** Pids of every process on the machine whose command name is `name` (e.g. redis-server, postgres). */
+export function processesNamed(name: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** Nanoseconds of CPU used so far by all threads of `pids` (a process that has ended counts nothing). */
 export function cpuNs(pids: readonly number[]): number {
   let total = 0;
   for (const pid of pids) {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
       try {
         total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
       } catch {
