@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const DEMO_DATASETS = {
-  'ml-100k': { folder: 'ml-100k', marker: 'u.data', what: 'MovieLens-100K', users: ['mu1', 'mu2', 'mu3'] },
-  'ml-1m-pairs': { folder: 'movielens-1m-user-movie-pairs', marker: 'user_movie_pairs.tsv', what: 'the MovieLens-1M pairs', users: ['mu1', 'mu2', 'mu3'] },
+  // segment: one the converter writes (gender-age band), for the printed batch-export example.
+  'ml-100k': { folder: 'ml-100k', marker: 'u.data', what: 'MovieLens-100K', users: ['mu1', 'mu2', 'mu3'], segment: 'M-25-34' },
+  'ml-1m-pairs': { folder: 'movielens-1m-user-movie-pairs', marker: 'user_movie_pairs.tsv', what: 'the MovieLens-1M pairs', users: ['mu1', 'mu2', 'mu3'], segment: 'M-25-34' },
 } as const;
 export type DemoDataset = keyof typeof DEMO_DATASETS;
 
@@ -22,6 +23,8 @@ export interface PreparedDemo {
   nightlyArgs: string[];
   /** Shoppers to print signed-in demo links for. */
   users: readonly string[];
+  /** A segment the data set has, for the batch-export example. */
+  segment: string;
 }
 
 type Run = (name: string, script: string, args: string[], env?: Record<string, string>) => Promise<void>;
@@ -56,5 +59,6 @@ export async function prepareDemoDataset(root: string, name: DemoDataset, pathAr
     originEnv: { ...database, MODELS_DIR: artifacts, SEED_CATALOG: 'false', SEED_HISTORIES: 'false' },
     nightlyArgs: ['--artifacts', artifacts, '--users', 'store', ...databaseFlag],
     users: spec.users,
+    segment: spec.segment,
   };
 }

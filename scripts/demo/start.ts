@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   for (const user of shoppers) log(`signed in as ${user}:  ${edgeUrl}/demo?user=${user}&token=${await tokenFor(user)}`);
   log(`edge API:         curl -H 'x-user-token: ${await tokenFor(shoppers[0] ?? 'u1')}' '${edgeUrl}/v1/recommendations?user=${shoppers[0] ?? 'u1'}&k=8'`);
   log(`origin API:       ${originUrl}/openapi.json`);
-  log(`batch export:     curl -H 'x-api-key: ${apiKey}' '${originUrl}/v1/export?segment=gamers&format=csv'`);
+  log(`batch export:     curl -H 'x-api-key: ${apiKey}' '${originUrl}/v1/export?segment=${demo?.segment ?? 'gamers'}&format=csv'`);
   log(`experiments:      ORIGIN_URL=${originUrl} API_KEY=${apiKey} npm run experiment -- list`);
   log('Ctrl-C stops everything.');
   await new Promise<void>((resolve) => {
