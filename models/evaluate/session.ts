@@ -16,7 +16,7 @@
  */
 import type { Item } from '../../shared/catalog/types.ts';
 import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
-import { blendSessionScores, encodeSessionRerank, itemFeaturesOf, slatePositionPrior } from '../../shared/features/encode.ts';
+import { blendSessionScores, encodeSlateForSession, itemFeaturesOf } from '../../shared/features/encode.ts';
 import { SESSION_LENGTH } from '../../shared/features/spec.ts';
 import { SESSION_SLATE } from '../../core/pipeline/stages/session.ts';
 import type { LoadedModel } from '../../core/ports/model.ts';
@@ -90,10 +90,8 @@ async function edgeOrders(model: LoadedModel, slate: readonly number[], session:
     for (const strength of STRENGTHS) out.set(strength, [...slate]);
     return out;
   }
-  const input = encodeSessionRerank(
-    head.map((index, rank) => ({ ...itemFeaturesOf(model.space, index, model.sessionVectors), score: slatePositionPrior(rank, head.length) })),
-    session.map((index) => itemFeaturesOf(model.space, index, model.sessionVectors)),
-  );
+  const features = (index: number) => itemFeaturesOf(model.space, index, model.sessionVectors);
+  const input = encodeSlateForSession(head.map(features), session.map(features));
   const scores = await model.scoreSession(input);
   for (const strength of STRENGTHS) {
     const blended = blendSessionScores(scores, input.candScore, strength);

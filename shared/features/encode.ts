@@ -198,6 +198,15 @@ export function encodeSessionRerank(
   };
 }
 
+/**
+ * The reranker's input for an ordered slate (best first): each item's slate-position prior (1 − rank / C) as its
+ * score, exactly as in training. The edge, the origin's session stage and the trainer's session protocol all encode
+ * a slate this way, so the three see the same numbers.
+ */
+export function encodeSlateForSession(slate: readonly ItemFeatures[], session: readonly ItemFeatures[]): SessionRerankInput {
+  return encodeSessionRerank(slate.map((item, rank) => ({ ...item, score: slatePositionPrior(rank, slate.length) })), session);
+}
+
 /** The reranker's output is head + PRIOR_WEIGHT · prior (models/torch/reranker.py): the slate order when the head is 0. */
 export const SESSION_PRIOR_WEIGHT = 4;
 

@@ -6,7 +6,7 @@
  * and gives them the head's scores in the new order (score scale unchanged for MMR), moved the version's validated
  * strength of the way from the ranked order (blendSessionScores). A failure keeps the order.
  */
-import { blendSessionScores, encodeSessionRerank, itemFeaturesOf, slatePositionPrior } from '../../../shared/features/encode.ts';
+import { blendSessionScores, encodeSlateForSession, itemFeaturesOf } from '../../../shared/features/encode.ts';
 import { rerankGateOf } from '../../../shared/contracts/rerank-gate.ts';
 import type { LoadedModel } from '../../ports/model.ts';
 import type { StageClock } from '../stage-clock.ts';
@@ -36,10 +36,8 @@ export async function sessionRerank(model: LoadedModel | null, inputs: readonly 
     }
     const order = Array.from(x.candidates.keys()).sort((a, b) => x.scores[b]! - x.scores[a]! || a - b).slice(0, SESSION_SLATE);
     try {
-      const input = encodeSessionRerank(
-        order.map((c, rank) => ({ ...itemFeaturesOf(space, x.candidates[c]!.index, model.sessionVectors), score: slatePositionPrior(rank, order.length) })),
-        session.map((index) => itemFeaturesOf(space, index, model.sessionVectors)),
-      );
+      const features = (index: number) => itemFeaturesOf(space, index, model.sessionVectors);
+      const input = encodeSlateForSession(order.map((c) => features(x.candidates[c]!.index)), session.map(features));
       const strength = x.strength ?? rerankGateOf(model.manifest).strength;
       const s = blendSessionScores(await clock.time('session_rerank', () => scorer.call(model, input)), input.candScore, strength);
       const reordered = order.map((c, r) => ({ c, s: s[r] ?? 0 })).sort((a, b) => b.s - a.s);

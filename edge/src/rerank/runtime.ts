@@ -4,7 +4,7 @@
  * see docs/edge.md "Bundle options"). Scorers are created once per model version per isolate; the cost of
  * creating one (the cold start) is measured and reported.
  */
-import { blendSessionScores, encodeSessionRerank, slatePositionPrior, type ItemFeatures, type SessionRerankInput } from '../../../shared/features/encode.ts';
+import { blendSessionScores, encodeSlateForSession, type ItemFeatures, type SessionRerankInput } from '../../../shared/features/encode.ts';
 
 export interface SessionScorer {
   /** One score per candidate, in input order. */
@@ -56,6 +56,6 @@ export type RerankCandidate = ItemFeatures & { id: string };
  * prior (1 − rank / C), exactly as in training, and the scores move `strength` of the way from it (as the origin's).
  */
 export async function scoreCandidates(scorer: SessionScorer, candidates: readonly RerankCandidate[], recent: readonly ItemFeatures[], strength: number): Promise<Float32Array> {
-  const input = encodeSessionRerank(candidates.map((cand, rank) => ({ ...cand, score: slatePositionPrior(rank, candidates.length) })), recent);
+  const input = encodeSlateForSession(candidates, recent);
   return blendSessionScores(await scorer.score(input), input.candScore, strength);
 }
