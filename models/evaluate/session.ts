@@ -10,10 +10,13 @@
  *   as the edge drops them, its head reranked (same model, inputs and blend as edge/src/recommend.ts);
  * - origin: the request carries the session items and the origin's session stage reranks the ranked head.
  * The choice is made on half of the users (even positions): the strength with the best edge next-item HR@K among
- * those that raise it and keep every long-horizon NDCG@K within 5 % of off; none: gate off. The other half
- * reports off against the chosen strength. The trainer writes the gate and strength into the manifest, which the
+ * those that raise it significantly (McNemar's test on the tasks whose hit changed, continuity-corrected, one-sided
+ * p < SIGNIFICANCE: a gain of a few tasks is noise, and a reranker that cannot show more is not worth its cost) and
+ * keep every long-horizon NDCG@K within 5 % of off; none: gate off. The other half reports off against the chosen
+ * strength. The trainer writes the gate and strength into the manifest, which the
  * origin obeys and the nightly publishes for the edge.
  */
+import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
 import type { Item } from '../../shared/catalog/types.ts';
 import { fixedVersionServing, openServedPipeline } from '../../adapters/serving.ts';
 import { blendSessionScores, encodeSlateForSession, itemFeaturesOf } from '../../shared/features/encode.ts';
@@ -34,6 +37,8 @@ export interface SessionResult {
 
 /** Strengths tried (blendSessionScores: 0 = the slate order, 1 = the reranker's own order). */
 export const STRENGTHS = [0.1, 0.25, 0.5, 1] as const;
+/** One-sided level of the test a strength's next-item gain must pass on the choosing half. */
+export const SIGNIFICANCE = 0.05;
 /** Next-item tasks per user at most (the shop's test sessions give several). */
 const TASKS_PER_USER = 3;
 const KINDS = ['next', 'long'] as const;
@@ -50,10 +55,25 @@ interface Task {
   half: 0 | 1;
 }
 
-/** Sums of HR and NDCG per half, kind, place and strength (0 = off). */
+/**
+ * McNemar's test, continuity-corrected, on paired hits: `wins` tasks hit only with the reranker, `losses` only
+ * without. One-sided p that the reranker gains (1 when it does not win more than it loses).
+ */
+export function mcnemarGainP(wins: number, losses: number): number {
+  if (wins <= losses) return 1;
+  const chi2 = (wins - losses - 1) ** 2 / (wins + losses);
+  return (1 - chisquareCdf(chi2, 1)) / 2;
+}
+
+/**
+ * Sums of HR and NDCG per half, kind, place and strength (0 = off), and per half and strength the edge next-item
+ * tasks that the strength turned into a hit (wins) or out of one (losses) against off.
+ */
 class Tally {
   private readonly sums = new Map<string, { n: number; hr: number; ndcg: number }>();
-  add(half: number, kind: Kind, place: Place, strength: number, list: readonly number[], truth: Set<number>, k: number): void {
+  private readonly changed = new Map<string, { wins: number; losses: number }>();
+  /** Adds one list; returns its hit (0 or 1). */
+  add(half: number, kind: Kind, place: Place, strength: number, list: readonly number[], truth: Set<number>, k: number): number {
     const key = `${half}|${kind}|${place}|${strength}`;
     const s = this.sums.get(key) ?? { n: 0, hr: 0, ndcg: 0 };
     const score = scoreList(list.slice(0, k), truth, k);
@@ -61,6 +81,19 @@ class Tally {
     s.hr += score.hit;
     s.ndcg += score.ndcg;
     this.sums.set(key, s);
+    return score.hit;
+  }
+  pair(half: number, strength: number, hitOff: number, hitOn: number): void {
+    const key = `${half}|${strength}`;
+    const c = this.changed.get(key) ?? { wins: 0, losses: 0 };
+    if (hitOn > hitOff) c.wins++;
+    if (hitOn < hitOff) c.losses++;
+    this.changed.set(key, c);
+  }
+  /** The edge next-item hits at `strength` against off: tasks won, lost, and the one-sided p of a gain. */
+  gainTest(half: number, strength: number): { wins: number; losses: number; p: number } {
+    const { wins, losses } = this.changed.get(`${half}|${strength}`) ?? { wins: 0, losses: 0 };
+    return { wins, losses, p: mcnemarGainP(wins, losses) };
   }
   mean(half: number, kind: Kind, place: Place, strength: number): { n: number; hr: number; ndcg: number } {
     const s = this.sums.get(`${half}|${kind}|${place}|${strength}`) ?? { n: 0, hr: 0, ndcg: 0 };
@@ -123,8 +156,11 @@ export async function sessionProtocol(modelDir: string, items: readonly Item[], 
         const session = t.session.map((id) => space.itemIndex(id)).filter((index) => index > 0);
         const shown = new Set(session);
         const edge = await edgeOrders(model, indices(nightly[i]!.items).filter((index) => !shown.has(index)), session);
-        for (const strength of [0, ...STRENGTHS]) {
-          tally.add(t.half, t.kind, 'edge', strength, edge.get(strength)!, t.truth, k);
+        const hitOff = tally.add(t.half, t.kind, 'edge', 0, edge.get(0)!, t.truth, k);
+        tally.add(t.half, t.kind, 'origin', 0, indices(origin.get(0)![i]!.items), t.truth, k);
+        for (const strength of STRENGTHS) {
+          const hitOn = tally.add(t.half, t.kind, 'edge', strength, edge.get(strength)!, t.truth, k);
+          if (t.kind === 'next') tally.pair(t.half, strength, hitOff, hitOn);
           tally.add(t.half, t.kind, 'origin', strength, indices(origin.get(strength)![i]!.items), t.truth, k);
         }
       }
@@ -140,7 +176,8 @@ function decide(tally: Tally, k: number): SessionResult {
   const holds = (half: number, strength: number): boolean =>
     PLACES.every((place) => tally.mean(half, 'long', place, strength).ndcg >= 0.95 * tally.mean(half, 'long', place, 0).ndcg);
   const gain = (half: number, strength: number): number => tally.mean(half, 'next', 'edge', strength).hr - tally.mean(half, 'next', 'edge', 0).hr;
-  const feasible = STRENGTHS.filter((strength) => gain(0, strength) > 0 && holds(0, strength));
+  const significant = (strength: number): boolean => tally.gainTest(0, strength).p < SIGNIFICANCE;
+  const feasible = STRENGTHS.filter((strength) => gain(0, strength) > 0 && significant(strength) && holds(0, strength));
   const chosen = feasible.reduce<number>((best, strength) => (best === 0 || gain(0, strength) > gain(0, best) ? strength : best), 0);
   const gate = chosen > 0 ? 'on' : 'off';
   // Reported on the other half: off against the chosen strength (against full strength when the gate is off, to show why).
@@ -155,7 +192,10 @@ function decide(tally: Tally, k: number): SessionResult {
       parts.push(`${kind === 'next' ? 'next item' : 'long horizon'} at the ${place}: HR@${k} ${off.hr.toFixed(4)} → ${on.hr.toFixed(4)}, NDCG@${k} ${off.ndcg.toFixed(4)} → ${on.ndcg.toFixed(4)}`);
     }
   }
-  const tried = STRENGTHS.map((s) => `${s}: next-item HR ${gain(0, s) >= 0 ? '+' : ''}${gain(0, s).toFixed(4)}${holds(0, s) ? '' : ' (long horizon −5 % or worse)'}`).join('; ');
+  const tried = STRENGTHS.map((s) => {
+    const test = tally.gainTest(0, s);
+    return `${s}: next-item HR ${gain(0, s) >= 0 ? '+' : ''}${gain(0, s).toFixed(4)} (${test.wins} tasks won, ${test.losses} lost, p ${test.p < 0.001 ? '< 0.001' : test.p.toFixed(3)})${holds(0, s) ? '' : ' (long horizon −5 % or worse)'}`;
+  }).join('; ');
   const line = `Session protocol (${metrics.tasks} next-item and ${metrics['long.tasks']} long-horizon tasks reported; strength chosen on the other half of the users — ${tried}): ` +
     `gate ${gate}${chosen > 0 ? `, strength ${chosen}` : ''}; reranker off → ${chosen > 0 ? 'on' : 'on at strength 1'}: ${parts.join('; ')}.`;
   return { line, gate, strength: chosen, metrics };

@@ -11,6 +11,7 @@ import { RerankGateSchema } from '../../shared/contracts/rerank-gate.ts';
 import { blendSessionScores, SESSION_PRIOR_WEIGHT, slatePositionPrior } from '../../shared/features/encode.ts';
 import { EDGE_RERANK_GATE_FILE, EDGE_RERANKER_FILE } from '../../shared/kv/keys.ts';
 import { root } from '../nightly/helpers.ts';
+import { mcnemarGainP, SIGNIFICANCE } from '../../models/evaluate/session.ts';
 
 const order = (scores: Float32Array): number[] => Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!);
 
@@ -44,5 +45,21 @@ describe('session rerank strength', () => {
     expect(gate).toEqual({ gate: manifest.sessionRerank ?? 'on', strength: manifest.sessionRerankStrength ?? 1 });
     // The committed demo version was trained with the protocol that chooses a strength.
     expect(manifest.sessionRerankStrength).toBeGreaterThan(0);
+  });
+});
+
+describe('the gate\'s significance test (models/evaluate/session.ts)', () => {
+  it('is McNemar\'s continuity-corrected test, one-sided', () => {
+    // χ² = (|w − l| − 1)² / (w + l) with one degree of freedom; halved for one side.
+    expect(mcnemarGainP(15, 9)).toBeCloseTo(0.1537, 3); // χ² 1.042
+    expect(mcnemarGainP(7, 2)).toBeCloseTo(0.0912, 3); // χ² 1.778
+    expect(mcnemarGainP(60, 27)).toBeLessThan(0.001);
+  });
+  it('never passes a strength that does not win more tasks than it loses, nor a gain of a few tasks', () => {
+    expect(mcnemarGainP(9, 15)).toBe(1);
+    expect(mcnemarGainP(4, 4)).toBe(1);
+    expect(mcnemarGainP(0, 0)).toBe(1);
+    expect(mcnemarGainP(3, 0)).toBeGreaterThan(SIGNIFICANCE); // the ML-100K "+3 %" was of this size
+    expect(mcnemarGainP(12, 2)).toBeLessThan(SIGNIFICANCE);
   });
 });
