@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import pRetry, { AbortError } from 'p-retry';
 import type { KvEntry, KvWriter } from '../../shared/kv/writer.ts';
 import { chunk } from './pool.ts';
 
@@ -71,11 +72,22 @@ export async function openLocalKv(options: LocalKvOptions): Promise<KvWriter> {
   );
   await mf.ready;
   const batchSize = options.batchSize ?? 500;
-  const call = async (path: string, body?: unknown): Promise<Response> => {
-    const response = await mf.dispatchFetch(`http://kv.local${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
-    if (!response.ok && response.status !== 404) throw new Error(`local KV ${path}: HTTP ${response.status} ${await response.text()}`);
-    return response as unknown as Response;
-  };
+  // The same SQLite files are usually open in another workerd too (`wrangler dev`, the edge under test), and a
+  // request racing its writes can answer 500 ("internal error"). Every call here is idempotent (put, delete, get,
+  // list), so a 5xx answer is tried again a few times; a 4xx or a failed dispatch is not.
+  const call = (path: string, body?: unknown): Promise<Response> =>
+    pRetry(
+      async () => {
+        // A throw here (workerd gone) is not the race: give up at once.
+        const response = await mf.dispatchFetch(`http://kv.local${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }).catch((error: unknown) => {
+          throw new AbortError(error instanceof Error ? error : String(error));
+        });
+        if (response.ok || response.status === 404) return response as unknown as Response;
+        const error = new Error(`local KV ${path}: HTTP ${response.status} ${await response.text()}`);
+        throw response.status >= 500 ? error : new AbortError(error);
+      },
+      { retries: 4, minTimeout: 100, factor: 2 },
+    );
   return {
     async putMany(entries: readonly KvEntry[]) {
       for (const batch of chunk(entries, batchSize)) await (await call('/put', batch)).text();
