@@ -14,7 +14,7 @@ import type { CatalogItem } from '../core/ports/catalog.ts';
 import { coalescedRefresh } from '../shared/util/coalesced.ts';
 
 export const CATALOG_CHANNEL = 'catalog_changed';
-/** How far back each incremental reload looks behind the newest write it has seen. */
+/** How far back each incremental reload looks behind the database clock at the previous read. */
 const OVERLAP_MS = 5000;
 const EMPTY_POLL_MS = 5000;
 
@@ -47,12 +47,12 @@ function differs(held: StoredItem | undefined, item: StoredItem): boolean {
 export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryItemCatalog, options: CatalogSourceOptions): RefreshingCatalog {
   const log = options.log ?? (() => undefined);
   const overlapMs = options.overlapMs ?? OVERLAP_MS;
-  /** The later of the newest updated_at seen and the database clock at the last read. */
-  let readUpTo: Date | undefined;
+  /** The database clock just before the last read: every row committed before it has been seen. */
+  let lastReadAt: Date | undefined;
   const load = async (): Promise<void> => {
     try {
       if (catalog.size === 0) await options.beforeFirstLoad?.();
-      const since = readUpTo ? new Date(readUpTo.getTime() - overlapMs) : undefined;
+      const since = lastReadAt ? new Date(lastReadAt.getTime() - overlapMs) : undefined;
       const changed = await itemsChangedSince(await database.get(), since);
       // The overlap re-reads rows already applied: only rows that differ from what the catalogue holds count as a change.
       const fresh = changed.items.filter((item) => differs(catalog.get(item.id), item));
@@ -60,7 +60,7 @@ export function catalogFromDatabase(database: DatabaseHandle, catalog: InMemoryI
       options.onLoaded?.({ rowsRead: changed.items.length, changed: fresh.length });
       if (fresh.length > 0) await options.onChanged?.().catch((error: unknown) => log({ component: 'cold-start', level: 'warn', error: error instanceof Error ? error.message : String(error) }));
       // A row stamped before the read but committed after it is within the overlap of the next one.
-      for (const t of [changed.newest, changed.readAt]) if (t && (!readUpTo || t > readUpTo)) readUpTo = t;
+      lastReadAt = changed.readAt;
     } catch (error) {
       // Start anyway: recommendations work from the model's feature space; events answer 503 until the db is back.
       log({ component: 'catalog', level: 'warn', error: error instanceof Error ? error.message : String(error) });

@@ -121,16 +121,14 @@ export async function itemsByIds(db: Db, ids: readonly string[]): Promise<Item[]
 }
 
 /**
- * Items written after `since` (updated_at), with the newest write time seen and the database's clock just before
- * the read (`readAt`, the same clock that stamps updated_at): the origin's catalogue refresh.
+ * Items written after `since` (updated_at), with the database's clock just before the read (`readAt`, the same
+ * clock that stamps updated_at): the origin's catalogue refresh.
  */
-export async function itemsChangedSince(db: Db, since: Date | undefined): Promise<{ items: Item[]; newest: Date | undefined; readAt: Date }> {
+export async function itemsChangedSince(db: Db, since: Date | undefined): Promise<{ items: Item[]; readAt: Date }> {
   const clock = (await db.execute(sql`select now() as now`)) as unknown as { rows: { now: Date | string }[] };
   const readAt = new Date(clock.rows[0]!.now);
   const rows = await db.select().from(items).where(since ? gt(items.updatedAt, since) : undefined);
-  let newest: Date | undefined;
-  for (const row of rows) if (!newest || row.updatedAt > newest) newest = row.updatedAt;
-  return { items: rows, newest, readAt };
+  return { items: rows, readAt };
 }
 
 /** The events of some users, each user's in time order (ts, then event id): what a history is rebuilt from. */
