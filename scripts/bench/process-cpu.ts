@@ -5,26 +5,32 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Pids of the descendants of `root` whose command name is `name` (e.g. the workerd Miniflare started). */
-export function descendantsNamed(root: number, name: string): number[] {
-  const parents = new Map<number, number[]>();
-  const names = new Map<number, string>();
+/** Every process on the machine: pid, parent pid and command name (from /proc/<pid>/stat). */
+function processTable(): { pid: number; ppid: number; name: string }[] {
+  const out: { pid: number; ppid: number; name: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const close = text.lastIndexOf(')');
-      const ppid = Number(text.slice(close + 2).split(' ')[1]);
-      names.set(Number(entry), text.slice(text.indexOf('(') + 1, close));
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+      out.push({ pid: Number(entry), ppid: Number(text.slice(close + 2).split(' ')[1]), name: text.slice(text.indexOf('(') + 1, close) });
     } catch {
       // the process ended while we looked
     }
   }
+  return out;
+}
+
+/** Pids of the descendants of `root` whose command name is `name` (e.g. the workerd Miniflare started). */
+export function descendantsNamed(root: number, name: string): number[] {
+  const table = processTable();
+  const names = new Map(table.map((p) => [p.pid, p.name]));
+  const children = new Map<number, number[]>();
+  for (const p of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
   const out: number[] = [];
   const queue = [root];
   while (queue.length > 0) {
-    for (const child of parents.get(queue.pop() ?? 0) ?? []) {
+    for (const child of children.get(queue.pop() ?? 0) ?? []) {
       if (names.get(child) === name) out.push(child);
       queue.push(child);
     }
@@ -34,16 +40,7 @@ export function descendantsNamed(root: number, name: string): number[] {
 
 /** Pids of every process on the machine whose command name is `name` (e.g. redis-server, postgres). */
 export function processesNamed(name: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) out.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
+  return processTable().filter((p) => p.name === name).map((p) => p.pid);
 }
 
 /** Nanoseconds of CPU used so far by all threads of `pids` (a process that has ended counts nothing). */
