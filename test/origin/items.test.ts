@@ -94,6 +94,21 @@ describe('OpenAPI', () => {
   });
 });
 
+/** A second origin's catalogue on the test database (its own connection and LISTEN), stopped after `use`. */
+async function withCatalogSource(options: Parameters<typeof catalogFromDatabase>[2], use: (catalog: InMemoryItemCatalog, source: ReturnType<typeof catalogFromDatabase>) => Promise<void>): Promise<void> {
+  let handle: DatabaseHandle | undefined;
+  let source: ReturnType<typeof catalogFromDatabase> | undefined;
+  try {
+    handle = await openDatabase({ databaseUrl: database.url });
+    const catalog = new InMemoryItemCatalog([]);
+    source = catalogFromDatabase(handle, catalog, options);
+    await use(catalog, source);
+  } finally {
+    await source?.stop();
+    await handle?.close();
+  }
+}
+
 describe('catalogue changes reach the running origin', () => {
   it('a retired item is never recommended again; a new title shows in the cards', async () => {
     const before = await recommend(uniqueId('s'));
@@ -125,13 +140,8 @@ describe('catalogue changes reach the running origin', () => {
   });
 
   it('another origin\'s catalogue follows a write by SQL through NOTIFY alone', async () => {
-    let handle: DatabaseHandle | undefined;
-    let source: ReturnType<typeof catalogFromDatabase> | undefined;
-    try {
-      handle = await openDatabase({ databaseUrl: database.url });
-      const catalog = new InMemoryItemCatalog([]);
-      let changes = 0;
-      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000, onChanged: async () => void changes++ });
+    let changes = 0;
+    await withCatalogSource({ refreshMs: 3_600_000, onChanged: async () => void changes++ }, async (catalog, source) => {
       await source.refresh();
       expect(catalog.isAvailable('i7')).toBe(true);
       await source.refresh(); // re-reads the last seconds' rows: nothing differs, so no change is signalled
@@ -142,20 +152,12 @@ describe('catalogue changes reach the running origin', () => {
       while (catalog.isAvailable('i7') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(catalog.isAvailable('i7')).toBe(false);
       expect(changes).toBe(2);
-    } finally {
-      await source?.stop();
-      await handle?.close();
-    }
+    });
   });
 
   it('a bulk write (one transaction, one updated_at) is read again within the overlap only, not at every refresh', async () => {
-    let handle: DatabaseHandle | undefined;
-    let source: ReturnType<typeof catalogFromDatabase> | undefined;
-    try {
-      handle = await openDatabase({ databaseUrl: database.url });
-      const catalog = new InMemoryItemCatalog([]);
-      const loads: { rowsRead: number; changed: number }[] = [];
-      source = catalogFromDatabase(handle, catalog, { refreshMs: 3_600_000, overlapMs: 300, onLoaded: (load) => loads.push(load) });
+    const loads: { rowsRead: number; changed: number }[] = [];
+    await withCatalogSource({ refreshMs: 3_600_000, overlapMs: 300, onLoaded: (load) => loads.push(load) }, async (catalog, source) => {
       await source.refresh();
       const total = catalog.size;
       expect(total).toBeGreaterThan(1000);
@@ -171,9 +173,6 @@ describe('catalogue changes reach the running origin', () => {
       await source.refresh();
       expect(loads.at(-1)?.rowsRead).toBe(1); // the one new write (its NOTIFY may have applied it a moment before)
       expect(catalog.isAvailable('i9')).toBe(false);
-    } finally {
-      await source?.stop();
-      await handle?.close();
-    }
+    });
   });
 });
