@@ -21,8 +21,6 @@ const MAX_QUERIES_PER_PASS = 256;
 export interface GemmIndexOptions {
   /** ONNX Runtime intra-op threads for the product (0 = all cores). Default 1: the nightly runs one worker per core. */
   threads?: number | undefined;
-  /** Run two full-size passes at open (default true; see below). */
-  warmUp?: boolean | undefined;
 }
 
 export async function createGemmIndex(vectors: Float32Array, dim: number, options: GemmIndexOptions = {}): Promise<AnnIndex> {
@@ -51,8 +49,8 @@ export async function createGemmIndex(vectors: Float32Array, dim: number, option
   // Warm-up, at open rather than inside the first user batches: the first two full-size passes each cost about
   // ten steady ones (at 1M items: ~900 ms against ~95 ms, 40 % of it in the kernel faulting in the fresh
   // queries × items score block; from the third pass onnxruntime's arena reuses it). A nightly worker's first
-  // batches would otherwise pay ~1.6 s more, which at 2,000 users halved the measured users/hour.
-  if ((options.warmUp ?? true) && size > 0) for (let i = 0; i < 2; i++) await pass(new Float32Array(perPass * dim), perPass, 1);
+  // batches would otherwise pay ~1.6 s more: over half of the retrieval time of a 2,000-user benchmark run.
+  if (size > 0) for (let i = 0; i < 2; i++) await pass(new Float32Array(perPass * dim), perPass, 1);
 
   return {
     kind: 'gemm',
