@@ -5,9 +5,10 @@
  *  2. synthetic 1M-item catalogue (random-weight models of the real architectures, scripts/bench/
  *     synthetic-artifacts.ts); item cards are written for a sample (a per-version cost, reported apart).
  * Each case runs the same users five times in the same process, into fresh KVs with the same version id and
- * time. The first three write into the local KV: the path the earlier figures measured (pipeline on the main thread, one batch at a time, HNSW
- * retrieval: `--ann usearch --threads 1`), the new path's single-thread reference (the same with exact GEMM
- * retrieval) and the new path (GEMM retrieval, one worker thread per core, KV writes overlapping compute). The
+ * time. The first three write into the local KV: the path the earlier figures measured (pipeline on the main
+ * thread, one batch at a time, HNSW retrieval: `--ann usearch --threads 1`), the new path's single-thread
+ * reference (the same with exact GEMM retrieval) and the new path (GEMM retrieval, one worker thread per core,
+ * KV writes overlapping compute). The
  * new path's slates must equal its reference's key for key; against the HNSW path they differ where the graph
  * missed a true top-k candidate, which the line reports as the share of identical slates and of shared items.
  * Two more runs repeat the new path with other KVs: an in-process one (adapters/memory/kv.ts: the job's own cost)
