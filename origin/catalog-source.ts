@@ -4,8 +4,9 @@
  * /v1/items, SQL by hand), re-reading a few seconds back so a transaction that committed late is not missed
  * (re-applying a row is harmless). "Back" is from the database clock at the previous read, not from the newest row
  * seen: otherwise the last seconds of a bulk write (all of it when it was one transaction: one updated_at for every
- * row) would be read again at every refresh until the next write. A LISTEN on `catalog_changed` (trigger of migration 0004) reloads within
- * milliseconds; a poll every CATALOG_REFRESH_MS (every 5 s while still empty) catches what was missed. On errors the last good catalogue stays.
+ * row) would be read again at every refresh until the next write. A LISTEN on `catalog_changed` (trigger of
+ * migration 0004) reloads within milliseconds; a poll every CATALOG_REFRESH_MS (every 5 s while still empty)
+ * catches what was missed. On errors the last good catalogue stays.
  */
 import type { DatabaseHandle } from '../adapters/postgres/database.ts';
 import { itemsChangedSince } from '../adapters/postgres/import-repository.ts';

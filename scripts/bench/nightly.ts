@@ -8,9 +8,9 @@
  * time. The first three write into the local KV: the path the earlier figures measured (pipeline on the main
  * thread, one batch at a time, HNSW retrieval: `--ann usearch --threads 1`), the new path's single-thread
  * reference (the same with exact GEMM retrieval) and the new path (GEMM retrieval, one worker thread per core,
- * KV writes overlapping compute). The
- * new path's slates must equal its reference's key for key; against the HNSW path they differ where the graph
- * missed a true top-k candidate, which the line reports as the share of identical slates and of shared items.
+ * KV writes overlapping compute). The new path's slates must equal its reference's key for key; against the HNSW
+ * path they differ where the graph missed a true top-k candidate, which the line reports as the share of identical
+ * slates and of shared items.
  * Two more runs repeat the new path with other KVs: an in-process one (adapters/memory/kv.ts: the job's own cost)
  * and the production adapter (Cloudflare's SDK, bulk writes over HTTP) into a stand-in of the REST API in another
  * process, the closest to a production run here. The local KV's workerd is a simulator that stores every value in
