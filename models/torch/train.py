@@ -29,7 +29,7 @@ EVAL_USERS = 2000
 
 # Subnormal floats are flushed to zero: as the small models converge, gradients and Adam's moments drift into the
 # subnormal range, where x86 arithmetic is many times slower (the session reranker's 600 steps took 31 s on a
-# 300-item shop, 9 s flushed). Values below 1.2e-38 cannot change what these models learn.
+# 300-item shop, 10 s flushed). Values below 1.2e-38 cannot change what these models learn.
 torch.set_flush_denormal(True)
 
 
