@@ -81,7 +81,7 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
     fixedVersion: options.fixedVersion,
     loader: onnxModelLoader({
       execution: options.execution ?? executionFromEnv(),
-      annKind: options.annKind ?? 'usearch',
+      annKind: options.annKind,
       ann: options.ann,
       annCacheDir: options.annCacheDir === null ? undefined : (options.annCacheDir ?? join(options.artifactsRoot, '.ann-cache')),
       catalogItems: coldStartItems,

@@ -2,6 +2,7 @@
  * Origin configuration, read once from the environment and validated with zod. Every invalid variable is
  * reported in one error, so a misconfigured deployment fails at start with a readable list.
  */
+import { int8ScanUnavailable } from '../adapters/ann/int8-scan-index.ts';
 import { z } from 'zod';
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -39,6 +40,11 @@ const EnvSchema = z.object({
   MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),
   ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu or cuda,cpu').default('cpu'),
   ONNX_INTRA_OP_THREADS: positiveInt(1),
+  /**
+   * Retrieval index: auto = the exact int8 scan up to 2M items (where its native part is built), the usearch HNSW
+   * graph past that; int8-scan or usearch force one (adapters/ann/build.ts, docs/pipeline.md).
+   */
+  ANN_KIND: z.enum(['auto', 'int8-scan', 'usearch']).default('auto'),
   /**
    * ANN search expansion (HNSW ef; raised to the candidate count when smaller): higher = closer to exact retrieval,
    * slower. `npm run bench:origin` reports the final slate's recall against exact retrieval per setting.
@@ -122,6 +128,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.success) {
     const shared = parsed.data.ORIGIN_WORKERS !== '1' ? ['REDIS_URL', 'DATABASE_URL'].filter((name) => present[name] === undefined) : [];
     if (shared.length > 0) throw new ConfigError(shared.map((name) => `${name}: required when ORIGIN_WORKERS is not 1 (the worker processes share it)`));
+    const scanMissing = parsed.data.ANN_KIND === 'int8-scan' ? int8ScanUnavailable() : undefined;
+    if (scanMissing) throw new ConfigError([`ANN_KIND: int8-scan was asked for, but ${scanMissing} (or use ANN_KIND=auto)`]);
     return parsed.data;
   }
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));

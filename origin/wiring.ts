@@ -101,6 +101,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
+    annKind: config.ANN_KIND === 'auto' ? undefined : config.ANN_KIND,
     ann: { expansionSearch: config.ANN_EXPANSION_SEARCH, quantization: config.ANN_QUANTIZATION },
     log: (line) => log({ component: 'model-registry', ...line }),
   });

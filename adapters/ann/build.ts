@@ -12,9 +12,36 @@ import type { AnnBuildOptions } from './options.ts';
 import { createExactIndex } from './exact-index.ts';
 import { createGemmIndex } from './gemm-index.ts';
 import { buildHnswlibIndex, loadHnswlibIndex } from './hnswlib-index.ts';
+import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable } from './int8-scan-index.ts';
 import { buildUsearchIndex, loadUsearchIndex } from './usearch-index.ts';
 
+/** The index a graph is built for when one is wanted (the nightly past NIGHTLY_EXACT_MAX_ITEMS, benchmarks). */
 export const DEFAULT_ANN_KIND: AnnKind = 'usearch';
+
+/**
+ * Up to this many items the origin retrieves by the exact int8 scan (int8-scan-index.ts): at 1M × 64 one query
+ * takes ~3 ms with AVX2 or AVX-512 VNNI and finds the true top-k, against ~5–6 ms for the HNSW search at the
+ * serving ef with recall@100 0.71 on the synthetic catalogue (docs/benchmarks.md). The scan grows with the
+ * catalogue and HNSW with about its logarithm, so past this size the origin searches the HNSW graph.
+ */
+export const SCAN_MAX_ITEMS = 2_000_000;
+
+/**
+ * Why ANN_KIND=auto would not serve a catalogue of this size with the int8 scan, or undefined when it would. The
+ * plain-C loop (CPUs without AVX2) is several times slower than the vector ones and than the HNSW graph.
+ */
+export function scanNotServed(items: number): string | undefined {
+  if (items > SCAN_MAX_ITEMS) return `${items} items is past the scan's ${SCAN_MAX_ITEMS}`;
+  const missing = int8ScanUnavailable();
+  if (missing) return missing;
+  if (int8ScanKernel() === 'generic') return 'the int8 scan has no vector loop for this CPU (neither AVX2 nor AVX-512 VNNI)';
+  return undefined;
+}
+
+/** What the origin searches when ANN_KIND is auto: the exact int8 scan where it is built, fast and the catalogue fits. */
+export function servingAnnKind(items: number): AnnKind {
+  return scanNotServed(items) === undefined ? 'int8-scan' : 'usearch';
+}
 /** From this many vectors on, an uncached graph is built in a worker thread (the event loop keeps serving). */
 export const WORKER_BUILD_MIN_VECTORS = 200_000;
 
@@ -22,13 +49,14 @@ export function buildAnnIndex(kind: AnnKind, vectors: Float32Array, dim: number,
   if (kind === 'gemm') throw new Error('gemm indexes open an ONNX session: use buildOrLoadAnnIndex');
   if (kind === 'usearch') return buildUsearchIndex(vectors, dim, options);
   if (kind === 'hnswlib') return buildHnswlibIndex(vectors, dim, options);
+  if (kind === 'int8-scan') return createInt8ScanIndex(vectors, dim);
   return createExactIndex(vectors, dim);
 }
 
 export function loadAnnIndex(kind: AnnKind, path: string, dim: number, options: AnnBuildOptions = {}): AnnIndex {
   if (kind === 'usearch') return loadUsearchIndex(path, dim, options);
   if (kind === 'hnswlib') return loadHnswlibIndex(path, dim, options);
-  throw new Error('exact indexes are not loaded from disk; build them from the embeddings');
+  throw new Error(`${kind} indexes are not loaded from disk; build them from the embeddings`);
 }
 
 export interface CachedBuild {
@@ -50,9 +78,10 @@ export async function buildOrLoadAnnIndex(
   options: AnnBuildOptions = {},
 ): Promise<CachedBuild> {
   const started = performance.now();
-  // Nothing to build for exact search; the GEMM index only opens its ONNX session.
+  // Nothing to build for exact search or the scan (quantising 1M × 64 takes about a second); the GEMM index only
+  // opens its ONNX session.
   if (kind === 'gemm') return { index: await createGemmIndex(vectors, dim, { threads: options.threads }), fromCache: false, buildMs: performance.now() - started };
-  if (kind === 'exact' || cacheDir === undefined) {
+  if (kind === 'exact' || kind === 'int8-scan' || cacheDir === undefined) {
     return { index: buildAnnIndex(kind, vectors, dim, options), fromCache: false, buildMs: performance.now() - started };
   }
   const path = join(cacheDir, `${key}.${kind}`);

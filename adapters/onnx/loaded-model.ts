@@ -19,12 +19,13 @@ import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
 import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
 import { readEmbeddings, readFeatureSpace, readManifest, readSessionProjection } from '../../core/registry/artifacts.ts';
 import type { AnnBuildOptions } from '../ann/options.ts';
-import { buildOrLoadAnnIndex } from '../ann/build.ts';
+import { buildOrLoadAnnIndex, SCAN_MAX_ITEMS, scanNotServed, servingAnnKind } from '../ann/build.ts';
 import { createSession, DEFAULT_EXECUTION, float32Tensor, floatOutput, int64Tensor, type ExecutionConfig } from './execution.ts';
 
 export interface ModelLoadOptions {
   execution?: ExecutionConfig;
-  annKind?: AnnKind;
+  /** Default: servingAnnKind(items) — the exact int8 scan up to 2M items where it is built, else HNSW. */
+  annKind?: AnnKind | undefined;
   ann?: AnnBuildOptions;
   /** Folder for cached ANN graphs (self-gitignored); undefined = always build. */
   annCacheDir?: string | undefined;
@@ -94,20 +95,24 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   ]);
   const dim = manifest.embeddingDim;
   // Without a readable catalogue (database down) the version is served with its trained items only.
-  const coldStartWarnings: string[] = [];
+  const loadWarnings: string[] = [];
   const catalog = options.catalogItems
     ? await Promise.resolve()
         .then(options.catalogItems)
         .catch((error: unknown) => {
-          coldStartWarnings.push(`cold start skipped: catalogue unreadable (${error instanceof Error ? error.message : String(error)})`);
+          loadWarnings.push(`cold start skipped: catalogue unreadable (${error instanceof Error ? error.message : String(error)})`);
           return [];
         })
     : [];
   const extended = extendWithNewItems(trainedSpace.data, trainedEmbeddings, dim, catalog, new Map(catalog.map((item) => [item.id, item.title])));
   const space = extended.added === 0 ? trainedSpace : new FeatureSpace(extended.space);
   const embeddings = extended.embeddings;
+  const annKind = options.annKind ?? servingAnnKind(embeddings.length / dim);
+  // Say why the default fell back to the graph when the catalogue was small enough for the scan.
+  const notServed = options.annKind === undefined && embeddings.length / dim <= SCAN_MAX_ITEMS ? scanNotServed(embeddings.length / dim) : undefined;
+  if (notServed) loadWarnings.push(`ANN: searching the HNSW graph: ${notServed}`);
   const { index } = await buildOrLoadAnnIndex(
-    options.annKind ?? 'usearch',
+    annKind,
     embeddings,
     dim,
     options.annCacheDir,
@@ -116,7 +121,7 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   );
   const unit = normalisedRows(embeddings, dim);
   const sessionVectors = projection ? projectSessionVectors(embeddings, dim, projection) : undefined;
-  const warnings = [...tower.warnings, ...dlrm.warnings, ...coldStartWarnings];
+  const warnings = [...tower.warnings, ...dlrm.warnings, ...loadWarnings];
   const model = createLoadedModel({ dir, manifest, space, dim, unit, sessionVectors, index, neighbours, reranker: reranker?.session ?? null, tower: tower.session, dlrm: dlrm.session, warnings, providers: tower.providers, coldStartItems: extended.added });
   await warmUp(model);
   return model;

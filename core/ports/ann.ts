@@ -1,10 +1,11 @@
 /**
  * The ANN port: an inner-product index over item embedding rows. Row r of the embedding matrix has key r,
  * so callers map hits back to items without a side table (feature-space item index = row + 1).
- * Implementations (adapters/ann/): usearch (default, see docs/ann-choice.md), hnswlib-node, exact search
- * (ground truth), and exact search in batches through onnxruntime's GEMM (the nightly's default).
+ * Implementations (adapters/ann/): the exact int8 scan (the origin's default up to 2M items), usearch HNSW (past
+ * that, see docs/ann-choice.md), hnswlib-node, exact float32 search (ground truth), and exact search in batches
+ * through onnxruntime's GEMM (the nightly's default).
  */
-export type AnnKind = 'usearch' | 'hnswlib' | 'exact' | 'gemm';
+export type AnnKind = 'usearch' | 'hnswlib' | 'exact' | 'gemm' | 'int8-scan';
 
 export interface AnnHits {
   /** Embedding rows, best first. */

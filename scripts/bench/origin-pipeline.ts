@@ -3,10 +3,12 @@
  *   1. demo models (models/artifacts/current.json, 10k items): sequential requests (no batching) and
  *      concurrent clients (micro-batched), p50/p99 per stage and end to end;
  *   2. a synthetic 1M-item catalogue (scripts/bench/synthetic-artifacts.ts: random-weight models of the real
- *      architectures, clustered random embeddings) through the real usearch index, user tower and DLRM.
+ *      architectures, clustered random embeddings) through the real index, user tower and DLRM.
+ *   Each scenario runs once per retrieval index in --ann (default auto,usearch: the origin's default — the exact
+ *   int8 scan up to 2M items — and the HNSW graph it replaced), in the same run, so the two compare directly.
  *   3. per scenario, a sweep of ANN vector storage × ef × candidate count with the final slate's recall against exact retrieval
  *      beside p50/p99 (scripts/bench/slate-recall.ts), so no speed-up hides a quality loss.
- * Flags: --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --skip-demo  --big-items N
+ * Flags: --ann auto,usearch,int8-scan  --requests N (per scenario, default 400)  --concurrency C (default 16)  --skip-big  --skip-demo  --big-items N
  *        --candidates 1000,500,300,200  --ef 1024,2048  --quantization f32,f16  --recall-requests N (default 200; exact retrieval at 1M is slow)
  * Times are measurements on this machine, never assertions.
  */
@@ -19,6 +21,7 @@ import { openServedPipeline } from '../../adapters/serving.ts';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline/types.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import type { AnnQuantization } from '../../adapters/ann/options.ts';
+import { int8ScanKernel, int8ScanUnavailable } from '../../adapters/ann/int8-scan-index.ts';
 import { slateRecallSweep } from './slate-recall.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
@@ -36,8 +39,14 @@ const { values } = parseArgs({
     'recall-requests': { type: 'string', default: '200' },
     ef: { type: 'string', default: '1024,2048' },
     quantization: { type: 'string', default: 'f32,f16' },
+    /** Retrieval indexes to run each scenario with: auto (the origin's default), usearch (HNSW), int8-scan. */
+    ann: { type: 'string', default: 'auto,usearch' },
   },
 });
+type AnnChoice = 'auto' | 'usearch' | 'int8-scan';
+const annChoices = values.ann.split(',').filter(Boolean) as AnnChoice[];
+const badAnn = annChoices.filter((k) => !['auto', 'usearch', 'int8-scan'].includes(k));
+if (badAnn.length > 0) throw new Error(`--ann: ${badAnn.join(', ')} is not auto, usearch or int8-scan`);
 const requestCount = Number(values.requests);
 const concurrency = Number(values.concurrency);
 
@@ -77,7 +86,7 @@ function requestsOf(dataset: Dataset, n: number, now: number): PipelineRequest[]
   });
 }
 
-async function scenario(name: string, artifactsRoot: string, fixedVersion: string | undefined, dataset: Dataset, now: number, extra: Record<string, unknown>): Promise<void> {
+async function scenario(name: string, artifactsRoot: string, fixedVersion: string | undefined, dataset: Dataset, now: number, extraIn: Record<string, unknown>, ann: AnnChoice, sweepToo: boolean): Promise<void> {
   const loadStarted = performance.now();
   const catalog = new InMemoryItemCatalog(dataset.items);
   const origin = await openServedPipeline({
@@ -85,12 +94,17 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
     fixedVersion,
     pollMs: 0,
     catalog,
+    annKind: ann === 'auto' ? undefined : ann,
     ann: { threads: 0 },
     rng: createRng(1),
     log: () => undefined,
   });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   if (origin.registry.status.lastError) throw new Error(origin.registry.status.lastError);
+  const lease = origin.registry.acquire();
+  const index = lease?.model.index.kind;
+  lease?.release();
+  const extra = { ann, index, ...(index === 'int8-scan' ? { kernel: int8ScanKernel() } : {}), ...extraIn };
   const requests = requestsOf(dataset, requestCount, now);
   const run = async (r: PipelineRequest): Promise<{ total: number; stages: Record<string, number>; result: PipelineResult }> => {
     const t0 = performance.now();
@@ -112,21 +126,27 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
   const sizes = origin.pipeline.batchSizes.slice(before);
   console.log(JSON.stringify({ bench: 'origin-pipeline', scenario: name, mode: `concurrent-${concurrency}`, requests: requests.length, rps: Math.round(requests.length / seconds), meanBatch: Math.round((sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length)) * 10) / 10, ms: summarise(concurrent), note: 'stage times are per micro-batch, shared by its requests', ...extra }));
   const sweep = values.candidates.split(',').filter(Boolean).map(Number);
-  if (sweep.length > 0) {
+  if (sweep.length > 0 && sweepToo) {
     await origin.close(); // the sweep opens one pipeline per ef
-    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), quantizations: quantizationsOf(values.quantization), percentile, extra });
+    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), quantizations: quantizationsOf(values.quantization), scan: int8ScanUnavailable() === undefined, percentile, extra: extraIn });
     return;
   }
   await origin.close();
 }
 
-if (!values['skip-demo']) await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, generateDataset({}), Date.UTC(2026, 10, 1), {});
+// The sweep (every index setting against exact retrieval) runs once per scenario, after the last --ann choice.
+if (!values['skip-demo']) {
+  const shop = generateDataset({});
+  for (const [i, ann] of annChoices.entries()) await scenario('demo-10k-items', join(root, 'models', 'artifacts'), undefined, shop, Date.UTC(2026, 10, 1), {}, ann, i === annChoices.length - 1);
+}
 
 if (!values['skip-big']) {
   const items = Number(values['big-items']);
   const synthetic = await syntheticArtifacts(root, items, Number(values['big-users']));
-  await scenario(`synthetic-${items}-items`, join(synthetic.dir, '..'), synthetic.dir.split('/').at(-1), synthetic.dataset, Date.UTC(2026, 10, 1), {
-    note2: 'random-weight models of the real architectures, clustered random embeddings: timing only',
-  });
+  for (const [i, ann] of annChoices.entries()) {
+    await scenario(`synthetic-${items}-items`, join(synthetic.dir, '..'), synthetic.dir.split('/').at(-1), synthetic.dataset, Date.UTC(2026, 10, 1), {
+      note2: 'random-weight models of the real architectures, clustered random embeddings: timing only',
+    }, ann, i === annChoices.length - 1);
+  }
 }
 process.exit(0);

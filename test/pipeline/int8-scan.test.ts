@@ -1,0 +1,160 @@
+/**
+ * The exact int8 scan (adapters/ann/int8-scan-index.ts and its native loop) on the demo model's item embeddings and
+ * real user-tower queries: recall against exact float32 search, every CPU loop (AVX-512 VNNI, AVX2, plain C) giving
+ * the same rows and scores, batch = single, the edges (k past the catalogue, k = 0, an empty catalogue, a dimension
+ * that is not a multiple of 4, ties), hostile arguments to the native call, and the origin's default index.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildAnnIndex, SCAN_MAX_ITEMS, servingAnnKind } from '../../adapters/ann/build.ts';
+import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable, packRows } from '../../adapters/ann/int8-scan-index.ts';
+import { loadModel } from '../../adapters/onnx/loaded-model.ts';
+import { readManifest } from '../../core/registry/artifacts.ts';
+import { HISTORY_LENGTH } from '../../shared/features/spec.ts';
+import { createRng } from '../../shared/util/rng.ts';
+import { ARTIFACTS_ROOT, currentVersion, demoDataset } from './support.ts';
+
+const NATIVE = join(import.meta.dirname, '..', '..', 'adapters', 'ann', 'int8-scan', 'build', 'Release', 'int8_scan.node');
+const dir = join(ARTIFACTS_ROOT, await currentVersion());
+const manifest = await readManifest(dir);
+const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
+const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+const dim = manifest.embeddingDim;
+const exact = buildAnnIndex('exact', vectors, dim);
+const model = await loadModel(dir);
+afterAll(() => model.dispose());
+
+/** 200 users of the demo shop through the real user tower: the queries the origin sends. */
+async function userQueries(): Promise<Float32Array> {
+  const shop = demoDataset();
+  const histories = new Map<string, number[]>();
+  for (const e of shop.interactions) {
+    const index = model.space.itemIndex(e.itemId);
+    if (index > 0) histories.set(e.userId, [...(histories.get(e.userId) ?? []), index]);
+  }
+  const users = [...histories.entries()].slice(0, 200);
+  return model.embedUsers(users.map(([userId, items]) => {
+    const history = new Int32Array(HISTORY_LENGTH);
+    history.set(items.slice(-HISTORY_LENGTH), HISTORY_LENGTH - Math.min(HISTORY_LENGTH, items.length));
+    return { segment: model.space.segmentIndex(shop.users.find((u) => u.id === userId)?.segment ?? '') || 1, history };
+  }));
+}
+
+function randomVectors(n: number, d: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  return Float32Array.from({ length: n * d }, () => rng.next() * 2 - 1);
+}
+
+describe('the exact int8 scan', () => {
+  it('is built here and names the loop this CPU runs', () => {
+    expect(int8ScanUnavailable()).toBeUndefined();
+    expect(['avx512-vnni', 'avx2', 'generic']).toContain(int8ScanKernel());
+  });
+
+  it('finds the exact top-100 of real user-tower queries (recall ≥ 0.99), scored as float32 inner products', async () => {
+    const queries = await userQueries();
+    const index = createInt8ScanIndex(vectors, dim);
+    const n = queries.length / dim;
+    expect(n).toBeGreaterThanOrEqual(100);
+    let found = 0;
+    let sameTop10 = 0;
+    const batch = await index.searchBatch(queries, 100);
+    for (let q = 0; q < n; q++) {
+      const query = queries.slice(q * dim, (q + 1) * dim);
+      const hits = index.search(query, 100);
+      expect([...hits.rows]).toEqual([...batch[q]!.rows]); // a batch answers as the queries one by one
+      const truth = exact.search(query, 100);
+      const want = new Set(truth.rows);
+      found += [...hits.rows].filter((r) => want.has(r)).length;
+      if (hits.rows.slice(0, 10).every((r, i) => r === truth.rows[i])) sameTop10++;
+      for (let i = 0; i < hits.rows.length; i++) {
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += vectors[hits.rows[i]! * dim + d]! * query[d]!;
+        expect(hits.scores[i]).toBeCloseTo(dot, 4);
+        if (i > 0) expect(hits.scores[i]!).toBeLessThanOrEqual(hits.scores[i - 1]!);
+      }
+    }
+    expect(found / (n * 100)).toBeGreaterThanOrEqual(0.99);
+    expect(sameTop10 / n).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('gives the same rows and integer scores with every loop this CPU can run', () => {
+    const rows = 1000 + 7; // not a whole number of 16-row blocks
+    const { packed, paddedDim } = packRows(randomVectors(rows, 24, 5), 24);
+    const queries = Int8Array.from(randomVectors(3, paddedDim, 6), (v) => Math.round(v * 63));
+    const script = `const s = require(${JSON.stringify(NATIVE)}); const [packed, queries] = JSON.parse(process.argv[1]);
+      const r = new Int32Array(3 * 50), c = new Int32Array(3 * 50);
+      s.search(Uint8Array.from(packed), ${rows}, ${paddedDim}, Int8Array.from(queries), 50, r, c);
+      console.log(JSON.stringify({ kernel: s.kernel(), rows: [...r], scores: [...c] }));`;
+    const run = (kernel: string) => {
+      const child = spawnSync(process.execPath, ['-e', script, JSON.stringify([[...packed], [...queries]])], { env: { ...process.env, INT8_SCAN_KERNEL: kernel }, encoding: 'utf8' });
+      expect(child.stderr).toBe('');
+      return JSON.parse(child.stdout) as { kernel: string; rows: number[]; scores: number[] };
+    };
+    const generic = run('generic');
+    expect(generic.kernel).toBe('generic');
+    // The plain loop against a float64 reference of the same integer arithmetic.
+    for (let q = 0; q < 3; q++) {
+      const all = Array.from({ length: rows }, (_, r) => {
+        let sum = 0;
+        for (let d = 0; d < paddedDim; d++) sum += packed[Math.floor(r / 16) * 16 * paddedDim + (d >> 2) * 64 + (r % 16) * 4 + (d & 3)]! * queries[q * paddedDim + d]!;
+        return { r, sum };
+      }).sort((a, b) => b.sum - a.sum || a.r - b.r);
+      expect(generic.rows.slice(q * 50, q * 50 + 50)).toEqual(all.slice(0, 50).map((x) => x.r));
+      expect(generic.scores.slice(q * 50, q * 50 + 50)).toEqual(all.slice(0, 50).map((x) => x.sum));
+    }
+    for (const kernel of ['avx2', 'avx512-vnni']) {
+      const other = run(kernel);
+      if (other.kernel !== kernel) continue; // this CPU lacks it: the loader fell back
+      expect({ kernel, rows: other.rows, scores: other.scores }).toEqual({ kernel, rows: generic.rows, scores: generic.scores });
+    }
+  });
+
+  it('answers at the edges: k past the catalogue, k = 0, no items, dim not a multiple of 4, ties to the lower row', async () => {
+    const small = randomVectors(37, 10, 3);
+    const index = createInt8ScanIndex(small, 10);
+    const truth = buildAnnIndex('exact', small, 10);
+    const query = small.slice(50, 60);
+    expect([...index.search(query, 100).rows]).toEqual([...truth.search(query, 37).rows]);
+    expect(index.search(query, 0).rows.length).toBe(0);
+    expect(await index.searchBatch(new Float32Array(0), 5)).toEqual([]);
+    expect(createInt8ScanIndex(new Float32Array(0), 10).search(query, 5).rows.length).toBe(0);
+    const twins = new Float32Array(40);
+    for (let r = 0; r < 4; r++) twins.set([1, 0.5, 0.25, 0.125, 0, 0, 0, 0, 0, 1].map((v) => v * (r === 2 ? 0.5 : 1)), r * 10);
+    expect([...createInt8ScanIndex(twins, 10).search(twins.slice(0, 10), 4).rows]).toEqual([0, 1, 3, 2]);
+    expect(createInt8ScanIndex(small, 10).search(new Float32Array(10).fill(Number.NaN), 3).rows.length).toBe(3);
+  });
+
+  it('refuses malformed arguments at the native boundary with a RangeError, never reading past a buffer', () => {
+    const scan = createRequire(import.meta.url)(NATIVE) as { search: (...args: unknown[]) => number };
+    const packed = new Uint8Array(16 * 8);
+    const out = new Int32Array(4);
+    expect(() => scan.search(packed, 1, 8, new Int8Array(8), 4, out, out)).not.toThrow();
+    expect(() => scan.search(new Int8Array(128), 1, 8, new Int8Array(8), 4, out, out)).toThrow(/packed: a Uint8Array/);
+    expect(() => scan.search(packed, 17, 8, new Int8Array(8), 4, out, out)).toThrow(/fewer bytes/);
+    expect(() => scan.search(packed, 1, 6, new Int8Array(6), 4, out, out)).toThrow(/multiple of 4/);
+    expect(() => scan.search(packed, 1, 8, new Int8Array(7), 4, out, out)).toThrow(/whole rows/);
+    expect(() => scan.search(packed, 1, 8, new Int8Array(16), 4, out, out)).toThrow(/room for k/);
+    expect(() => scan.search(packed, 1, 8, new Int8Array(8), -1, out, out)).toThrow(/k: a positive/);
+    expect(() => scan.search(packed, 1, 8)).toThrow(/search\(packed/);
+  });
+
+  it('is what the origin searches by default up to SCAN_MAX_ITEMS, the HNSW graph past it', () => {
+    expect(model.index.kind).toBe('int8-scan');
+    expect(model.warnings.filter((w) => w.startsWith('ANN'))).toEqual([]);
+    expect(servingAnnKind(SCAN_MAX_ITEMS)).toBe('int8-scan');
+    expect(servingAnnKind(SCAN_MAX_ITEMS + 1)).toBe('usearch');
+  });
+
+  it('leaves a CPU with only the plain loop on the HNSW graph, and says so', () => {
+    // The loop is chosen when the native module loads: a child process with INT8_SCAN_KERNEL=generic stands for such a CPU.
+    const script = `import { servingAnnKind } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'adapters', 'ann', 'build.ts'))};
+      import { scanNotServed } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'adapters', 'ann', 'build.ts'))};
+      console.log(JSON.stringify({ kind: servingAnnKind(1000), why: scanNotServed(1000) }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, INT8_SCAN_KERNEL: 'generic' }, encoding: 'utf8' });
+    expect(JSON.parse(child.stdout)).toEqual({ kind: 'usearch', why: expect.stringMatching(/no vector loop/) });
+  });
+});
