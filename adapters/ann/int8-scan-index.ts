@@ -114,7 +114,7 @@ export function createInt8ScanIndex(vectors: Float32Array, dim: number, options:
 
   function searchMany(queries: Float32Array, k: number): AnnHits[] {
     const nq = Math.floor(queries.length / dim);
-    const kk = Math.min(Math.max(0, Math.floor(k)), size);
+    const kk = Number.isFinite(k) ? Math.min(Math.max(0, Math.floor(k)), size) : 0;
     if (nq === 0) return [];
     if (kk === 0) return Array.from({ length: nq }, () => ({ rows: new Int32Array(0), scores: new Float32Array(0) }));
     const wide = Math.min(size, kk + (options.rescore ?? Math.max(kk, 32)));
@@ -130,7 +130,8 @@ export function createInt8ScanIndex(vectors: Float32Array, dim: number, options:
     kind: 'int8-scan',
     dim,
     size,
-    search: (query, k) => searchMany(query.length === dim ? query : query.slice(0, dim), k)[0]!,
+    // A query shorter than dim has no row to search with: no hits, like k = 0.
+    search: (query, k) => searchMany(query.length === dim ? query : query.slice(0, dim), k)[0] ?? { rows: new Int32Array(0), scores: new Float32Array(0) },
     searchBatch: (queries, k) => searchMany(queries, k),
     save: async (path) => writeFile(path, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)),
     dispose: () => undefined,

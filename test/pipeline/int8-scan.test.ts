@@ -120,6 +120,7 @@ describe('the exact int8 scan', () => {
     const query = small.slice(50, 60);
     expect([...index.search(query, 100).rows]).toEqual([...truth.search(query, 37).rows]);
     expect(index.search(query, 0).rows.length).toBe(0);
+    expect(index.search(query.slice(0, 9), 5).rows.length).toBe(0);
     expect(await index.searchBatch(new Float32Array(0), 5)).toEqual([]);
     expect(createInt8ScanIndex(new Float32Array(0), 10).search(query, 5).rows.length).toBe(0);
     const twins = new Float32Array(40);
