@@ -4,7 +4,7 @@
  * each pass over the item vectors then serves many queries, so at 1M items it costs less per user than an HNSW
  * search at the serving ef, with recall 1.0 and no graph to build (docs/nightly.md has the measurement). It is not
  * for single requests: one query still reads every vector (256 MB at 1M × 64), so `search` (one query) is the plain
- * scan of exact-index.ts and the origin keeps usearch. The graph (gemm-topk.onnx, 300 bytes, no weights) is written
+ * scan of exact-index.ts, and the origin uses the int8 scan (int8-scan-index.ts, a quarter of the bytes). The graph (gemm-topk.onnx, 300 bytes, no weights) is written
  * by models/export/gemm_topk.py; the item vectors are fed as an input, so one file serves every version.
  */
 import { readFileSync } from 'node:fs';
