@@ -12,7 +12,7 @@ import type { AnnBuildOptions } from './options.ts';
 import { createExactIndex } from './exact-index.ts';
 import { createGemmIndex } from './gemm-index.ts';
 import { buildHnswlibIndex, loadHnswlibIndex } from './hnswlib-index.ts';
-import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable } from './int8-scan-index.ts';
+import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable, openInt8ScanIndex } from './int8-scan-index.ts';
 import { buildUsearchIndex, loadUsearchIndex } from './usearch-index.ts';
 
 /** The index a graph is built for when one is wanted (the nightly past NIGHTLY_EXACT_MAX_ITEMS, benchmarks). */
@@ -78,10 +78,11 @@ export async function buildOrLoadAnnIndex(
   options: AnnBuildOptions = {},
 ): Promise<CachedBuild> {
   const started = performance.now();
-  // Nothing to build for exact search or the scan (quantising 1M × 64 takes about a second); the GEMM index only
-  // opens its ONNX session.
+  // Nothing to build for exact search or the scan (quantising 1M × 64 takes ~1 s, in slices between which the
+  // event loop serves); the GEMM index only opens its ONNX session.
   if (kind === 'gemm') return { index: await createGemmIndex(vectors, dim, { threads: options.threads }), fromCache: false, buildMs: performance.now() - started };
-  if (kind === 'exact' || kind === 'int8-scan' || cacheDir === undefined) {
+  if (kind === 'int8-scan') return { index: await openInt8ScanIndex(vectors, dim), fromCache: false, buildMs: performance.now() - started };
+  if (kind === 'exact' || cacheDir === undefined) {
     return { index: buildAnnIndex(kind, vectors, dim, options), fromCache: false, buildMs: performance.now() - started };
   }
   const path = join(cacheDir, `${key}.${kind}`);

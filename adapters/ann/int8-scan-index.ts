@@ -56,22 +56,52 @@ export interface PackedRows {
 
 /** Per-dimension symmetric int8 quantisation (each dimension's largest |value| maps to ±127), packed for the scan. */
 export function packRows(vectors: Float32Array, dim: number): PackedRows {
+  const steps = packSteps(vectors, dim);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * packRows in slices of `rowsPerSlice` rows with the event loop served in between: at 1M × 64 the whole packing takes
+ * about a second here, which a model swap in a serving origin must not spend in one go (a slice: ~15 ms).
+ */
+export async function packRowsYielding(vectors: Float32Array, dim: number, rowsPerSlice = 16_384): Promise<PackedRows> {
+  const steps = packSteps(vectors, dim, rowsPerSlice);
+  let step = steps.next();
+  while (!step.done) {
+    await new Promise((resolve) => setImmediate(resolve));
+    step = steps.next();
+  }
+  return step.value;
+}
+
+function* packSteps(vectors: Float32Array, dim: number, rowsPerSlice = Number.POSITIVE_INFINITY): Generator<void, PackedRows> {
   const size = Math.floor(vectors.length / dim);
   const scales = new Float32Array(dim);
-  for (let i = 0; i < size * dim; i++) {
-    const a = Math.abs(vectors[i]!);
-    if (a > scales[i % dim]!) scales[i % dim] = a;
+  for (let r = 0; r < size; r++) {
+    const base = r * dim;
+    for (let d = 0; d < dim; d++) {
+      const a = Math.abs(vectors[base + d]!);
+      if (a > scales[d]!) scales[d] = a;
+    }
+    if ((r + 1) % rowsPerSlice === 0) yield;
   }
-  for (let d = 0; d < dim; d++) scales[d] = scales[d]! > 0 && Number.isFinite(scales[d]!) ? scales[d]! / 127 : 1;
+  const inverse = new Float64Array(dim);
+  for (let d = 0; d < dim; d++) {
+    scales[d] = scales[d]! > 0 && Number.isFinite(scales[d]!) ? scales[d]! / 127 : 1;
+    inverse[d] = 1 / scales[d]!;
+  }
   const paddedDim = Math.ceil(dim / GROUP) * GROUP;
   const packed = new Uint8Array(Math.ceil(size / LANES) * LANES * paddedDim).fill(128);
   for (let r = 0; r < size; r++) {
-    const block = Math.floor(r / LANES) * LANES * paddedDim;
-    const lane = (r % LANES) * GROUP;
+    const base = r * dim;
+    const at = Math.floor(r / LANES) * LANES * paddedDim + (r % LANES) * GROUP;
     for (let d = 0; d < dim; d++) {
-      const code = Math.max(-127, Math.min(127, Math.round(vectors[r * dim + d]! / scales[d]!) || 0));
-      packed[block + (d >> 2) * GROUP * LANES + lane + (d & 3)] = code + 128;
+      const code = Math.round(vectors[base + d]! * inverse[d]!) || 0; // NaN → 0
+      packed[at + (d >> 2) * GROUP * LANES + (d & 3)] = (code > 127 ? 127 : code < -127 ? -127 : code) + 128;
     }
+    if ((r + 1) % rowsPerSlice === 0) yield;
   }
   return { packed, paddedDim, scales };
 }
@@ -91,12 +121,22 @@ function quantiseQuery(query: Float32Array, offset: number, scales: Float32Array
   for (let d = 0; d < dim; d++) out[outOffset + d] = Math.round(query[offset + d]! * scales[d]! * inv) || 0;
 }
 
+/** The index over these vectors; packing them takes ~1 s at 1M × 64 (openInt8ScanIndex serves the event loop meanwhile). */
 export function createInt8ScanIndex(vectors: Float32Array, dim: number, options: Int8ScanOptions = {}): AnnIndex {
+  return indexOver(vectors, dim, packRows(vectors, dim), options);
+}
+
+/** createInt8ScanIndex, packing in slices between which the event loop runs (a serving origin loading a version). */
+export async function openInt8ScanIndex(vectors: Float32Array, dim: number, options: Int8ScanOptions = {}): Promise<AnnIndex> {
+  return indexOver(vectors, dim, await packRowsYielding(vectors, dim), options);
+}
+
+function indexOver(vectors: Float32Array, dim: number, packing: PackedRows, options: Int8ScanOptions): AnnIndex {
   const scan = loaded.scan;
   if (!scan) throw new Error(loaded.error);
   const size = Math.floor(vectors.length / dim);
   const rows = vectors.length === size * dim ? vectors : vectors.slice(0, size * dim);
-  const { packed, paddedDim, scales } = packRows(rows, dim);
+  const { packed, paddedDim, scales } = packing;
 
   function rescored(query: Float32Array, offset: number, rowList: Int32Array, count: number, k: number): AnnHits {
     const order = Array.from({ length: count }, (_, i) => i);

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAnnIndex, SCAN_MAX_ITEMS, servingAnnKind } from '../../adapters/ann/build.ts';
-import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable, packRows } from '../../adapters/ann/int8-scan-index.ts';
+import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable, packRows, packRowsYielding } from '../../adapters/ann/int8-scan-index.ts';
 import { loadModel } from '../../adapters/onnx/loaded-model.ts';
 import { readManifest } from '../../core/registry/artifacts.ts';
 import { HISTORY_LENGTH } from '../../shared/features/spec.ts';
@@ -127,6 +127,19 @@ describe('the exact int8 scan', () => {
     for (let r = 0; r < 4; r++) twins.set([1, 0.5, 0.25, 0.125, 0, 0, 0, 0, 0, 1].map((v) => v * (r === 2 ? 0.5 : 1)), r * 10);
     expect([...createInt8ScanIndex(twins, 10).search(twins.slice(0, 10), 4).rows]).toEqual([0, 1, 3, 2]);
     expect(createInt8ScanIndex(small, 10).search(new Float32Array(10).fill(Number.NaN), 3).rows.length).toBe(3);
+  });
+
+  it('packs a big catalogue in slices with the event loop served in between, to the same bytes', async () => {
+    const many = randomVectors(50_000, 20, 11);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const sliced = await packRowsYielding(many, 20, 1000);
+    clearInterval(timer);
+    const whole = packRows(many, 20);
+    expect(ticks).toBeGreaterThan(10);
+    expect(sliced.paddedDim).toBe(20);
+    expect(Buffer.from(sliced.packed).equals(Buffer.from(whole.packed))).toBe(true);
+    expect([...sliced.scales]).toEqual([...whole.scales]);
   });
 
   it('refuses malformed arguments at the native boundary with a RangeError, never reading past a buffer', () => {
