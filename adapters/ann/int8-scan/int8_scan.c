@@ -53,15 +53,25 @@ static uint32_t block_generic(const uint8_t* block, size_t groups, const int8_t*
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define HAVE_VNNI_KERNEL 1
+#define VNNI_GROUP(acc, g)                                                                                      \
+  do {                                                                                                          \
+    int32_t quad;                                                                                               \
+    memcpy(&quad, query + 4 * (g), 4);                                                                          \
+    acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512((const void*)(block + (g) * 4 * LANES)), _mm512_set1_epi32(quad)); \
+  } while (0)
+
 __attribute__((target("avx512f,avx512vnni"))) static uint32_t block_vnni(const uint8_t* block, size_t groups, const int8_t* query, int32_t floor, int32_t* out) {
-  __m512i acc = _mm512_setzero_si512();
-  for (size_t g = 0; g < groups; g++) {
-    int32_t quad;
-    memcpy(&quad, query + 4 * g, 4);
-    acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512((const void*)(block + g * 4 * LANES)), _mm512_set1_epi32(quad));
+  /* Two independent sums (even and odd groups): one chain of dependent vpdpbusd would wait on each one's latency. */
+  __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+  size_t g = 0;
+  for (; g + 1 < groups; g += 2) {
+    VNNI_GROUP(even, g);
+    VNNI_GROUP(odd, g + 1);
   }
-  _mm512_storeu_si512((void*)out, acc);
-  return (uint32_t)_mm512_cmpgt_epi32_mask(acc, _mm512_set1_epi32(floor));
+  if (g < groups) VNNI_GROUP(even, g);
+  __m512i sum = _mm512_add_epi32(even, odd);
+  _mm512_storeu_si512((void*)out, sum);
+  return (uint32_t)_mm512_cmpgt_epi32_mask(sum, _mm512_set1_epi32(floor));
 }
 
 /*
