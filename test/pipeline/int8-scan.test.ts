@@ -1,8 +1,9 @@
 /**
- * The exact int8 scan (adapters/ann/int8-scan-index.ts and its native loop) on the demo model's item embeddings and
- * real user-tower queries: recall against exact float32 search, every CPU loop (AVX-512 VNNI, AVX2, plain C) giving
- * the same rows and scores, batch = single, the edges (k past the catalogue, k = 0, an empty catalogue, a dimension
- * that is not a multiple of 4, ties), hostile arguments to the native call, and the origin's default index.
+ * The exact int8 scan (adapters/ann/int8-scan-index.ts, int8-scan-packing.ts and the native loop) on the demo model's
+ * item embeddings and real user-tower queries: recall against exact float32 search, every CPU loop (AVX-512 VNNI,
+ * AVX2, plain C) giving the same rows and scores (ties included), batch = single, the re-scoring window, outlier rows,
+ * the edges (k past the catalogue, k = 0, an empty catalogue, a dimension that is not a multiple of 4, ties), hostile
+ * arguments to the native call, and the origin's default index.
  */
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAnnIndex, SCAN_MAX_ITEMS, servingAnnKind } from '../../adapters/ann/build.ts';
-import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable, packRows, packRowsYielding } from '../../adapters/ann/int8-scan-index.ts';
+import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable } from '../../adapters/ann/int8-scan-index.ts';
+import { packRows, packRowsYielding } from '../../adapters/ann/int8-scan-packing.ts';
 import { loadModel } from '../../adapters/onnx/loaded-model.ts';
 import { readManifest } from '../../core/registry/artifacts.ts';
 import { HISTORY_LENGTH } from '../../shared/features/spec.ts';
@@ -81,10 +83,15 @@ describe('the exact int8 scan', () => {
     expect(sameTop10 / n).toBeGreaterThanOrEqual(0.95);
   });
 
-  it('gives the same rows and integer scores with every loop this CPU can run', () => {
+  it.each([
+    ['random codes', 1],
+    ['codes in {-1, 0, 1} (ties everywhere, at the k-th row too)', 3],
+  ])('gives the same rows and integer scores with every loop this CPU can run: %s', (_name, spread) => {
     const rows = 1000 + 7; // not a whole number of 16-row blocks
-    const { packed, paddedDim } = packRows(randomVectors(rows, 26, 5), 26); // padded to 28: 7 groups of 4, one odd
-    const queries = Int8Array.from(randomVectors(3, paddedDim, 6), (v) => Math.round(v * 63));
+    const { packed: rawPacked, paddedDim } = packRows(randomVectors(rows, 26, 5), 26); // padded to 28: 7 groups of 4, one odd
+    // The tie case keeps only each code's sign (-1, 0 or 1; padding stays 0), so many rows share a score.
+    const packed = spread === 1 ? rawPacked : Uint8Array.from(rawPacked, (b) => 128 + Math.sign(b - 128));
+    const queries = Int8Array.from(randomVectors(3, paddedDim, 6), (v) => (spread === 1 ? Math.round(v * 63) : Math.round(v * 1.4)));
     const script = `const s = require(${JSON.stringify(NATIVE)}); const [packed, queries] = JSON.parse(process.argv[1]);
       const r = new Int32Array(3 * 50), c = new Int32Array(3 * 50);
       s.search(Uint8Array.from(packed), ${rows}, ${paddedDim}, Int8Array.from(queries), 50, r, c);
@@ -96,21 +103,56 @@ describe('the exact int8 scan', () => {
     };
     const generic = run('generic');
     expect(generic.kernel).toBe('generic');
-    // The plain loop against a float64 reference of the same integer arithmetic.
+    // The plain loop against a reference of the same integer arithmetic: best first, ties to the lower row.
+    let tiesAtTheCut = 0;
     for (let q = 0; q < 3; q++) {
       const all = Array.from({ length: rows }, (_, r) => {
         let sum = 0;
         for (let d = 0; d < paddedDim; d++) sum += packed[Math.floor(r / 16) * 16 * paddedDim + (d >> 2) * 64 + (r % 16) * 4 + (d & 3)]! * queries[q * paddedDim + d]!;
         return { r, sum };
       }).sort((a, b) => b.sum - a.sum || a.r - b.r);
+      if (all[49]!.sum === all[50]!.sum) tiesAtTheCut++;
       expect(generic.rows.slice(q * 50, q * 50 + 50)).toEqual(all.slice(0, 50).map((x) => x.r));
       expect(generic.scores.slice(q * 50, q * 50 + 50)).toEqual(all.slice(0, 50).map((x) => x.sum));
     }
+    if (spread === 3) expect(tiesAtTheCut).toBeGreaterThan(0); // the case does test the tie rule at the heap's edge
     for (const kernel of ['avx2', 'avx512-vnni']) {
       const other = run(kernel);
       if (other.kernel !== kernel) continue; // this CPU lacks it: the loader fell back
       expect({ kernel, rows: other.rows, scores: other.scores }).toEqual({ kernel, rows: generic.rows, scores: generic.scores });
     }
+  });
+
+  it('re-scores past k: near-ties that int8 rounding reorders still come back in exact order', () => {
+    // 100 rows whose first value climbs by 0.0035, under half a quantisation step (1/127), and one row at 1.0: rows
+    // sharing a code at the cut tie to the lower row, so the int8 top 10 alone holds row 90 instead of row 92.
+    const n = 100;
+    const near = new Float32Array((n + 1) * 4);
+    for (let r = 0; r < n; r++) near.set([0.5 + 0.0035 * r, 0.01, 0, 0], r * 4);
+    near.set([1, 0, 0, 0], n * 4);
+    const query = Float32Array.of(1, 0, 0, 0);
+    const truth = [...buildAnnIndex('exact', near, 4).search(query, 10).rows];
+    expect([...createInt8ScanIndex(near, 4).search(query, 10).rows]).toEqual(truth);
+    expect([...createInt8ScanIndex(near, 4, { rescore: 0 }).search(query, 10).rows]).not.toEqual(truth); // the window is what fixes it
+  });
+
+  it('keeps full resolution beside outlier rows 100× the rest, and never misses the outliers', () => {
+    const n = 20_000;
+    const d = 32;
+    const data = randomVectors(n, d, 21);
+    const wild = Array.from({ length: 20 }, (_, i) => (i * 977 + 13) % n);
+    for (const r of wild) for (let j = 0; j < d; j++) data[r * d + j]! *= 100;
+    expect([...packRows(data, d).outliers].sort((a, b) => a - b)).toEqual([...wild].sort((a, b) => a - b));
+    const index = createInt8ScanIndex(data, d);
+    const truthIndex = buildAnnIndex('exact', data, d);
+    let found = 0;
+    const queries = 50;
+    for (let q = 0; q < queries; q++) {
+      const query = randomVectors(1, d, 100 + q);
+      const want = new Set(truthIndex.search(query, 100).rows);
+      found += [...index.search(query, 100).rows].filter((r) => want.has(r)).length;
+    }
+    expect(found / (queries * 100)).toBeGreaterThanOrEqual(0.99);
   });
 
   it('answers at the edges: k past the catalogue, k = 0, no items, dim not a multiple of 4, ties to the lower row', async () => {
@@ -121,6 +163,8 @@ describe('the exact int8 scan', () => {
     expect([...index.search(query, 100).rows]).toEqual([...truth.search(query, 37).rows]);
     expect(index.search(query, 0).rows.length).toBe(0);
     expect(index.search(query.slice(0, 9), 5).rows.length).toBe(0);
+    expect(index.search(query, Number.POSITIVE_INFINITY).rows.length).toBe(37);
+    expect(index.search(query, Number.NaN).rows.length).toBe(0);
     expect(await index.searchBatch(new Float32Array(0), 5)).toEqual([]);
     expect(createInt8ScanIndex(new Float32Array(0), 10).search(query, 5).rows.length).toBe(0);
     const twins = new Float32Array(40);
@@ -154,6 +198,9 @@ describe('the exact int8 scan', () => {
     expect(() => scan.search(packed, 1, 8, new Int8Array(16), 4, out, out)).toThrow(/room for k/);
     expect(() => scan.search(packed, 1, 8, new Int8Array(8), -1, out, out)).toThrow(/k: a positive/);
     expect(() => scan.search(packed, 1, 8)).toThrow(/search\(packed/);
+    expect(() => scan.search(packed, 1, 8, Int8Array.of(64, 0, 0, 0, 0, 0, 0, 0), 4, out, out)).toThrow(/within ±63/); // the AVX2 sums would saturate
+    // nq × k would wrap around to 0 in 64 bits: refused, not a heap overflow.
+    expect(() => scan.search(packed, 1, 8, new Int8Array(32), 2 ** 62, out, out)).toThrow(/room for k/);
   });
 
   it('is what the origin searches by default up to SCAN_MAX_ITEMS, the HNSW graph past it', () => {

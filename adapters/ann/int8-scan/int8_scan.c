@@ -193,16 +193,20 @@ static napi_value search(napi_env env, napi_callback_info info) {
   if (packed_len < ((rows + LANES - 1) / LANES) * LANES * dim) return fail(env, "packed: fewer bytes than rows × dim in blocks of 16 rows");
   if (queries_len % dim != 0) return fail(env, "queries: whole rows of dim values");
   size_t nq = queries_len / dim;
-  if (rows_len < nq * k || scores_len < nq * k) return fail(env, "outRows and outScores: room for k hits per query");
+  /* Divide rather than multiply: nq × k could wrap around for a huge k. */
+  if (nq > 0 && (k > rows_len / nq || k > scores_len / nq)) return fail(env, "outRows and outScores: room for k hits per query");
+  for (size_t i = 0; i < queries_len; i++)
+    if (((const int8_t*)queries)[i] > 63 || ((const int8_t*)queries)[i] < -63) return fail(env, "queries: codes within ±63");
 
-  hit_t* heaps = malloc(sizeof(hit_t) * (nq * k > 0 ? nq * k : 1));
-  if (heaps == NULL) return fail(env, "out of memory");
-  scan(packed, rows, dim, queries, nq, k, heaps);
+  /* Each query's heap holds at most the rows there are: min(k, rows) ≤ outRows.length / nq, so no product wraps. */
   size_t kept = rows < k ? rows : k;
+  hit_t* heaps = malloc(sizeof(hit_t) * (nq * kept > 0 ? nq * kept : 1));
+  if (heaps == NULL) return fail(env, "out of memory");
+  scan(packed, rows, dim, queries, nq, kept, heaps);
   for (size_t q = 0; q < nq; q++)
     for (size_t i = 0; i < kept; i++) {
-      ((int32_t*)out_rows)[q * k + i] = heaps[q * k + i].row;
-      ((int32_t*)out_scores)[q * k + i] = heaps[q * k + i].score;
+      ((int32_t*)out_rows)[q * k + i] = heaps[q * kept + i].row;
+      ((int32_t*)out_scores)[q * k + i] = heaps[q * kept + i].score;
     }
   free(heaps);
   napi_value result;
