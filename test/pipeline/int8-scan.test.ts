@@ -6,7 +6,6 @@
  * arguments to the native call, and the origin's default index.
  */
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,17 +13,12 @@ import { buildAnnIndex, SCAN_MAX_ITEMS, servingAnnKind } from '../../adapters/an
 import { createInt8ScanIndex, int8ScanKernel, int8ScanUnavailable } from '../../adapters/ann/int8-scan-index.ts';
 import { packRows, packRowsYielding } from '../../adapters/ann/int8-scan-packing.ts';
 import { loadModel } from '../../adapters/onnx/loaded-model.ts';
-import { readManifest } from '../../core/registry/artifacts.ts';
 import { HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import { createRng } from '../../shared/util/rng.ts';
-import { ARTIFACTS_ROOT, currentVersion, demoDataset } from './support.ts';
+import { demoDataset, demoEmbeddings } from './support.ts';
 
 const NATIVE = join(import.meta.dirname, '..', '..', 'adapters', 'ann', 'int8-scan', 'build', 'Release', 'int8_scan.node');
-const dir = join(ARTIFACTS_ROOT, await currentVersion());
-const manifest = await readManifest(dir);
-const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
-const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-const dim = manifest.embeddingDim;
+const { dir, vectors, dim } = await demoEmbeddings();
 const exact = buildAnnIndex('exact', vectors, dim);
 const model = await loadModel(dir);
 afterAll(() => model.dispose());

@@ -2,19 +2,14 @@
  * ANN adapters on the demo item embeddings: recall against exact search, batch = single, save/load via the cache;
  * usearch's quantised storage (f16) and the search expansion applied to a cached graph.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAnnIndex, buildOrLoadAnnIndex } from '../../adapters/ann/build.ts';
-import { readManifest } from '../../core/registry/artifacts.ts';
-import { ARTIFACTS_ROOT, currentVersion } from './support.ts';
+import { demoEmbeddings } from './support.ts';
 
-const dir = join(ARTIFACTS_ROOT, await currentVersion());
-const manifest = await readManifest(dir);
-const bytes = await readFile(join(dir, manifest.files.itemEmbeddings));
-const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-const dim = manifest.embeddingDim;
+const { manifest, vectors, dim } = await demoEmbeddings();
 const exact = buildAnnIndex('exact', vectors, dim);
 const queries = Array.from({ length: 30 }, (_, q) => vectors.slice(((q * 331) % manifest.itemCount) * dim, ((q * 331) % manifest.itemCount + 1) * dim));
 const tmp = await mkdtemp(join(tmpdir(), 'ann-cache-'));

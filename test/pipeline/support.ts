@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset } from '../../shared/catalog/generator.ts';
 import type { Dataset } from '../../shared/catalog/types.ts';
-import { ModelPointerSchema } from '../../shared/contracts/manifest.ts';
+import { ModelPointerSchema, type ModelManifest } from '../../shared/contracts/manifest.ts';
+import { readEmbeddings, readManifest } from '../../core/registry/artifacts.ts';
 
 export const ARTIFACTS_ROOT = join(import.meta.dirname, '..', '..', 'models', 'artifacts');
 export const NOW = Date.UTC(2026, 10, 1);
@@ -17,6 +18,13 @@ export function demoDataset(): Dataset {
 
 export async function currentVersion(root = ARTIFACTS_ROOT): Promise<string> {
   return ModelPointerSchema.parse(JSON.parse(await readFile(join(root, 'current.json'), 'utf8'))).version;
+}
+
+/** The current demo version's folder, manifest and item embeddings, read as the origin reads them. */
+export async function demoEmbeddings(): Promise<{ dir: string; manifest: ModelManifest; vectors: Float32Array; dim: number }> {
+  const dir = join(ARTIFACTS_ROOT, await currentVersion());
+  const manifest = await readManifest(dir);
+  return { dir, manifest, vectors: await readEmbeddings(dir, manifest), dim: manifest.embeddingDim };
 }
 
 /** A private artifacts root holding a copy of the current demo version (tests corrupt or republish it). */
