@@ -35,6 +35,13 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^(rediss?|redis\+cluster):\/\//, 'must start with redis://, rediss:// or redis+cluster://').optional(),
   REDIS_KEY_PREFIX: z.string().default(''),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(200),
+  /**
+   * Exploration's click stats per item are cached in each process for this long (ms; 0 = read Redis every
+   * request), at most ITEM_STATS_CACHE_ITEMS items: a click reaches the Thompson priors at most this late
+   * (adapters/memory/item-stats-cache.ts).
+   */
+  ITEM_STATS_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  ITEM_STATS_CACHE_ITEMS: z.coerce.number().int().min(0).max(10_000_000).default(200_000),
   MODELS_DIR: z.string().min(1).default('models/artifacts'),
   /** How often models/artifacts/current.json is polled for a new version (ms); 0 = never. */
   MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),

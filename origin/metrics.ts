@@ -14,6 +14,7 @@ export interface OriginMetrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   stageDuration: Histogram<'stage'>;
   featureLookups: Counter<'result'>;
+  itemStatsLookups: Counter<'result'>;
   fallbacks: Counter<'reason'>;
   served: Counter<'source' | 'variant'>;
   events: Counter<'result'>;
@@ -34,6 +35,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Origi
     httpDuration: new Histogram({ name: 'origin_http_request_duration_seconds', help: 'HTTP request latency by route', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers }),
     stageDuration: new Histogram({ name: 'origin_recommend_stage_duration_seconds', help: 'Recommend latency per stage (features, experiments, pipeline stages)', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers }),
     featureLookups: new Counter({ name: 'origin_feature_lookups_total', help: 'Feature store reads: hit (state found), miss (empty), error (store unavailable)', labelNames: ['result'], registers }),
+    itemStatsLookups: new Counter({ name: 'origin_item_stats_lookups_total', help: "Exploration's item click stats: hit (the process cache), miss (read from the feature store)", labelNames: ['result'], registers }),
     fallbacks: new Counter({ name: 'origin_fallbacks_total', help: 'Degraded answers by reason (redis-unavailable, ann-failed, ...)', labelNames: ['reason'], registers }),
     served: new Counter({ name: 'origin_recommendations_total', help: 'Answers by candidate source and experiment variant', labelNames: ['source', 'variant'], registers }),
     events: new Counter({ name: 'origin_events_total', help: 'Ingested events: accepted, duplicate, rejected (db unavailable), feature-store-failed', labelNames: ['result'], registers }),
@@ -50,4 +52,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Origi
 export function setModelVersion(metrics: OriginMetrics, version: string): void {
   metrics.modelVersion.reset();
   metrics.modelVersion.set({ version }, 1);
+}
+
+/** The item-stats cache's lookups as origin_item_stats_lookups_total (adapters/memory/item-stats-cache.ts). */
+export function countItemStatsLookups(metrics: OriginMetrics): (hits: number, misses: number) => void {
+  return (hits, misses) => {
+    if (hits > 0) metrics.itemStatsLookups.inc({ result: 'hit' }, hits);
+    if (misses > 0) metrics.itemStatsLookups.inc({ result: 'miss' }, misses);
+  };
 }

@@ -14,11 +14,12 @@ import { experimentsFromDatabase, type RefreshingExperiments } from './experimen
 import { experimentModelPins } from './experiments/model-pins.ts';
 import { ExperimentCounters, startFlushing } from './experiments/serving-stats.ts';
 import { createExperimentService, type ExperimentService } from './experiments/service.ts';
-import { createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
+import { countItemStatsLookups, createMetrics, setModelVersion, type OriginMetrics } from './metrics.ts';
 import { publishVersion } from '../core/registry/publish.ts';
 import type { ModelRegistry } from '../core/registry/model-registry.ts';
 import { parseExecutionProviders } from '../adapters/onnx/execution.ts';
 import { InMemoryItemCatalog } from '../adapters/memory/item-catalog.ts';
+import { cachedItemStats } from '../adapters/memory/item-stats-cache.ts';
 import { openServedPipeline } from '../adapters/serving.ts';
 import { openDatabase, type DatabaseHandle } from '../adapters/postgres/database.ts';
 import type { FeatureStore } from '../core/ports/feature-store.ts';
@@ -97,7 +98,8 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
   const made = await openServedPipeline({
     artifactsRoot: resolve(config.MODELS_DIR),
     catalog,
-    itemStats: (ids) => featureStore.itemStats(ids),
+    // Redis is read once per item per ITEM_STATS_CACHE_MS, not per request; the in-process store needs no cache.
+    itemStats: config.REDIS_URL ? cachedItemStats((ids) => featureStore.itemStats(ids), { ttlMs: config.ITEM_STATS_CACHE_MS, maxItems: config.ITEM_STATS_CACHE_ITEMS }, countItemStatsLookups(metrics)) : (ids) => featureStore.itemStats(ids),
     coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },

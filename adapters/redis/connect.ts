@@ -36,6 +36,7 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
     ? new Cluster(nodes, {
         keyPrefix: options.keyPrefix ?? '',
         enableOfflineQueue: false,
+        enableAutoPipelining: true,
         clusterRetryStrategy: (attempt) => Math.min(1000, 50 * attempt),
         slotsRefreshTimeout: 1000,
         redisOptions: { maxRetriesPerRequest: 1, commandTimeout, connectTimeout: 1000 },
@@ -43,6 +44,7 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
     : new Redis(url, {
         keyPrefix: options.keyPrefix ?? '',
         enableOfflineQueue: false,
+        enableAutoPipelining: true,
         maxRetriesPerRequest: 1,
         commandTimeout,
         connectTimeout: 1000,

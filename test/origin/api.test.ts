@@ -208,6 +208,11 @@ describe('documentation and observability', () => {
     for (const stage of ['feature_store', 'user_tower', 'ann', 'dlrm', 'rerank']) expect(text).toMatch(new RegExp(`origin_recommend_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9]`));
     expect(text).toMatch(/origin_model_version_info\{version="m[\w]+"\} 1/);
     expect(text).toMatch(/origin_feature_lookups_total\{result="(hit|miss)"\} [1-9]/);
+    // Exploration's item stats go through the process cache in front of Redis; the same user again is served from it.
+    await postJson(`${origin.url}/v1/recommend`, { userId: 'u1', k: 3 });
+    const again = await (await fetch(`${origin.url}/metrics`)).text();
+    expect(again).toMatch(/origin_item_stats_lookups_total\{result="miss"\} [1-9]/);
+    expect(again).toMatch(/origin_item_stats_lookups_total\{result="hit"\} [1-9]/);
     expect(text).toMatch(/origin_events_total\{result="accepted"\} [1-9]/);
   });
 
