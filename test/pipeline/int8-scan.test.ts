@@ -85,9 +85,11 @@ describe('the exact int8 scan', () => {
     const { packed: rawPacked, paddedDim } = packRows(randomVectors(rows, 26, 5), 26); // padded to 28: 7 groups of 4, one odd
     // The tie case keeps only each code's sign (-1, 0 or 1; padding stays 0), so many rows share a score.
     const packed = spread === 1 ? rawPacked : Uint8Array.from(rawPacked, (b) => 128 + Math.sign(b - 128));
-    const queries = Int8Array.from(randomVectors(3, paddedDim, 6), (v) => (spread === 1 ? Math.round(v * 63) : Math.round(v * 1.4)));
+    // 7 queries: the VNNI loop scores queries 4 at a time, then 2, then 1; every path is compared.
+    const nq = 7;
+    const queries = Int8Array.from(randomVectors(nq, paddedDim, 6), (v) => (spread === 1 ? Math.round(v * 63) : Math.round(v * 1.4)));
     const script = `const s = require(${JSON.stringify(NATIVE)}); const [packed, queries] = JSON.parse(process.argv[1]);
-      const r = new Int32Array(3 * 50), c = new Int32Array(3 * 50);
+      const r = new Int32Array(${nq} * 50), c = new Int32Array(${nq} * 50);
       s.search(Uint8Array.from(packed), ${rows}, ${paddedDim}, Int8Array.from(queries), 50, r, c);
       console.log(JSON.stringify({ kernel: s.kernel(), rows: [...r], scores: [...c] }));`;
     const run = (kernel: string) => {
@@ -99,7 +101,7 @@ describe('the exact int8 scan', () => {
     expect(generic.kernel).toBe('generic');
     // The plain loop against a reference of the same integer arithmetic: best first, ties to the lower row.
     let tiesAtTheCut = 0;
-    for (let q = 0; q < 3; q++) {
+    for (let q = 0; q < nq; q++) {
       const all = Array.from({ length: rows }, (_, r) => {
         let sum = 0;
         for (let d = 0; d < paddedDim; d++) sum += packed[Math.floor(r / 16) * 16 * paddedDim + (d >> 2) * 64 + (r % 16) * 4 + (d & 3)]! * queries[q * paddedDim + d]!;

@@ -53,27 +53,6 @@ static uint32_t block_generic(const uint8_t* block, size_t groups, const int8_t*
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define HAVE_VNNI_KERNEL 1
-#define VNNI_GROUP(acc, g)                                                                                      \
-  do {                                                                                                          \
-    int32_t quad;                                                                                               \
-    memcpy(&quad, query + 4 * (g), 4);                                                                          \
-    acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512((const void*)(block + (g) * 4 * LANES)), _mm512_set1_epi32(quad)); \
-  } while (0)
-
-__attribute__((target("avx512f,avx512vnni"))) static uint32_t block_vnni(const uint8_t* block, size_t groups, const int8_t* query, int32_t floor, int32_t* out) {
-  /* Two independent sums (even and odd groups): one chain of dependent vpdpbusd would wait on each one's latency. */
-  __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
-  size_t g = 0;
-  for (; g + 1 < groups; g += 2) {
-    VNNI_GROUP(even, g);
-    VNNI_GROUP(odd, g + 1);
-  }
-  if (g < groups) VNNI_GROUP(even, g);
-  __m512i sum = _mm512_add_epi32(even, odd);
-  _mm512_storeu_si512((void*)out, sum);
-  return (uint32_t)_mm512_cmpgt_epi32_mask(sum, _mm512_set1_epi32(floor));
-}
-
 /*
  * AVX2: vpmaddubsw multiplies the unsigned codes with the query's signed codes and adds neighbours into 16-bit
  * sums, which saturate past 32767; query codes within ±63 keep 2 × 255 × 63 below that (the adapter quantises
@@ -136,6 +115,16 @@ static void offer(hit_t* heap, size_t k, size_t seen, hit_t hit) {
   }
 }
 
+/* The rows of one block above the heap's floor (all of them while it fills) enter the heap. */
+static inline void take(hit_t* heap, size_t k, size_t start, size_t count, uint32_t above, const int32_t* sums) {
+  if (start < k) above = 0xFFFF;
+  for (size_t j = 0; j < count; j++)
+    if (above & (1u << j)) offer(heap, k, start + j, (hit_t){sums[j], (int32_t)(start + j)});
+}
+
+/* Once the heap is full a row must score above its worst to enter (an equal score loses: a later row). */
+static inline int32_t floor_of(const hit_t* heap, size_t k, size_t start) { return start >= k ? heap[0].score : INT32_MIN; }
+
 static void scan(const uint8_t* packed, size_t rows, size_t dim, const int8_t* queries, size_t nq, size_t k, hit_t* heaps) {
   size_t groups = dim / 4;
   int32_t sums[LANES];
@@ -144,16 +133,111 @@ static void scan(const uint8_t* packed, size_t rows, size_t dim, const int8_t* q
     size_t count = rows - start < LANES ? rows - start : LANES;
     for (size_t q = 0; q < nq; q++) {
       hit_t* heap = heaps + q * k;
-      /* Once the heap is full a row must score above its worst to enter (an equal score loses: a later row). */
-      int full = start >= k;
-      uint32_t above = block_dots(block, groups, queries + q * dim, full ? heap[0].score : INT32_MIN, sums);
-      if (!full) above = 0xFFFF;
-      for (size_t j = 0; j < count; j++)
-        if (above & (1u << j)) offer(heap, k, start + j, (hit_t){sums[j], (int32_t)(start + j)});
+      uint32_t above = block_dots(block, groups, queries + q * dim, floor_of(heap, k, start), sums);
+      take(heap, k, start, count, above, sums);
     }
   }
-  size_t kept = rows < k ? rows : k;
-  for (size_t q = 0; q < nq; q++) qsort(heaps + q * k, kept, sizeof(hit_t), best_first);
+}
+
+#ifdef HAVE_VNNI_KERNEL
+/*
+ * The AVX-512 VNNI scan, the block loop and the dot products in one function (no call per block and query).
+ * vpdpbusd's latency is several cycles, so one chain of dependent adds would wait on each. Queries go four at a
+ * time (four independent sums, and each loaded group of the block serves all four), the rest two at a time (two
+ * sums each), a last one alone (four sums: groups mod 4). A batch of 4–8 queries costs about half as much per
+ * query as the earlier one-block-one-query call (docs/benchmarks.md, tenth session). Same integer sums, heap and
+ * ties as scan() (test/pipeline/int8-scan.test.ts compares the loops on 7 queries, so every path runs).
+ */
+#define VNNI_Q(q, g) _mm512_set1_epi32(quad_of((q), (g)))
+__attribute__((target("avx512f,avx512vnni"))) static inline int32_t quad_of(const int8_t* q, size_t g) {
+  int32_t quad;
+  memcpy(&quad, q + 4 * g, 4);
+  return quad;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) static void scan_vnni(const uint8_t* packed, size_t rows, size_t dim, const int8_t* queries, size_t nq, size_t k, hit_t* heaps) {
+  size_t groups = dim / 4;
+  int32_t sums_a[LANES], sums_b[LANES];
+  for (size_t start = 0; start < rows; start += LANES) {
+    const uint8_t* block = packed + (start / LANES) * dim * LANES;
+    size_t count = rows - start < LANES ? rows - start : LANES;
+    size_t q = 0;
+    for (; q + 3 < nq; q += 4) {
+      const int8_t *qa = queries + q * dim, *qb = qa + dim, *qc = qb + dim, *qd = qc + dim;
+      __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+      for (size_t g = 0; g < groups; g++) {
+        const __m512i x = _mm512_loadu_si512((const void*)(block + g * 4 * LANES));
+        a = _mm512_dpbusd_epi32(a, x, VNNI_Q(qa, g));
+        b = _mm512_dpbusd_epi32(b, x, VNNI_Q(qb, g));
+        c = _mm512_dpbusd_epi32(c, x, VNNI_Q(qc, g));
+        d = _mm512_dpbusd_epi32(d, x, VNNI_Q(qd, g));
+      }
+      const __m512i sums[4] = {a, b, c, d};
+      for (int i = 0; i < 4; i++) {
+        hit_t* heap = heaps + (q + i) * k;
+        uint32_t above = (uint32_t)_mm512_cmpgt_epi32_mask(sums[i], _mm512_set1_epi32(floor_of(heap, k, start)));
+        if (above != 0 || start < k) {
+          _mm512_storeu_si512((void*)sums_a, sums[i]);
+          take(heap, k, start, count, above, sums_a);
+        }
+      }
+    }
+    for (; q + 1 < nq; q += 2) {
+      const int8_t *qa = queries + q * dim, *qb = qa + dim;
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0;
+      size_t g = 0;
+      for (; g + 1 < groups; g += 2) {
+        const __m512i x = _mm512_loadu_si512((const void*)(block + g * 4 * LANES));
+        const __m512i y = _mm512_loadu_si512((const void*)(block + (g + 1) * 4 * LANES));
+        a0 = _mm512_dpbusd_epi32(a0, x, VNNI_Q(qa, g));
+        b0 = _mm512_dpbusd_epi32(b0, x, VNNI_Q(qb, g));
+        a1 = _mm512_dpbusd_epi32(a1, y, VNNI_Q(qa, g + 1));
+        b1 = _mm512_dpbusd_epi32(b1, y, VNNI_Q(qb, g + 1));
+      }
+      if (g < groups) {
+        const __m512i x = _mm512_loadu_si512((const void*)(block + g * 4 * LANES));
+        a0 = _mm512_dpbusd_epi32(a0, x, VNNI_Q(qa, g));
+        b0 = _mm512_dpbusd_epi32(b0, x, VNNI_Q(qb, g));
+      }
+      const __m512i sa = _mm512_add_epi32(a0, a1), sb = _mm512_add_epi32(b0, b1);
+      hit_t *ha = heaps + q * k, *hb = ha + k;
+      uint32_t above_a = (uint32_t)_mm512_cmpgt_epi32_mask(sa, _mm512_set1_epi32(floor_of(ha, k, start)));
+      uint32_t above_b = (uint32_t)_mm512_cmpgt_epi32_mask(sb, _mm512_set1_epi32(floor_of(hb, k, start)));
+      if ((above_a | above_b) != 0 || start < k) {
+        _mm512_storeu_si512((void*)sums_a, sa);
+        _mm512_storeu_si512((void*)sums_b, sb);
+        take(ha, k, start, count, above_a, sums_a);
+        take(hb, k, start, count, above_b, sums_b);
+      }
+    }
+    if (q < nq) {
+      const int8_t* qa = queries + q * dim;
+      __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+      size_t g = 0;
+      for (; g + 3 < groups; g += 4) {
+        s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512((const void*)(block + g * 4 * LANES)), VNNI_Q(qa, g));
+        s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512((const void*)(block + (g + 1) * 4 * LANES)), VNNI_Q(qa, g + 1));
+        s2 = _mm512_dpbusd_epi32(s2, _mm512_loadu_si512((const void*)(block + (g + 2) * 4 * LANES)), VNNI_Q(qa, g + 2));
+        s3 = _mm512_dpbusd_epi32(s3, _mm512_loadu_si512((const void*)(block + (g + 3) * 4 * LANES)), VNNI_Q(qa, g + 3));
+      }
+      for (; g < groups; g++) s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512((const void*)(block + g * 4 * LANES)), VNNI_Q(qa, g));
+      const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
+      hit_t* heap = heaps + q * k;
+      uint32_t above = (uint32_t)_mm512_cmpgt_epi32_mask(sum, _mm512_set1_epi32(floor_of(heap, k, start)));
+      if (above != 0 || start < k) {
+        _mm512_storeu_si512((void*)sums_a, sum);
+        take(heap, k, start, count, above, sums_a);
+      }
+    }
+  }
+}
+#endif
+
+typedef void (*scan_fn)(const uint8_t*, size_t, size_t, const int8_t*, size_t, size_t, hit_t*);
+static scan_fn scan_rows = scan;
+
+static void sort_heaps(hit_t* heaps, size_t nq, size_t kept) {
+  for (size_t q = 0; q < nq; q++) qsort(heaps + q * kept, kept, sizeof(hit_t), best_first);
 }
 
 static napi_value fail(napi_env env, const char* message) {
@@ -202,7 +286,8 @@ static napi_value search(napi_env env, napi_callback_info info) {
   size_t kept = rows < k ? rows : k;
   hit_t* heaps = malloc(sizeof(hit_t) * (nq * kept > 0 ? nq * kept : 1));
   if (heaps == NULL) return fail(env, "out of memory");
-  scan(packed, rows, dim, queries, nq, kept, heaps);
+  scan_rows(packed, rows, dim, queries, nq, kept, heaps);
+  sort_heaps(heaps, nq, kept);
   for (size_t q = 0; q < nq; q++)
     for (size_t i = 0; i < kept; i++) {
       ((int32_t*)out_rows)[q * k + i] = heaps[q * kept + i].row;
@@ -228,7 +313,7 @@ NAPI_MODULE_INIT() {
   int any = want == NULL || *want == 0;
   int allow_vnni = any || strcmp(want, "avx512-vnni") == 0, allow_avx2 = any || strcmp(want, "avx2") == 0;
   if (allow_vnni && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni")) {
-    block_dots = block_vnni;
+    scan_rows = scan_vnni;
     kernel_name = "avx512-vnni";
   } else if (allow_avx2 && __builtin_cpu_supports("avx2")) {
     block_dots = block_avx2;
