@@ -23,6 +23,7 @@ const BENCHES: { name: string; title: string; script: string; args: string[] }[]
   { name: 'load', title: 'HTTP load on 127.0.0.1 (autocannon): origin recommend and events', script: 'scripts/bench/load.ts', args: quick ? ['--duration', '5', '--items', '100000'] : [] },
   { name: 'nightly', title: 'Nightly job: users/hour with per-stage breakdown', script: 'scripts/bench/nightly.ts', args: quick ? ['--skip-big', '--users', '1000'] : [] },
   { name: 'ann', title: 'ANN: project index beside FAISS (same vectors, same thread count)', script: 'scripts/bench/ann.ts', args: quick ? ['--n', '100000'] : [] },
+  { name: 'scan', title: "The origin's int8 scan: ms per query by batch size, alone and beside a second process", script: 'scripts/bench/scan-batch.ts', args: quick ? ['--items', '100000', '--seconds', '1'] : [] },
   { name: 'import', title: 'Bulk import: 1M synthetic events into Postgres (COPY) and the Redis rebuild (goal < 60 s)', script: 'scripts/bench/import.ts', args: quick ? ['--events', '100000'] : [] },
 ];
 

@@ -5,7 +5,7 @@
  * by memory bandwidth, and what decides its latency is scoring rows as fast as they stream in and keeping the top
  * k on the way, without materialising a score per row. The libraries at hand write and sort a million scores per
  * query: usearch's exactSearch and onnxruntime's MatMulInteger + TopK took 10–20 ms at 1M items; this scan takes
- * about 3 ms there (docs/benchmarks.md).
+ * about 2–3 ms there for one query, and about 0.7 ms per query in a batch of 8 (docs/benchmarks.md).
  *
  * Layout (built by the adapter): rows in blocks of 16; inside a block, for each group of 4 dimensions, the 16 rows'
  * 4 codes (64 bytes), each code stored as an unsigned byte (code + 128). One AVX-512 VNNI instruction multiplies
