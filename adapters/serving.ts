@@ -50,6 +50,8 @@ export interface ServingOptions {
   rng?: Rng | undefined;
   batchWindowMs?: number | undefined;
   maxBatch?: number | undefined;
+  /** Told the size of each micro-batch of concurrent requests (the origin's metrics). */
+  onBatch?: ((size: number) => void) | undefined;
   log?: ((line: Record<string, unknown>) => void) | undefined;
 }
 
@@ -100,6 +102,7 @@ export async function openServedPipeline(options: ServingOptions): Promise<Serve
     rng: options.rng,
     batchWindowMs: options.batchWindowMs,
     maxBatch: options.maxBatch,
+    onBatch: options.onBatch,
   });
   const catalogChanged = async (): Promise<boolean> => {
     if (!coldStartItems) return false;

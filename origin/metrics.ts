@@ -13,6 +13,7 @@ export interface OriginMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   stageDuration: Histogram<'stage'>;
+  pipelineBatchSize: Histogram;
   featureLookups: Counter<'result'>;
   itemStatsLookups: Counter<'result'>;
   fallbacks: Counter<'reason'>;
@@ -34,6 +35,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Origi
     registry,
     httpDuration: new Histogram({ name: 'origin_http_request_duration_seconds', help: 'HTTP request latency by route', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers }),
     stageDuration: new Histogram({ name: 'origin_recommend_stage_duration_seconds', help: 'Recommend latency per stage (features, experiments, pipeline stages)', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers }),
+    pipelineBatchSize: new Histogram({ name: 'origin_pipeline_batch_size', help: 'Concurrent recommend requests served by one pipeline run (one user-tower run, one ANN scan, one DLRM run)', buckets: [1, 2, 4, 8, 16, 32, 64], registers }),
     featureLookups: new Counter({ name: 'origin_feature_lookups_total', help: 'Feature store reads: hit (state found), miss (empty), error (store unavailable)', labelNames: ['result'], registers }),
     itemStatsLookups: new Counter({ name: 'origin_item_stats_lookups_total', help: "Exploration's item click stats: hit (the process cache), miss (read from the feature store)", labelNames: ['result'], registers }),
     fallbacks: new Counter({ name: 'origin_fallbacks_total', help: 'Degraded answers by reason (redis-unavailable, ann-failed, ...)', labelNames: ['reason'], registers }),

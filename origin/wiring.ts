@@ -102,6 +102,7 @@ export async function buildOriginService(config: OriginConfig, log: (line: Recor
     itemStats: config.REDIS_URL ? cachedItemStats((ids) => featureStore.itemStats(ids), { ttlMs: config.ITEM_STATS_CACHE_MS, maxItems: config.ITEM_STATS_CACHE_ITEMS }, countItemStatsLookups(metrics)) : (ids) => featureStore.itemStats(ids),
     coldStartItems: async () => loadItems(await database.get()),
     pollMs: config.MODEL_POLL_MS,
+    onBatch: (size) => metrics.pipelineBatchSize.observe(size),
     execution: { executionProviders: parseExecutionProviders(config.ONNX_EXECUTION_PROVIDERS), intraOpNumThreads: config.ONNX_INTRA_OP_THREADS },
     annKind: config.ANN_KIND === 'auto' ? undefined : config.ANN_KIND,
     ann: { expansionSearch: config.ANN_EXPANSION_SEARCH, quantization: config.ANN_QUANTIZATION },

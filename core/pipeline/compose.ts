@@ -36,6 +36,8 @@ export interface PipelineOptions {
   rng?: Rng | undefined;
   batchWindowMs?: number | undefined;
   maxBatch?: number | undefined;
+  /** Told the size of each micro-batch of concurrent recommend() calls (metrics). */
+  onBatch?: ((size: number) => void) | undefined;
 }
 
 export type ComposedPipeline = Pipeline & { readonly batchSizes: readonly number[] };
@@ -120,7 +122,7 @@ export function composePipeline(options: PipelineOptions): ComposedPipeline {
     return results;
   }
 
-  const batcher = new MicroBatcher<PipelineRequest, PipelineResult>((requests) => runBatch(requests), { windowMs: options.batchWindowMs ?? 2, maxItems: maxBatch });
+  const batcher = new MicroBatcher<PipelineRequest, PipelineResult>((requests) => runBatch(requests), { windowMs: options.batchWindowMs ?? 2, maxItems: maxBatch, onBatch: options.onBatch });
 
   return {
     recommend: (request) => batcher.submit(request),

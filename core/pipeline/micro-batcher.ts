@@ -8,6 +8,8 @@
 export interface MicroBatcherOptions {
   windowMs: number;
   maxItems: number;
+  /** Told each batch's size as it starts (the origin's origin_pipeline_batch_size histogram). */
+  onBatch?: ((size: number) => void) | undefined;
 }
 
 interface Pending<I, O> {
@@ -49,6 +51,7 @@ export class MicroBatcher<I, O> {
     if (batch.length === 0) return;
     if (this.batchSizes.length >= 10_000) this.batchSizes.splice(0, 5_000);
     this.batchSizes.push(batch.length);
+    this.options.onBatch?.(batch.length);
     this.inFlight++;
     this.run(batch.map((p) => p.input))
       .then(

@@ -96,11 +96,16 @@ async function stopOrigin(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** origin_item_stats_lookups_total by result, summed over workers (/metrics aggregates them). */
-async function itemStatsLookups(url: string): Promise<{ hit: number; miss: number }> {
+/** From the origin's /metrics (summed over workers): item-stats lookups by result, and the pipeline's batch sizes. */
+async function originCounters(url: string): Promise<{ hit: number; miss: number; batches: number; batched: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const count = (result: string): number => Number(new RegExp(`^origin_item_stats_lookups_total\\{result="${result}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { hit: count('hit'), miss: count('miss') };
+  const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    hit: value('origin_item_stats_lookups_total{result="hit"}'),
+    miss: value('origin_item_stats_lookups_total{result="miss"}'),
+    batches: value('origin_pipeline_batch_size_count'),
+    batched: value('origin_pipeline_batch_size_sum'),
+  };
 }
 
 async function recommendLoad(url: string, apiKey: string, users: number, seconds: number): Promise<Awaited<ReturnType<typeof autocannon>>> {
@@ -137,16 +142,17 @@ async function main(): Promise<void> {
       // What else shares the cores: this process (autocannon), Redis and Postgres serving the origin.
       const others = { load_generator: [process.pid], redis: processesNamed('redis-server'), postgres: processesNamed('postgres') };
       const othersBefore = Object.fromEntries(Object.entries(others).map(([name, list]) => [name, cpuNs(list)]));
-      const statsBefore = await itemStatsLookups(origin.url);
+      const before = await originCounters(origin.url);
       const cpuBefore = cpuNs(pids);
       const result = await recommendLoad(origin.url, apiKey, fixture.users, duration);
       const cpuMs = (cpuNs(pids) - cpuBefore) / 1e6;
-      const statsAfter = await itemStatsLookups(origin.url);
-      const statsHits = statsAfter.hit - statsBefore.hit;
-      const statsLookups = statsHits + statsAfter.miss - statsBefore.miss;
+      const after = await originCounters(origin.url);
+      const statsHits = after.hit - before.hit;
+      const statsLookups = statsHits + after.miss - before.miss;
+      const batches = after.batches - before.batches;
       const othersCores = Object.fromEntries(Object.entries(others).map(([name, list]) => [name, +((cpuNs(list) - othersBefore[name]!) / 1e9 / duration).toFixed(2)]));
       const first = (baseline ??= result.requests.average);
-      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), cpu_ms_per_request: +(cpuMs / Math.max(1, result.requests.total)).toFixed(2), cores_used: +(cpuMs / 1000 / duration).toFixed(2), other_cores_used: othersCores, machine_cores: availableParallelism(), item_stats_cache_hit_ratio: statsLookups > 0 ? +(statsHits / statsLookups).toFixed(2) : null, sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
+      emit({ target: 'origin POST /v1/recommend', origin_workers: setting, processes: workers, rps: +result.requests.average.toFixed(1), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors, throughput_vs_first: +(result.requests.average / first).toFixed(2), cpu_ms_per_request: +(cpuMs / Math.max(1, result.requests.total)).toFixed(2), cores_used: +(cpuMs / 1000 / duration).toFixed(2), other_cores_used: othersCores, machine_cores: availableParallelism(), item_stats_cache_hit_ratio: statsLookups > 0 ? +(statsHits / statsLookups).toFixed(2) : null, mean_pipeline_batch: batches > 0 ? +((after.batched - before.batched) / batches).toFixed(2) : null, sample_items: sample.items?.length ?? 0, sample_degraded: sample.degraded ?? [] });
       if (index < settings.length - 1) await stopOrigin(origin.child);
       else last = origin;
     }

@@ -213,6 +213,7 @@ describe('documentation and observability', () => {
     const again = await (await fetch(`${origin.url}/metrics`)).text();
     expect(again).toMatch(/origin_item_stats_lookups_total\{result="miss"\} [1-9]/);
     expect(again).toMatch(/origin_item_stats_lookups_total\{result="hit"\} [1-9]/);
+    expect(again).toMatch(/origin_pipeline_batch_size_count [1-9]/);
     expect(text).toMatch(/origin_events_total\{result="accepted"\} [1-9]/);
   });
 
