@@ -85,7 +85,7 @@ describe('the exact int8 scan', () => {
     const { packed: rawPacked, paddedDim } = packRows(randomVectors(rows, 26, 5), 26); // padded to 28: 7 groups of 4, one odd
     // The tie case keeps only each code's sign (-1, 0 or 1; padding stays 0), so many rows share a score.
     const packed = spread === 1 ? rawPacked : Uint8Array.from(rawPacked, (b) => 128 + Math.sign(b - 128));
-    // 7 queries: the VNNI loop scores queries 4 at a time, then 2, then 1; every path is compared.
+    // 7 queries: the VNNI loop scores queries 4 at a time, then 2, then 1, the AVX2 loop 2 at a time, then 1; every path is compared.
     const nq = 7;
     const queries = Int8Array.from(randomVectors(nq, paddedDim, 6), (v) => (spread === 1 ? Math.round(v * 63) : Math.round(v * 1.4)));
     const script = `const s = require(${JSON.stringify(NATIVE)}); const [packed, queries] = JSON.parse(process.argv[1]);

@@ -149,7 +149,7 @@ static void scan(const uint8_t* packed, size_t rows, size_t dim, const int8_t* q
  * ties as scan() (test/pipeline/int8-scan.test.ts compares the loops on 7 queries, so every path runs).
  */
 #define VNNI_Q(q, g) _mm512_set1_epi32(quad_of((q), (g)))
-__attribute__((target("avx512f,avx512vnni"))) static inline int32_t quad_of(const int8_t* q, size_t g) {
+static inline int32_t quad_of(const int8_t* q, size_t g) {
   int32_t quad;
   memcpy(&quad, q + 4 * g, 4);
   return quad;
@@ -228,6 +228,54 @@ __attribute__((target("avx512f,avx512vnni"))) static void scan_vnni(const uint8_
         _mm512_storeu_si512((void*)sums_a, sum);
         take(heap, k, start, count, above, sums_a);
       }
+    }
+  }
+}
+#endif
+
+#ifdef HAVE_VNNI_KERNEL
+/*
+ * The AVX2 scan, the block loop inlined as in scan_vnni: queries two at a time, so each loaded half-group of the
+ * block (32 bytes: 8 rows × 4 codes) serves both and four sums are in flight. Same sums as block_avx2.
+ */
+#define AVX2_DOTS(acc, half, q) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(half, q), ones))
+__attribute__((target("avx2"))) static void scan_avx2(const uint8_t* packed, size_t rows, size_t dim, const int8_t* queries, size_t nq, size_t k, hit_t* heaps) {
+  size_t groups = dim / 4;
+  const __m256i ones = _mm256_set1_epi16(1);
+  int32_t sums[LANES];
+  for (size_t start = 0; start < rows; start += LANES) {
+    const uint8_t* block = packed + (start / LANES) * dim * LANES;
+    size_t count = rows - start < LANES ? rows - start : LANES;
+    size_t q = 0;
+    for (; q + 1 < nq; q += 2) {
+      const int8_t *qa = queries + q * dim, *qb = qa + dim;
+      __m256i a_lo = _mm256_setzero_si256(), a_hi = a_lo, b_lo = a_lo, b_hi = a_lo;
+      for (size_t g = 0; g < groups; g++) {
+        const uint8_t* group = block + g * 4 * LANES;
+        const __m256i lo = _mm256_loadu_si256((const __m256i*)group), hi = _mm256_loadu_si256((const __m256i*)(group + 32));
+        const __m256i xa = _mm256_set1_epi32(quad_of(qa, g)), xb = _mm256_set1_epi32(quad_of(qb, g));
+        AVX2_DOTS(a_lo, lo, xa);
+        AVX2_DOTS(a_hi, hi, xa);
+        AVX2_DOTS(b_lo, lo, xb);
+        AVX2_DOTS(b_hi, hi, xb);
+      }
+      const __m256i pairs[2][2] = {{a_lo, a_hi}, {b_lo, b_hi}};
+      for (int i = 0; i < 2; i++) {
+        hit_t* heap = heaps + (q + i) * k;
+        const __m256i f = _mm256_set1_epi32(floor_of(heap, k, start));
+        uint32_t above = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(pairs[i][0], f))) |
+                         ((uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(pairs[i][1], f))) << 8);
+        if (above != 0 || start < k) {
+          _mm256_storeu_si256((__m256i*)sums, pairs[i][0]);
+          _mm256_storeu_si256((__m256i*)(sums + 8), pairs[i][1]);
+          take(heap, k, start, count, above, sums);
+        }
+      }
+    }
+    if (q < nq) {
+      hit_t* heap = heaps + q * k;
+      uint32_t above = block_avx2(block, groups, queries + q * dim, floor_of(heap, k, start), sums);
+      take(heap, k, start, count, above, sums);
     }
   }
 }
@@ -317,6 +365,7 @@ NAPI_MODULE_INIT() {
     kernel_name = "avx512-vnni";
   } else if (allow_avx2 && __builtin_cpu_supports("avx2")) {
     block_dots = block_avx2;
+    scan_rows = scan_avx2;
     kernel_name = "avx2";
   }
 #endif
