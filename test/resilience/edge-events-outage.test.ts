@@ -9,19 +9,20 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, tempDir } from '../nightly/helpers.ts';
 import { buildEdge, startEdge, type RunningEdge } from '../edge/support.ts';
-import { API_KEY, startOrigin, uniqueId, type RunningOrigin, REDIS_URL } from '../origin/support.ts';
+import { API_KEY, deleteRedisPrefix, startOrigin, uniqueId, type RunningOrigin, REDIS_URL } from '../origin/support.ts';
 import { createPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
 
 const OUTAGE_MS = 60_000;
 let postgres: PrivatePostgres;
 let origin: RunningOrigin;
 let edge: RunningEdge;
+const prefix = `${uniqueId('edgeout')}:`;
 
 beforeAll(async () => {
   buildEdge();
   postgres = await createPrivatePostgres(await freePort());
   await postgres.start();
-  origin = await startOrigin({ DATABASE_URL: postgres.url, REDIS_URL, REDIS_KEY_PREFIX: `${uniqueId('edgeout')}:`, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', RETRY_AFTER_SECONDS: '5' });
+  origin = await startOrigin({ DATABASE_URL: postgres.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_RPS: '100000', RATE_LIMIT_BURST: '100000', RETRY_AFTER_SECONDS: '5' });
   edge = await startEdge(await tempDir('edge-outage-kv'), { ORIGIN_URL: origin.url, ORIGIN_API_KEY: API_KEY });
 }, 180_000);
 
@@ -29,6 +30,7 @@ afterAll(async () => {
   await edge?.stop();
   await origin?.close();
   await postgres?.destroy();
+  await deleteRedisPrefix(prefix);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
