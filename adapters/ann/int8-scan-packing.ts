@@ -1,5 +1,5 @@
 /**
- * The int8 scan's quantisation and memory layout (the scan itself: int8-scan/int8_scan.c; the index around it:
+ * The int8 scan's quantisation and memory layout (the scan itself: int8-scan/int8_scan.c and its loops in scan_loops.c; the index around it:
  * int8-scan-index.ts). Each dimension gets its own scale. The scale comes from the bulk of the values (twice a
  * sampled 99.9th percentile of |value|), not from the single largest one: one item whose vector is 100× the rest
  * would otherwise leave every other item a handful of codes in that dimension. Rows with a value past the
@@ -7,7 +7,7 @@
  * Where that would list too many rows (heavy tails), the largest |value| sets the scale as before.
  */
 
-/** Rows per block and dimensions per group of the packed layout (int8-scan/int8_scan.c). */
+/** Rows per block and dimensions per group of the packed layout (int8-scan/scan_loops.h). */
 const LANES = 16;
 const GROUP = 4;
 /** Rows sampled for the per-dimension percentile. */
@@ -102,7 +102,7 @@ function* quantise(vectors: Float32Array, dim: number, size: number, bound: Floa
   return { packed, paddedDim, scales, outliers: Int32Array.from(outliers) };
 }
 
-/** Query codes stay within ±63: the AVX2 loop's 16-bit pair sums (2 × 255 × 63) must not saturate (int8_scan.c). */
+/** Query codes stay within ±63: the AVX2 loop's 16-bit pair sums (2 × 255 × 63) must not saturate (int8-scan/scan_loops.c). */
 const QUERY_LIMIT = 63;
 
 /** The query folded with the rows' scales (q·v ≈ Σ (q_d s_d) code_d) and quantised with a scale of its own. */
