@@ -26,6 +26,13 @@ describe('origin config', () => {
     expect(() => loadConfig({ ORIGIN_WORKERS: 'auto' })).toThrow(/REDIS_URL: required[^]*DATABASE_URL: required/);
   });
 
+  it('ITEM_STATS_CACHE_MS / _ITEMS: 10 s and 200k by default, 0 turns the cache off, negative or fractional values are refused', () => {
+    expect(loadConfig({})).toMatchObject({ ITEM_STATS_CACHE_MS: 10_000, ITEM_STATS_CACHE_ITEMS: 200_000 });
+    expect(loadConfig({ ITEM_STATS_CACHE_MS: '0' }).ITEM_STATS_CACHE_MS).toBe(0);
+    expect(() => loadConfig({ ITEM_STATS_CACHE_MS: '-1' })).toThrow(/ITEM_STATS_CACHE_MS/);
+    expect(() => loadConfig({ ITEM_STATS_CACHE_ITEMS: '1.5' })).toThrow(/ITEM_STATS_CACHE_ITEMS/);
+  });
+
   it('lists every invalid variable in one error', () => {
     let error: unknown;
     try {
