@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: runs every benchmark as its own process, prints their JSON lines, and rewrites
  * docs/benchmarks.md with one table per benchmark (every field of every line), the exact commands, the date
- * and the machine, plus the offline model-quality table from models/reports. Never invents a number: a
- * benchmark that fails is listed as failed with its exit code.
+ * and the machine. The hand-kept sections of the file (how each benchmark is measured, the per-session records
+ * under "## Session …", the resilience suites, the model-quality summary) are carried over verbatim; a file
+ * without them gets this script's own versions (the model quality from models/reports). Never invents a number:
+ * a benchmark that fails is listed as failed with its exit code.
  * Flags: --quick (smaller sizes: ANN 100k vectors, no 1M pipeline/nightly runs, shorter loads)  --only a,b
  * (re-runs only those; the other sections of the existing file are kept as they were, each with its own date).
  * A benchmark script that does not exist (yet) gets a "not available" section, never numbers.
@@ -96,7 +98,14 @@ function section(o: Outcome): string[] {
 async function main(): Promise<void> {
   const only = values.only?.split(',');
   const outcomes: Outcome[] = [];
-  const kept = only ? previousSections() : new Map<string, string>();
+  const previous = previousSections();
+  const kept = only ? previous : new Map<string, string>();
+  /** A hand-kept section as the file has it, else this script's version. */
+  const handKept = (title: string, fallback: string[]): string[] => {
+    const existing = previous.get(title);
+    return existing ? [existing] : fallback;
+  };
+  const sessions = [...previous].filter(([title]) => title.startsWith('Session ')).map(([, text]) => text);
   for (const bench of BENCHES) {
     if (only && !only.includes(bench.name)) continue;
     console.error(`[bench] ${bench.name}: node ${bench.script} ${bench.args.join(' ')}`);
@@ -119,6 +128,7 @@ async function main(): Promise<void> {
       const previous = kept.get(b.title);
       return previous ? [previous] : [];
     }),
+    ...handKept('Origin on every core, ANN tuning, Redis Cluster: how each is measured', [
     '## Origin on every core, ANN tuning, Redis Cluster: how each is measured',
     '',
     '- **1 process vs every core** — `npm run bench:load` (defaults `--items 1000000 --workers 1,auto --duration 10 --connections 16`):',
@@ -126,7 +136,8 @@ async function main(): Promise<void> {
     '  (`DATABASE_URL`, `REDIS_URL`; a private database and key prefix, removed after), first as one process, then with',
     '  `ORIGIN_WORKERS=auto`, in the same run. Each `origin POST /v1/recommend` line gives rps, p50, p99 and',
     '  `throughput_vs_first` (goal: ≥ 1.8 with 2 workers), with `cpu_ms_per_request` and `cores_used` of the origin alone',
-    '  (schedstat of all its processes). autocannon runs on the same cores as the origin, so on a',
+    '  (schedstat of all its processes), `mean_pipeline_batch` (requests per micro-batch, from `origin_pipeline_batch_size`)',
+    '  and `item_stats_cache_hit_ratio`. autocannon runs on the same cores as the origin, so on a',
     '  2-core machine it takes CPU from the workers: run it on an otherwise idle machine.',
     '- **Per-request cost vs quality** — `npm run bench:origin` (`--quantization f32,f16 --ef 1024,2048 --candidates',
     '  1000,500,300,200 --recall-requests 200`): for each graph storage (`ANN_QUANTIZATION`) × search expansion',
@@ -136,6 +147,9 @@ async function main(): Promise<void> {
     '- **Redis Cluster** — correctness, not timing: `npx vitest run test/origin/feature-store.test.ts test/origin/redis-cluster.test.ts`',
     '  against a 3-master cluster the tests start (docs/origin-api.md, "Redis Cluster").',
     '',
+    ]),
+    ...sessions,
+    ...handKept('Resilience, bad-input and soak suites (tests, not timings)', [
     '## Resilience, bad-input and soak suites (tests, not timings)',
     '',
     'Part of `npm test`; run alone with `npx vitest run test/resilience test/fuzz`. Real processes throughout (private redis-server / initdb cluster on random ports, workerd, Postgres):',
@@ -151,12 +165,8 @@ async function main(): Promise<void> {
     '| events soak (sustained rate, bounded time) | test/resilience/events-soak.test.ts | every event stored exactly once; RSS growth bounded |',
     '| bad input on every public endpoint | test/origin/api.test.ts, test/edge/edge.test.ts, test/fuzz/operator-endpoints.test.ts | fast-check: 4xx with a reason, never 5xx, no bad row |',
     '',
-    '## Model quality (offline)',
-    '',
-    'From `npm run train` (protocol: docs/models.md). The latest report per dataset:',
-    '',
-    quality,
-    '',
+    ]),
+    ...handKept('Model quality (offline)', ['## Model quality (offline)', '', 'From `npm run train` (protocol: docs/models.md). The latest report per dataset:', '', quality, '']),
   ].join('\n');
   writeFileSync(join(root, 'docs', 'benchmarks.md'), doc);
   console.error(`[bench] wrote docs/benchmarks.md (${outcomes.filter((o) => o.code === 0).length}/${outcomes.length} benchmarks succeeded)`);
