@@ -1,8 +1,8 @@
 /**
  * A read-through cache in front of the feature store's click statistics (the priors of exploration's Thompson
- * sampling). Every personal slate asks for the stats of its ~100–200 candidates; read from Redis each time, that
- * was one HMGET per candidate, and at 1M items it cost more CPU per request than retrieval (docs/benchmarks.md,
- * tenth session). Priors built from hundreds of impressions do not move within seconds, so each item's stats are
+ * sampling). Every slate that explores asks for the stats of its ~100 candidates; read from Redis each time, that
+ * was one HMGET per candidate, and at 1M items it cost about as much CPU per request as retrieval did then
+ * (docs/benchmarks.md, tenth session). Priors built from hundreds of impressions do not move within seconds, so each item's stats are
  * kept for `ttlMs` (bounded staleness: a click counts in exploration at most ttlMs late) in an LRU of `maxItems`.
  * Only the misses of a batch go to the source, in one call; when that call fails the batch fails as before
  * (exploration off for it), and nothing is cached. ttlMs 0 turns the cache off.
