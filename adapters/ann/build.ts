@@ -38,9 +38,15 @@ export function scanNotServed(items: number): string | undefined {
   return undefined;
 }
 
-/** What the origin searches when ANN_KIND is auto: the exact int8 scan where it is built, fast and the catalogue fits. */
+/** What the origin searches when ANN_KIND is auto, and why not the scan when it is not (for the load warning). */
+export function servingAnn(items: number): { kind: AnnKind; notServed: string | undefined } {
+  const notServed = scanNotServed(items);
+  return { kind: notServed === undefined ? 'int8-scan' : 'usearch', notServed };
+}
+
+/** servingAnn's choice alone: the exact int8 scan where it is built, fast and the catalogue fits. */
 export function servingAnnKind(items: number): AnnKind {
-  return scanNotServed(items) === undefined ? 'int8-scan' : 'usearch';
+  return servingAnn(items).kind;
 }
 /** From this many vectors on, an uncached graph is built in a worker thread (the event loop keeps serving). */
 export const WORKER_BUILD_MIN_VECTORS = 200_000;

@@ -19,7 +19,7 @@ import type { AnnIndex, AnnKind } from '../../core/ports/ann.ts';
 import type { ItemNeighbours, LoadedModel, ModelLoader } from '../../core/ports/model.ts';
 import { readEmbeddings, readFeatureSpace, readManifest, readSessionProjection } from '../../core/registry/artifacts.ts';
 import type { AnnBuildOptions } from '../ann/options.ts';
-import { buildOrLoadAnnIndex, SCAN_MAX_ITEMS, scanNotServed } from '../ann/build.ts';
+import { buildOrLoadAnnIndex, SCAN_MAX_ITEMS, servingAnn } from '../ann/build.ts';
 import { createSession, DEFAULT_EXECUTION, float32Tensor, floatOutput, int64Tensor, type ExecutionConfig } from './execution.ts';
 
 export interface ModelLoadOptions {
@@ -107,9 +107,8 @@ export async function loadModel(dir: string, options: ModelLoadOptions = {}): Pr
   const extended = extendWithNewItems(trainedSpace.data, trainedEmbeddings, dim, catalog, new Map(catalog.map((item) => [item.id, item.title])));
   const space = extended.added === 0 ? trainedSpace : new FeatureSpace(extended.space);
   const embeddings = extended.embeddings;
-  // The default: the int8 scan, unless scanNotServed says why not; say it when the catalogue was small enough for it.
-  const notServed = options.annKind === undefined ? scanNotServed(embeddings.length / dim) : undefined;
-  const annKind = options.annKind ?? (notServed === undefined ? 'int8-scan' : 'usearch');
+  // The default (servingAnn): the int8 scan, or the graph with the reason, said when the catalogue was small enough for the scan.
+  const { kind: annKind, notServed } = options.annKind === undefined ? servingAnn(embeddings.length / dim) : { kind: options.annKind, notServed: undefined };
   if (notServed && embeddings.length / dim <= SCAN_MAX_ITEMS) loadWarnings.push(`ANN: searching the HNSW graph: ${notServed}`);
   const { index } = await buildOrLoadAnnIndex(
     annKind,
