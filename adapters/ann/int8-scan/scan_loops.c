@@ -7,6 +7,9 @@
 #include "scan_loops.h"
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_SIMD_LOOPS
+#include <immintrin.h>
+#endif
 
 /*
  * The 16 rows' sums of one block with one query (groups = dim / 4) into out; returns the lanes whose sum is above
@@ -25,34 +28,6 @@ static uint32_t block_generic(const uint8_t* block, size_t groups, const int8_t*
   memcpy(out, acc, sizeof acc);
   return mask;
 }
-
-#ifdef HAVE_SIMD_LOOPS
-#include <immintrin.h>
-
-/*
- * AVX2: vpmaddubsw multiplies the unsigned codes with the query's signed codes and adds neighbours into 16-bit
- * sums, which saturate past 32767; query codes within ±63 keep 2 × 255 × 63 below that (the adapter quantises
- * queries to ±63 for every kernel). vpmaddwd with ones then adds the pairs: 8 rows' 4-dimension sums per register.
- */
-__attribute__((target("avx2"))) static uint32_t block_avx2(const uint8_t* block, size_t groups, const int8_t* query, int32_t floor, int32_t* out) {
-  __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (size_t g = 0; g < groups; g++) {
-    int32_t quad;
-    memcpy(&quad, query + 4 * g, 4);
-    const __m256i q = _mm256_set1_epi32(quad);
-    const uint8_t* group = block + g * 4 * LANES;
-    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i*)group), q), ones));
-    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i*)(group + 32)), q), ones));
-  }
-  _mm256_storeu_si256((__m256i*)out, lo);
-  _mm256_storeu_si256((__m256i*)(out + 8), hi);
-  const __m256i f = _mm256_set1_epi32(floor);
-  uint32_t mask_lo = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(lo, f)));
-  uint32_t mask_hi = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(hi, f)));
-  return mask_lo | (mask_hi << 8);
-}
-#endif
 
 /* a ranks below b: lower score, or the same score and a later row (so ties keep the earlier row). */
 static inline int below(hit_t a, hit_t b) { return a.score < b.score || (a.score == b.score && a.row > b.row); }
@@ -127,9 +102,17 @@ static inline int32_t quad_of(const int8_t* q, size_t g) {
   return quad;
 }
 
+/* One query's 16 sums of a block into its heap: only when a lane beats the floor (or the heap still fills). */
+__attribute__((target("avx512f,avx512vnni"))) static inline void take_vnni(__m512i sums, hit_t* heap, size_t k, size_t start, size_t count) {
+  uint32_t above = (uint32_t)_mm512_cmpgt_epi32_mask(sums, _mm512_set1_epi32(floor_of(heap, k, start)));
+  if (above == 0 && start >= k) return;
+  int32_t out[LANES];
+  _mm512_storeu_si512((void*)out, sums);
+  take(heap, k, start, count, above, out);
+}
+
 __attribute__((target("avx512f,avx512vnni"))) void scan_vnni(const uint8_t* packed, size_t rows, size_t dim, const int8_t* queries, size_t nq, size_t k, hit_t* heaps) {
   size_t groups = dim / 4;
-  int32_t sums_a[LANES], sums_b[LANES];
   for (size_t start = 0; start < rows; start += LANES) {
     const uint8_t* block = packed + (start / LANES) * dim * LANES;
     size_t count = rows - start < LANES ? rows - start : LANES;
@@ -144,15 +127,10 @@ __attribute__((target("avx512f,avx512vnni"))) void scan_vnni(const uint8_t* pack
         c = _mm512_dpbusd_epi32(c, x, VNNI_Q(qc, g));
         d = _mm512_dpbusd_epi32(d, x, VNNI_Q(qd, g));
       }
-      const __m512i sums[4] = {a, b, c, d};
-      for (int i = 0; i < 4; i++) {
-        hit_t* heap = heaps + (q + i) * k;
-        uint32_t above = (uint32_t)_mm512_cmpgt_epi32_mask(sums[i], _mm512_set1_epi32(floor_of(heap, k, start)));
-        if (above != 0 || start < k) {
-          _mm512_storeu_si512((void*)sums_a, sums[i]);
-          take(heap, k, start, count, above, sums_a);
-        }
-      }
+      take_vnni(a, heaps + q * k, k, start, count);
+      take_vnni(b, heaps + (q + 1) * k, k, start, count);
+      take_vnni(c, heaps + (q + 2) * k, k, start, count);
+      take_vnni(d, heaps + (q + 3) * k, k, start, count);
     }
     for (; q + 1 < nq; q += 2) {
       const int8_t *qa = queries + q * dim, *qb = qa + dim;
@@ -171,16 +149,8 @@ __attribute__((target("avx512f,avx512vnni"))) void scan_vnni(const uint8_t* pack
         a0 = _mm512_dpbusd_epi32(a0, x, VNNI_Q(qa, g));
         b0 = _mm512_dpbusd_epi32(b0, x, VNNI_Q(qb, g));
       }
-      const __m512i sa = _mm512_add_epi32(a0, a1), sb = _mm512_add_epi32(b0, b1);
-      hit_t *ha = heaps + q * k, *hb = ha + k;
-      uint32_t above_a = (uint32_t)_mm512_cmpgt_epi32_mask(sa, _mm512_set1_epi32(floor_of(ha, k, start)));
-      uint32_t above_b = (uint32_t)_mm512_cmpgt_epi32_mask(sb, _mm512_set1_epi32(floor_of(hb, k, start)));
-      if ((above_a | above_b) != 0 || start < k) {
-        _mm512_storeu_si512((void*)sums_a, sa);
-        _mm512_storeu_si512((void*)sums_b, sb);
-        take(ha, k, start, count, above_a, sums_a);
-        take(hb, k, start, count, above_b, sums_b);
-      }
+      take_vnni(_mm512_add_epi32(a0, a1), heaps + q * k, k, start, count);
+      take_vnni(_mm512_add_epi32(b0, b1), heaps + (q + 1) * k, k, start, count);
     }
     if (q < nq) {
       const int8_t* qa = queries + q * dim;
@@ -193,28 +163,35 @@ __attribute__((target("avx512f,avx512vnni"))) void scan_vnni(const uint8_t* pack
         s3 = _mm512_dpbusd_epi32(s3, _mm512_loadu_si512((const void*)(block + (g + 3) * 4 * LANES)), VNNI_Q(qa, g + 3));
       }
       for (; g < groups; g++) s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512((const void*)(block + g * 4 * LANES)), VNNI_Q(qa, g));
-      const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
-      hit_t* heap = heaps + q * k;
-      uint32_t above = (uint32_t)_mm512_cmpgt_epi32_mask(sum, _mm512_set1_epi32(floor_of(heap, k, start)));
-      if (above != 0 || start < k) {
-        _mm512_storeu_si512((void*)sums_a, sum);
-        take(heap, k, start, count, above, sums_a);
-      }
+      take_vnni(_mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)), heaps + q * k, k, start, count);
     }
   }
 }
-#endif
 
-#ifdef HAVE_SIMD_LOOPS
 /*
- * The AVX2 scan, the block loop inlined as in scan_vnni: queries two at a time, so each loaded half-group of the
- * block (32 bytes: 8 rows × 4 codes) serves both and four sums are in flight. Same sums as block_avx2.
+ * The AVX2 scan, the block loop inlined as in scan_vnni. vpmaddubsw multiplies the unsigned codes with the query's
+ * signed codes and adds neighbours into 16-bit sums, which saturate past 32767; query codes within ±63 keep
+ * 2 × 255 × 63 below that (the adapter quantises queries to ±63 for every loop). vpmaddwd with ones then adds the
+ * pairs: 8 rows' 4-dimension sums per register, two registers (lo, hi) per block. Queries go two at a time, so each
+ * loaded half-group of the block serves both and four sums are in flight; a last one alone.
  */
 #define AVX2_DOTS(acc, half, q) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(half, q), ones))
+
+/* One query's sums of a block (rows 0–7 in lo, 8–15 in hi) into its heap, as take_vnni. */
+__attribute__((target("avx2"))) static inline void take_avx2(__m256i lo, __m256i hi, hit_t* heap, size_t k, size_t start, size_t count) {
+  const __m256i f = _mm256_set1_epi32(floor_of(heap, k, start));
+  uint32_t above = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(lo, f))) |
+                   ((uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(hi, f))) << 8);
+  if (above == 0 && start >= k) return;
+  int32_t out[LANES];
+  _mm256_storeu_si256((__m256i*)out, lo);
+  _mm256_storeu_si256((__m256i*)(out + 8), hi);
+  take(heap, k, start, count, above, out);
+}
+
 __attribute__((target("avx2"))) void scan_avx2(const uint8_t* packed, size_t rows, size_t dim, const int8_t* queries, size_t nq, size_t k, hit_t* heaps) {
   size_t groups = dim / 4;
   const __m256i ones = _mm256_set1_epi16(1);
-  int32_t sums[LANES];
   for (size_t start = 0; start < rows; start += LANES) {
     const uint8_t* block = packed + (start / LANES) * dim * LANES;
     size_t count = rows - start < LANES ? rows - start : LANES;
@@ -231,23 +208,19 @@ __attribute__((target("avx2"))) void scan_avx2(const uint8_t* packed, size_t row
         AVX2_DOTS(b_lo, lo, xb);
         AVX2_DOTS(b_hi, hi, xb);
       }
-      const __m256i pairs[2][2] = {{a_lo, a_hi}, {b_lo, b_hi}};
-      for (int i = 0; i < 2; i++) {
-        hit_t* heap = heaps + (q + i) * k;
-        const __m256i f = _mm256_set1_epi32(floor_of(heap, k, start));
-        uint32_t above = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(pairs[i][0], f))) |
-                         ((uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(pairs[i][1], f))) << 8);
-        if (above != 0 || start < k) {
-          _mm256_storeu_si256((__m256i*)sums, pairs[i][0]);
-          _mm256_storeu_si256((__m256i*)(sums + 8), pairs[i][1]);
-          take(heap, k, start, count, above, sums);
-        }
-      }
+      take_avx2(a_lo, a_hi, heaps + q * k, k, start, count);
+      take_avx2(b_lo, b_hi, heaps + (q + 1) * k, k, start, count);
     }
     if (q < nq) {
-      hit_t* heap = heaps + q * k;
-      uint32_t above = block_avx2(block, groups, queries + q * dim, floor_of(heap, k, start), sums);
-      take(heap, k, start, count, above, sums);
+      const int8_t* qa = queries + q * dim;
+      __m256i a_lo = _mm256_setzero_si256(), a_hi = a_lo;
+      for (size_t g = 0; g < groups; g++) {
+        const uint8_t* group = block + g * 4 * LANES;
+        const __m256i xa = _mm256_set1_epi32(quad_of(qa, g));
+        AVX2_DOTS(a_lo, _mm256_loadu_si256((const __m256i*)group), xa);
+        AVX2_DOTS(a_hi, _mm256_loadu_si256((const __m256i*)(group + 32)), xa);
+      }
+      take_avx2(a_lo, a_hi, heaps + q * k, k, start, count);
     }
   }
 }

@@ -6,7 +6,7 @@
  * AVX-512 VNNI instruction multiplies such a group with the query's 4 codes and adds into the 16 rows' sums, so a
  * row costs no horizontal reduction. The +128 shift adds 128 × Σ query to every row of a query alike, so the order
  * is the signed dot product's. x86-64 CPUs without AVX-512 VNNI run an AVX2 loop; other CPUs the same loop in plain
- * C (several times slower). Query codes must lie within ±63 (the AVX2 loop's 16-bit sums; see block_avx2).
+ * C (several times slower). Query codes must lie within ±63 (the AVX2 loop's 16-bit sums; see scan_avx2).
  *
  * Every loop: scan_x(packed, rows, dim, queries, nq, k, heaps) leaves in heaps[q × k, q × k + k) the k best rows of
  * query q (k ≤ rows), unordered; sort_heaps then orders each best first, ties to the lower row. A batch scores
