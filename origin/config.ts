@@ -45,7 +45,7 @@ const EnvSchema = z.object({
   MODELS_DIR: z.string().min(1).default('models/artifacts'),
   /** How often models/artifacts/current.json is polled for a new version (ms); 0 = never. */
   MODEL_POLL_MS: z.coerce.number().int().min(0).default(5000),
-  ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu or cuda,cpu').default('cpu'),
+  ONNX_EXECUTION_PROVIDERS: z.string().regex(/^[a-z]+(,[a-z]+)*$/, 'comma-separated provider names, e.g. cpu, cuda,cpu or webgpu,cpu').default('cpu'),
   ONNX_INTRA_OP_THREADS: positiveInt(1),
   /**
    * Retrieval index: auto = the exact int8 scan up to 2M items (where its native part is built), the usearch HNSW

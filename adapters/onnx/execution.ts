@@ -1,8 +1,9 @@
 /**
  * ONNX Runtime session creation with configurable execution providers. Config names the providers in
- * preference order (['cpu'] by default, e.g. ['cuda', 'cpu'] on a GPU host); when a provider cannot be used
- * here (the CUDA add-on is not installed, no GPU), the session falls back to CPU and the fallback is reported
- * as a warning so it is visible, never silent.
+ * preference order (['cpu'] by default; ['webgpu', 'cpu'] or ['cuda', 'cpu'] on a GPU host, measured in
+ * docs/benchmarks.md); when a provider cannot be used here (the CUDA add-on is not installed, no Vulkan adapter
+ * for WebGPU, no GPU), the session falls back to CPU and the fallback is reported as a warning so it is
+ * visible, never silent.
  */
 import * as ort from 'onnxruntime-node';
 

@@ -103,8 +103,10 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
   if (origin.registry.status.lastError) throw new Error(origin.registry.status.lastError);
   const lease = origin.registry.acquire();
   const index = lease?.model.index.kind;
+  // Which ONNX execution providers served (ONNX_EXECUTION_PROVIDERS, e.g. cuda,cpu), so a CPU fallback never reads as GPU.
+  const onnx = { providers: lease?.model.providers, ...(lease?.model.warnings.length ? { warnings: lease.model.warnings } : {}) };
   lease?.release();
-  const extra = { ann, index, ...(index === 'int8-scan' ? { kernel: int8ScanKernel() } : {}), ...extraIn };
+  const extra = { ann, index, ...(index === 'int8-scan' ? { kernel: int8ScanKernel() } : {}), onnx, ...extraIn };
   const requests = requestsOf(dataset, requestCount, now);
   const run = async (r: PipelineRequest): Promise<{ total: number; stages: Record<string, number>; result: PipelineResult }> => {
     const t0 = performance.now();

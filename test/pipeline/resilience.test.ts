@@ -121,6 +121,25 @@ describe('execution providers', () => {
     expect(result.degraded).toEqual([]);
     expect(result.items).toHaveLength(10);
   });
+
+  it('asking for WebGPU gives the CPU slate: on the GPU where an adapter exists, else by falling back with a warning', async () => {
+    const { root } = await privateArtifacts();
+    roots.push(root);
+    const open = (executionProviders: string[]) => openServedPipeline({ artifactsRoot: root, catalog, pollMs: 0, annCacheDir: null, execution: { executionProviders, intraOpNumThreads: 1 }, log: () => undefined });
+    const [gpu, cpu] = [await open(['webgpu', 'cpu']), await open(['cpu'])];
+    opened.push(gpu, cpu);
+    const status = gpu.registry.status;
+    expect(status.lastError).toBeNull();
+    // No Vulkan adapter on a CPU-only machine (llvmpipe lacks what Dawn needs); on an NVIDIA host (docs/benchmarks.md) the first branch applies.
+    if (status.providers.includes('webgpu')) expect(status.warnings).toEqual([]);
+    else {
+      expect(status.providers).toEqual(['cpu']);
+      expect(status.warnings.join(' ')).toMatch(/webgpu.*falling back to cpu/);
+    }
+    const [onGpu, onCpu] = [await gpu.pipeline.recommend(personal), await cpu.pipeline.recommend(personal)];
+    expect(onGpu.degraded).toEqual([]);
+    expect(onGpu.items.map((i) => i.id)).toEqual(onCpu.items.map((i) => i.id));
+  });
 });
 
 describe('hot reload', () => {
