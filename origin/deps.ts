@@ -42,6 +42,8 @@ export interface OriginDeps {
   slatesKv?: (() => Promise<KvWriter>) | undefined;
   /** Removes an erased user's precomputed slates from KV when a writer is configured. */
   eraseSlates?: ((userId: string) => Promise<void>) | undefined;
+  /** The served model's ONNX execution providers and load warnings (e.g. a GPU provider that fell back to CPU), for /readyz. */
+  modelStatus?: (() => { providers: readonly string[]; warnings: readonly string[] }) | undefined;
   /** Worker number under ORIGIN_WORKERS (sent as X-Origin-Worker); absent in a single process. */
   worker?: number | undefined;
   /** The text GET /metrics serves; default this process's registry (a cluster worker asks the primary for all workers'). */

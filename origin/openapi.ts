@@ -109,7 +109,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       '/v1/experiments/{id}/report': { get: { summary: 'The results as an HTML page with plots (format=html) or text', security: keyed, parameters: [idParam, { name: 'format', in: 'query', schema: { type: 'string', enum: ['html', 'text'], default: 'html' } }], responses: { '200': { description: 'Report', content: { 'text/html': { schema: { type: 'string' } }, 'text/plain': { schema: { type: 'string' } } } }, '404': problemResponse('No such experiment'), ...keyedProblems } } },
       '/v1/experiments/{id}/evaluate': { post: { summary: 'The canary rule now; apply=true carries out a promotion or rollback', security: keyed, parameters: [idParam, { name: 'apply', in: 'query', schema: { type: 'string', enum: ['true', 'false'], default: 'false' } }], responses: { '200': { description: '{decision: {action, reasons, figures}, applied, experiment}' }, '400': problemResponse('Not a canary'), '409': problemResponse('Canary already stopped'), ...keyedProblems } } },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Process is up' } } } },
-      '/readyz': { get: { summary: 'Readiness (model loaded, database reachable)', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+      '/readyz': { get: { summary: 'Readiness (model loaded, database reachable), with the ONNX execution providers serving and any model load warnings', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     },
   };

@@ -1,6 +1,6 @@
 /**
  * /healthz: the process answers. /readyz: a model is loaded and Postgres answers (the feature store is
- * reported but optional: without it the service degrades instead of failing). /metrics: Prometheus text (under ORIGIN_WORKERS, all workers
+ * reported but optional: without it the service degrades instead of failing), with the ONNX providers in use. /metrics: Prometheus text (under ORIGIN_WORKERS, all workers
  * aggregated by the cluster's primary).
  */
 import type { Hono } from 'hono';
@@ -16,7 +16,10 @@ export function registerHealth(app: Hono, deps: OriginDeps): void {
     ]);
     const modelVersion = deps.pipeline.modelVersion;
     const ready = database && modelVersion !== '';
-    return c.json({ ready, modelVersion, database: database ? 'up' : 'down', featureStore: featureStore ? 'up' : 'down', catalogItems: deps.catalog.size }, ready ? 200 : 503);
+    // Which ONNX execution providers serve (ONNX_EXECUTION_PROVIDERS), so a GPU that fell back to CPU shows here, not only in the log.
+    const model = deps.modelStatus?.();
+    const onnx = model ? { onnxProviders: model.providers, modelWarnings: model.warnings } : {};
+    return c.json({ ready, modelVersion, ...onnx, database: database ? 'up' : 'down', featureStore: featureStore ? 'up' : 'down', catalogItems: deps.catalog.size }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
     c.header('content-type', deps.metrics.registry.contentType);
