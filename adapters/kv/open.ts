@@ -5,8 +5,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { KvWriter } from '../../shared/kv/writer.ts';
-import { openCloudflareKv } from './cloudflare.ts';
-import { openLocalKv } from './local.ts';
 
 export const KV_BINDING = 'SLATES';
 
@@ -57,7 +55,15 @@ export function kvSettingsFrom(flags: { kv?: string; persistTo?: string; namespa
   });
 }
 
+/**
+ * Each adapter is imported when opened, not with this module: the origin imports this file in every process and
+ * worker, and Miniflare (with workerd) or the Cloudflare SDK is only needed by one that writes slates.
+ */
 export async function openKv(settings: KvSettings): Promise<KvWriter> {
-  if (settings.kind === 'local') return openLocalKv({ persistTo: settings.persistTo, namespaceId: settings.namespaceId });
+  if (settings.kind === 'local') {
+    const { openLocalKv } = await import('./local.ts');
+    return openLocalKv({ persistTo: settings.persistTo, namespaceId: settings.namespaceId });
+  }
+  const { openCloudflareKv } = await import('./cloudflare.ts');
   return openCloudflareKv(settings);
 }
