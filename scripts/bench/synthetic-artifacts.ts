@@ -39,7 +39,7 @@ export async function syntheticArtifacts(root: string, items: number, users: num
   const vocab = { items, categories: space.categories.length, brands: space.brands.length, segments: space.segments.length, priceBuckets: PRICE_BUCKETS };
   await writeFile(join(dir, 'vocab.json'), JSON.stringify(vocab));
   await writeFile(join(dir, 'item_category.i32'), Buffer.from(Int32Array.from(space.itemCategory).buffer));
-  execFileSync('/usr/bin/python3', [join(root, 'scripts', 'bench', 'synthetic_models.py'), dir, join(dir, 'vocab.json'), join(dir, 'item_category.i32'), String(dim)], { stdio: 'inherit' });
+  execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(root, 'scripts', 'bench', 'synthetic_models.py'), dir, join(dir, 'vocab.json'), join(dir, 'item_category.i32'), String(dim)], { stdio: 'inherit' });
   const manifest: ModelManifest = {
     version,
     createdAt: new Date().toISOString(),

@@ -2,6 +2,7 @@
 the real architectures from models/torch with random weights, exported to ONNX exactly like train.py, and
 item embeddings clustered by category (so the ANN graph has realistic structure). Timing, not quality.
 Usage: /usr/bin/python3 scripts/bench/synthetic_models.py <out_dir> <vocab.json> <item_category.npy-ish .i32> <dim>"""
+import inspect
 import json
 import os
 import sys
@@ -16,7 +17,9 @@ from two_tower import UserTower  # noqa: E402
 
 
 def export(model, args, names, outputs, dynamic, path):
-    torch.onnx.export(model, args, path, input_names=names, output_names=outputs, dynamic_axes=dynamic, opset_version=14, do_constant_folding=True)
+    # PyTorch >= 2.5 has a `dynamo` switch (default on from 2.9); the TorchScript exporter gives the same graphs as train.py's.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    torch.onnx.export(model, args, path, input_names=names, output_names=outputs, dynamic_axes=dynamic, opset_version=14, do_constant_folding=True, **legacy)
 
 
 def main():
