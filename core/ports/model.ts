@@ -23,7 +23,7 @@ export interface LoadedModel {
   readonly manifest: ModelManifest;
   readonly space: FeatureSpace;
   readonly dim: number;
-  /** Item embeddings, L2-normalised copy (row r = item index r + 1), for MMR similarity and reasons. */
+  /** Item embeddings at unit length (row r = item index r + 1), for MMR similarity and reasons: the embeddings themselves when already normalised, else a normalised copy. */
   readonly unitEmbeddings: Float32Array;
   /** Session vectors (shared/features/session-vectors.ts), row = item index, cold-start items included; absent for older versions. */
   readonly sessionVectors?: Int8Array | undefined;

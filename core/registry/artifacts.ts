@@ -28,6 +28,8 @@ export async function readEmbeddings(dir: string, manifest: ModelManifest): Prom
   const expected = manifest.itemCount * manifest.embeddingDim;
   if (manifest.itemEmbeddingsDtype === 'float32') {
     if (bytes.byteLength !== expected * 4) throw new Error(`item embeddings: ${bytes.byteLength} bytes, expected ${expected * 4}`);
+    // A view of the file's buffer when it is 4-byte aligned (readFile's own allocation is): no second copy (256 MB at 1M × 64).
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, expected);
     return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   }
   if (manifest.itemEmbeddingsDtype === 'int8') {

@@ -51,7 +51,7 @@ function withNeighbours(model: LoadedModel, x: RetrievalInput, user: Float32Arra
   for (const index of topNeighbours(scores.all, x.settings.neighbourCandidates, history)) {
     if (inList.has(index)) continue;
     inList.add(index);
-    // Item embeddings are L2-normalised by the item tower, so the unit copy gives the ANN's inner product.
+    // Item embeddings are L2-normalised by the item tower, so the unit rows give the ANN's inner product.
     candidates.push({ index, retrievalScore: dot(user, model.unitEmbeddings.subarray((index - 1) * model.dim, index * model.dim)) });
   }
   const trained = model.neighbours!.items.length / model.neighbours!.perItem;
