@@ -53,7 +53,7 @@ const UNIT_TOLERANCE = 1e-5;
 
 /**
  * The rows scaled to unit length. The item tower already L2-normalises its outputs (and the content fallback its
- * cold-start rows), so when every row is unit length the same array is returned instead of a copy: at 1M items × 64
+ * cold-start rows), so when every row is unit length (or zero) the same array is returned instead of a copy: at 1M items × 64
  * that is 256 MB less per origin process.
  */
 function normalisedRows(vectors: Float32Array, dim: number): Float32Array {
@@ -72,7 +72,8 @@ function allUnitLength(vectors: Float32Array, dim: number): boolean {
   for (let base = 0; base < vectors.length; base += dim) {
     let norm = 0;
     for (let d = 0; d < dim; d++) norm += vectors[base + d]! ** 2;
-    if (!(Math.abs(norm - 1) <= UNIT_TOLERANCE)) return false;
+    // An all-zero row (a cold-start item with no content match) stays zero when normalised too.
+    if (norm !== 0 && !(Math.abs(norm - 1) <= UNIT_TOLERANCE)) return false;
   }
   return true;
 }
