@@ -16,9 +16,10 @@ export function registerHealth(app: Hono, deps: OriginDeps): void {
     ]);
     const modelVersion = deps.pipeline.modelVersion;
     const ready = database && modelVersion !== '';
-    // Which ONNX execution providers serve (ONNX_EXECUTION_PROVIDERS), so a GPU that fell back to CPU shows here, not only in the log.
+    // Which ONNX execution providers serve (ONNX_EXECUTION_PROVIDERS), so a GPU that fell back to CPU shows here, not
+    // only in the log. Only the count of load warnings: their text (paths, database errors) stays in the log, as this route is public.
     const model = deps.modelStatus?.();
-    const onnx = model ? { onnxProviders: model.providers, modelWarnings: model.warnings } : {};
+    const onnx = model ? { onnxProviders: model.providers, modelWarnings: model.warnings.length } : {};
     return c.json({ ready, modelVersion, ...onnx, database: database ? 'up' : 'down', featureStore: featureStore ? 'up' : 'down', catalogItems: deps.catalog.size }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
