@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { buildAnnIndex } from '../../adapters/ann/build.ts';
 import { int8ScanKernel } from '../../adapters/ann/int8-scan-index.ts';
 import { createRng } from '../../shared/util/rng.ts';
+import { percentile } from './percentile.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
@@ -43,10 +44,6 @@ function clustered(count: number, seed: number, centres: Float32Array, spread: n
     for (let d = 0; d < dim; d++) out[i * dim + d]! /= norm;
   }
   return out;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 mkdirSync(folder, { recursive: true });

@@ -35,6 +35,7 @@ import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-
 import { itemCardKey, modelFileKey, SLATE_POINTER_KEY, slateKey } from '../../shared/kv/keys.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
+import { percentile } from './percentile.ts';
 import { cpuNs, descendantsNamed } from './process-cpu.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -114,10 +115,6 @@ async function writeFixture(persistTo: string, users: number, cold: number): Pro
   await kv.putMany(entries);
   await kv.close();
   return recent.map((i) => space.itemId(i) ?? '');
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;

@@ -23,6 +23,7 @@ import { loadModel } from '../../adapters/onnx/loaded-model.ts';
 import type { LoadedModel } from '../../core/ports/model.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import { createRng } from '../../shared/util/rng.ts';
+import { percentile } from './percentile.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
@@ -97,7 +98,6 @@ function workloads(model: LoadedModel): Workload[] {
   ];
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -151,8 +151,8 @@ for (const provider of providers) {
       provider,
       used: model.providers,
       workload: w.name,
-      p50Ms: round(quantile(times, 0.5)),
-      p99Ms: round(quantile(times, 0.99)),
+      p50Ms: round(percentile(times, 50)),
+      p99Ms: round(percentile(times, 99)),
       callsPerSecond: Math.round(runs / seqSeconds),
       rowsPerSecond: Math.round((runs * w.rows) / seqSeconds),
       [`callsPerSecondConcurrent${concurrency}`]: Math.round(runs / concSeconds),

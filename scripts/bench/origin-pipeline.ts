@@ -23,6 +23,7 @@ import { createRng } from '../../shared/util/rng.ts';
 import type { AnnQuantization } from '../../adapters/ann/options.ts';
 import { int8ScanKernel, int8ScanUnavailable } from '../../adapters/ann/int8-scan-index.ts';
 import { slateRecallSweep } from './slate-recall.ts';
+import { percentile } from './percentile.ts';
 import { syntheticArtifacts } from './synthetic-artifacts.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -55,11 +56,6 @@ function quantizationsOf(text: string): AnnQuantization[] {
   const bad = kinds.filter((k) => !['f32', 'f16'].includes(k));
   if (bad.length > 0) throw new Error(`--quantization: ${bad.join(', ')} is not f32 or f16`);
   return kinds as AnnQuantization[];
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 function summarise(samples: { total: number; stages: Record<string, number> }[]): Record<string, { p50: number; p99: number }> {
@@ -130,7 +126,7 @@ async function scenario(name: string, artifactsRoot: string, fixedVersion: strin
   const sweep = values.candidates.split(',').filter(Boolean).map(Number);
   if (sweep.length > 0 && sweepToo) {
     await origin.close(); // the sweep opens one pipeline per ef
-    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), quantizations: quantizationsOf(values.quantization), scan: int8ScanUnavailable() === undefined, percentile, extra: extraIn });
+    await slateRecallSweep({ scenario: name, artifactsRoot, fixedVersion, catalog, requests: requests.slice(0, Number(values['recall-requests'])), candidates: sweep, expansions: values.ef.split(',').filter(Boolean).map(Number), quantizations: quantizationsOf(values.quantization), scan: int8ScanUnavailable() === undefined, extra: extraIn });
     return;
   }
   await origin.close();

@@ -12,6 +12,7 @@ import { openServedPipeline } from '../../adapters/serving.ts';
 import { DEFAULT_PIPELINE_SETTINGS } from '../../core/pipeline/settings.ts';
 import type { PipelineRequest } from '../../core/pipeline/types.ts';
 import type { ItemCatalog } from '../../core/ports/catalog.ts';
+import { percentile } from './percentile.ts';
 
 export interface SweepInput {
   scenario: string;
@@ -26,7 +27,6 @@ export interface SweepInput {
   quantizations: readonly AnnQuantization[];
   /** Also measure the exact int8 scan (one line per candidate count; ef and storage do not apply). */
   scan: boolean;
-  percentile: (sorted: readonly number[], p: number) => number;
   extra: Record<string, unknown>;
 }
 
@@ -81,7 +81,7 @@ export async function slateRecallSweep(input: SweepInput): Promise<void> {
     const round = (x: number): number => Math.round(x * 1000) / 1000;
     console.log(JSON.stringify({
       bench: 'origin-pipeline', scenario: input.scenario, mode: 'sequential-ann-sweep', requests: requests.length, index: quantization === 'int8-scan' ? 'int8-scan' : 'usearch', quantization, ef: ef === null ? null : Math.max(ef, candidates), candidates, rerankPool: settings.rerankPool,
-      ms: { total: { p50: round(input.percentile(times, 50)), p99: round(input.percentile(times, 99)) }, ann: { p50: round(input.percentile(annTimes, 50)), p99: round(input.percentile(annTimes, 99)) } },
+      ms: { total: { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)) }, ann: { p50: round(percentile(annTimes, 50)), p99: round(percentile(annTimes, 99)) } },
       final_slate_recall_vs_exact: round(recall / Math.max(1, counted)),
       reference: `exact retrieval, ${DEFAULT_PIPELINE_SETTINGS.candidates} candidates, exploration off`,
       ...input.extra,

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import { createRng } from '../../shared/util/rng.ts';
+import { percentile } from './percentile.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '3000' }, items: { type: 'string', default: '1000' } } });
 const target = positionals[0];
@@ -28,6 +29,5 @@ for (let r = 0; r < runs + 200; r++) {
   if (r >= 200) times.push(Number(process.hrtime.bigint() - start) / 1e6); // the first 200 warm up
 }
 times.sort((a, b) => a - b);
-const q = (p: number): number => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
-console.log(JSON.stringify({ file, runs, p50Ms: +q(0.5).toFixed(3), p99Ms: +q(0.99).toFixed(3), maxMs: +times.at(-1)!.toFixed(3) }));
+console.log(JSON.stringify({ file, runs, p50Ms: +percentile(times, 50).toFixed(3), p99Ms: +percentile(times, 99).toFixed(3), maxMs: +times.at(-1)!.toFixed(3) }));
 await session.release();
