@@ -35,6 +35,7 @@ import { FeatureSpace, FeatureSpaceSchema } from '../../shared/features/feature-
 import { itemCardKey, modelFileKey, SLATE_POINTER_KEY, slateKey } from '../../shared/kv/keys.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { openLocalKv } from '../../adapters/kv/local.ts';
+import { readPointer } from '../../core/registry/artifacts.ts';
 import { percentile } from './percentile.ts';
 import { cpuNs, descendantsNamed } from './process-cpu.ts';
 
@@ -85,7 +86,7 @@ function bundle(variant: Build): { dir: string; main: string } {
 
 /** 200 users × 100-item slates carrying their cards, plus `cold` users whose slates name fresh model versions. */
 async function writeFixture(persistTo: string, users: number, cold: number): Promise<string[]> {
-  const version = (JSON.parse(readFileSync(join(root, 'models', 'artifacts', 'current.json'), 'utf8')) as { version: string }).version;
+  const version = await readPointer(join(root, 'models', 'artifacts'));
   const space = new FeatureSpace(FeatureSpaceSchema.parse(JSON.parse(readFileSync(join(root, 'models', 'artifacts', version, 'feature_space.json'), 'utf8'))));
   const model = readFileSync(join(root, 'models', 'artifacts', version, 'session_reranker.onnx'));
   const rng = createRng(9);

@@ -15,12 +15,12 @@
  * Times are measurements on this machine, never assertions.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../../adapters/onnx/loaded-model.ts';
 import type { LoadedModel } from '../../core/ports/model.ts';
+import { readPointer } from '../../core/registry/artifacts.ts';
 import { DLRM_DENSE_FEATURES, DLRM_SPARSE_FEATURES, HISTORY_LENGTH } from '../../shared/features/spec.ts';
 import { createRng } from '../../shared/util/rng.ts';
 import { percentile } from './percentile.ts';
@@ -44,7 +44,8 @@ const threads = Number(values.threads);
 if (!Number.isInteger(runs) || runs < 10) throw new Error('--runs: an integer ≥ 10');
 const dlrmRows = values['dlrm-rows'].split(',').filter(Boolean).map(Number);
 if (dlrmRows.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--dlrm-rows: positive integers, e.g. 1000,8000');
-const dir = values.dir ?? join(root, 'models', 'artifacts', (JSON.parse(readFileSync(join(root, 'models', 'artifacts', 'current.json'), 'utf8')) as { version: string }).version);
+const artifacts = join(root, 'models', 'artifacts');
+const dir = values.dir ?? join(artifacts, await readPointer(artifacts));
 
 function gpuName(): string | null {
   try {
