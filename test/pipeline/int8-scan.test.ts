@@ -171,10 +171,16 @@ describe('the exact int8 scan', () => {
 
   it('packs a big catalogue in slices with the event loop served in between, to the same bytes', async () => {
     const many = randomVectors(50_000, 20, 11);
+    // Counts event-loop turns, not milliseconds: a chained setImmediate runs once per turn, so a packing that yields
+    // between its 50 slices lets it run about 50 times, and one that never yields lets it run not at all. (A
+    // setInterval counter depended on how fast the slices ran: under a loaded CI it saw 8 ticks.)
     let ticks = 0;
-    const timer = setInterval(() => ticks++, 0);
+    let turn: NodeJS.Immediate = setImmediate(function tick() {
+      ticks++;
+      turn = setImmediate(tick);
+    });
     const sliced = await packRowsYielding(many, 20, 1000);
-    clearInterval(timer);
+    clearImmediate(turn);
     const whole = packRows(many, 20);
     expect(ticks).toBeGreaterThan(10);
     expect(sliced.paddedDim).toBe(20);
